@@ -1,0 +1,1 @@
+"""Pieces truly common to the three services: clock, problem+json errors, database helpers."""

@@ -1,0 +1,227 @@
+"""RFC 9457 problem details: one base error, one renderer, handlers for every failure path.
+
+Domain code raises :class:`Problem` subclasses (never ``HTTPException``); the handlers installed by
+:func:`install_problem_handlers` turn them, FastAPI's validation errors, unknown routes and any
+unexpected exception into ``application/problem+json`` bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:edusim:problem:"
+
+log = logging.getLogger("edusim.problems")
+
+
+class FieldError(BaseModel):
+    """One invalid input: where it is and what is wrong with it."""
+
+    field: str = Field(
+        description="Dotted location of the input, e.g. `body.uai` or `query.state`."
+    )
+    reason: str = Field(description="What is wrong, in plain words.")
+
+
+class ProblemDetails(BaseModel):
+    """An RFC 9457 problem details body."""
+
+    type: str = Field(examples=["urn:edusim:problem:invalid-input"])
+    title: str = Field(examples=["Invalid input"])
+    status: int = Field(examples=[422])
+    detail: str = Field(examples=["uai: the key letter should be 'W'"])
+    instance: str | None = Field(default=None, examples=["/api/v1/schools"])
+    code: str = Field(description="Stable machine-readable code.", examples=["invalid-input"])
+    errors: list[FieldError] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict, description="Problem-specific members.")
+
+
+class Problem(Exception):
+    """Base of every error the services answer with: a status, a stable code, a message."""
+
+    status = 400
+    code = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.extra = extra or {}
+
+    @classmethod
+    def for_field(cls, field: str, reason: str, **extra: Any) -> Problem:
+        """Build the problem for one invalid field."""
+        return cls(
+            f"{field}: {reason}", errors=[FieldError(field=field, reason=reason)], extra=extra
+        )
+
+
+class InvalidInput(Problem):
+    """The request is well-formed but a value breaks a domain rule."""
+
+    status = 422
+    code = "invalid-input"
+    title = "Invalid input"
+
+
+class Unauthorized(Problem):
+    """No or unknown credentials."""
+
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(Problem):
+    """Known credentials, but not allowed to touch this resource."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(Problem):
+    """The resource does not exist."""
+
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(Problem):
+    """The request conflicts with the current state (duplicate, illegal transition...)."""
+
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class TooManyRequests(Problem):
+    """Rate limit reached."""
+
+    status = 429
+    code = "too-many-requests"
+    title = "Too many requests"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: Sequence[FieldError] = (),
+    extra: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """Render one problem+json response."""
+    body = ProblemDetails(
+        type=TYPE_PREFIX + code,
+        title=title,
+        status=status,
+        detail=detail,
+        instance=instance,
+        code=code,
+        errors=list(errors),
+        extra=extra or {},
+    ).model_dump(mode="json", exclude_none=True)
+    if not body["extra"]:
+        del body["extra"]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _location(loc: Sequence[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _validation_reason(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid value"))
+    # pydantic prefixes messages of custom validators with "Value error, "
+    return message.removeprefix("Value error, ")
+
+
+async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        request.url.path,
+        exc.errors,
+        exc.extra,
+        headers,
+    )
+
+
+async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(field=_location(err.get("loc", ())), reason=_validation_reason(err))
+        for err in exc.errors()
+    ]
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5]) or "invalid request"
+    return problem_response(422, "invalid-input", "Invalid input", detail, request.url.path, errors)
+
+
+async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
+    code = codes.get(exc.status_code, f"http-{exc.status_code}")
+    title = code.replace("-", " ").capitalize()
+    detail = str(exc.detail) if exc.detail else title
+    return problem_response(
+        exc.status_code, code, title, detail, request.url.path, headers=exc.headers
+    )
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500,
+        "internal-error",
+        "Internal error",
+        "An unexpected error occurred; nothing was saved.",
+        request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error of ``app`` answer as problem+json."""
+    app.add_exception_handler(Problem, _handle_problem)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(Exception, _handle_unexpected)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "model": ProblemDetails,
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+        "description": description,
+    }
+    for status, description in {
+        401: "Missing or unknown bearer token",
+        403: "Not allowed (e.g. another school's data)",
+        404: "Not found",
+        409: "Conflict with the current state",
+        422: "Invalid input",
+    }.items()
+}

@@ -1,0 +1,30 @@
+"""Text folding shared by search, duplicate checks and identifiant generation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NOT_LETTER = re.compile(r"[^a-z]")
+_SPACES = re.compile(r"\s+")
+
+
+def strip_accents(value: str) -> str:
+    """Remove combining marks after NFKD decomposition (``Éloi`` -> ``Eloi``)."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def fold_letters(value: str) -> str:
+    """Lower-case ASCII letters only: accents removed, spaces/hyphens/apostrophes dropped."""
+    return _NOT_LETTER.sub("", strip_accents(value).lower())
+
+
+def fold_search(value: str) -> str:
+    """A search key: accents removed, lower-case, runs of blanks collapsed, trimmed."""
+    return _SPACES.sub(" ", strip_accents(value).lower()).strip()
+
+
+def clean_name(value: str) -> str:
+    """Trim and collapse internal blanks of a person's name, keeping its letters as typed."""
+    return _SPACES.sub(" ", value).strip()

@@ -1,0 +1,1 @@
+"""The fake ONDE: schools, classes, pupils, responsables, their links, and the change log."""

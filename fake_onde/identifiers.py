@@ -1,0 +1,97 @@
+"""National identifiers and contact formats: UAI, INE, phone numbers, INSEE codes.
+
+* UAI: 7 digits and a key letter, ``KEY_ALPHABET[int(digits) % 23]`` (no I, O, Q).
+* INE (INE-BEA form): 10 digits and a key letter. The real key algorithm is not public; the
+  simulator uses ``KEY_ALPHABET[(int(digits) * 7 + 3) % 23]`` **(assumption)**, so a pupil
+  identifier differs from a school one with the same digits.
+* Phones: parsed with Google's libphonenumber (``phonenumbers``), default region France, stored
+  in E.164 (``+33612345678``); a mobile must be of a mobile type.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import phonenumbers
+
+KEY_ALPHABET: Final = "ABCDEFGHJKLMNPRSTUVWXYZ"
+_UAI = re.compile(r"^\d{7}[A-Z]$")
+_INE = re.compile(r"^\d{10}[A-Z]$")
+_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+def uai_key(digits: str) -> str:
+    """The key letter of a 7-digit UAI."""
+    return KEY_ALPHABET[int(digits) % 23]
+
+
+def ine_key(digits: str) -> str:
+    """The key letter of a 10-digit INE (the simulator's own documented key)."""
+    return KEY_ALPHABET[(int(digits) * 7 + 3) % 23]
+
+
+def normalize_uai(value: str) -> str:
+    """Check a UAI and return it upper-case; raise ``ValueError`` naming what is wrong."""
+    candidate = value.strip().upper()
+    if not _UAI.match(candidate):
+        raise ValueError("a UAI is 7 digits followed by a key letter, e.g. 0021593W")
+    expected = uai_key(candidate[:7])
+    if candidate[7] != expected:
+        raise ValueError(f"wrong key letter: {candidate[:7]} takes '{expected}'")
+    return candidate
+
+
+def normalize_ine(value: str) -> str:
+    """Check an INE and return it upper-case; raise ``ValueError`` naming what is wrong."""
+    candidate = value.strip().upper()
+    if not _INE.match(candidate):
+        raise ValueError("an INE is 10 digits followed by a key letter, e.g. 0123456789K")
+    expected = ine_key(candidate[:10])
+    if candidate[10] != expected:
+        raise ValueError(f"wrong key letter: {candidate[:10]} takes '{expected}'")
+    return candidate
+
+
+def make_uai(number: int) -> str:
+    """A valid UAI for ``number`` (0 <= number < 10**7)."""
+    digits = f"{number:07d}"
+    return digits + uai_key(digits)
+
+
+def make_ine(number: int) -> str:
+    """A valid INE for ``number`` (0 <= number < 10**10)."""
+    digits = f"{number:010d}"
+    return digits + ine_key(digits)
+
+
+def normalize_insee(value: str) -> str:
+    """Check an INSEE commune code (5 digits, or 2A/2B and 3 digits for Corsica)."""
+    candidate = value.strip().upper()
+    if not _INSEE.match(candidate):
+        raise ValueError("an INSEE code is 5 digits (2A/2B and 3 digits in Corsica), e.g. 59350")
+    return candidate
+
+
+_MOBILE_TYPES: Final = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def normalize_phone(value: str, *, mobile: bool = False) -> str:
+    """Parse a French-style phone number and return it in E.164; ``ValueError`` if malformed."""
+    raw = value.strip()
+    if not raw or len(raw) > 30:
+        raise ValueError("not a phone number (expected e.g. 06 12 34 56 78 or +33 6 12 34 56 78)")
+    try:
+        parsed = phonenumbers.parse(raw, "FR")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(
+            "not a phone number (expected e.g. 06 12 34 56 78 or +33 6 12 34 56 78)"
+        ) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    if mobile and phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
+        raise ValueError("not a mobile number (in France, mobiles start with 06 or 07)")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,1 @@
+"""Thin HTTP handlers: validate, call one service function, return a public model."""

@@ -1,0 +1,1 @@
+"""ONDE's domain logic: plain functions, the session passed in, no HTTP types, no commits."""
