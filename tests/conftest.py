@@ -1,0 +1,87 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a PostgreSQL schema in CI)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from fake_onde.config import OndeSettings
+from fake_onde.main import create_app
+
+#: e.g. postgresql+psycopg://root@127.0.0.1:5432/test — the suite then runs on PostgreSQL.
+PG_URL_ENV = "EDUSIM_TEST_DATABASE_URL"
+SERVICE_TOKEN = "test-service-token"
+SECRET_KEY = "test-secret-key"
+DEMO_UAI = "0021593W"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that touches a database, so CI can run them again on PostgreSQL."""
+    for item in items:
+        if "db_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    """A database of its own for one test: a SQLite file, or a fresh PostgreSQL schema."""
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def onde_settings(db_url: str) -> OndeSettings:
+    """Settings of a fake ONDE on the test's database."""
+    return OndeSettings(
+        database_url=db_url, service_token=SERVICE_TOKEN, secret_key=SECRET_KEY, max_page_size=500
+    )
+
+
+@pytest.fixture
+def onde(onde_settings: OndeSettings) -> Iterator[TestClient]:
+    """A running fake ONDE (lifespan entered) on a fresh database."""
+    with TestClient(create_app(onde_settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def service() -> dict[str, str]:
+    """Headers of the service token."""
+    return {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
+def make_school(client: TestClient, uai: str = DEMO_UAI, **fields: Any) -> dict[str, str]:
+    """Create a school through the API and return its director's headers."""
+    body = {"uai": uai, "name": "École Jean Jaurès", "commune": "Lille", "academie": "Lille"}
+    body.update(fields)
+    response = client.post(
+        "/api/v1/schools", json=body, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
+    )
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['director_token']}"}
+
+
+@pytest.fixture
+def director(onde: TestClient) -> dict[str, str]:
+    """Headers of the director of a freshly created school (UAI 0021593W)."""
+    return make_school(onde)
