@@ -15,6 +15,12 @@ from edusim_common.db import UTCDateTime, unit_of_work
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
 
 
+def get_clock(request: Request) -> SimClock:
+    """The simulated clock of the app serving the request."""
+    clock: SimClock = request.app.state.clock
+    return clock
+
+
 def clock_table(metadata: MetaData) -> Table:
     """The one-row table in which a service keeps its simulated time across restarts."""
     return Table(

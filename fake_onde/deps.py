@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from edusim_common.clock import SimClock
+from edusim_common.clock_api import get_clock
 from edusim_common.db import read_session, write_session
 from fake_onde.auth import Principal, authenticate
 from fake_onde.config import OndeSettings
@@ -29,12 +30,6 @@ def get_settings(request: Request) -> OndeSettings:
     """The app's settings."""
     settings: OndeSettings = request.app.state.settings
     return settings
-
-
-def get_clock(request: Request) -> SimClock:
-    """The app's simulated clock."""
-    clock: SimClock = request.app.state.clock
-    return clock
 
 
 def get_now(clock: Annotated[SimClock, Depends(get_clock)]) -> datetime:

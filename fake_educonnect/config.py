@@ -1,0 +1,26 @@
+"""Settings of the fake EduConnect, read from ``EDUCONNECT_*`` environment variables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from edusim_common.clock import ClockMode
+
+DEV_SERVICE_TOKEN = "educonnect-service-dev-token"
+
+
+class EduConnectSettings(BaseSettings):
+    """Every knob of the fake EduConnect, with safe local defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="EDUCONNECT_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./data/educonnect.db")
+    service_token: str = Field(
+        default=DEV_SERVICE_TOKEN, min_length=8, description="Bearer token of the sync service."
+    )
+    clock_start: datetime = Field(default=datetime.fromisoformat("2026-09-01T08:00:00+02:00"))
+    clock_mode: ClockMode = ClockMode.manual
+    echo_sql: bool = False
