@@ -1,0 +1,1 @@
+"""The ``edusim`` command line: start the simulator, generate data, reset it."""

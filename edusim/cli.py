@@ -1,0 +1,190 @@
+"""``edusim``: start the whole simulator, generate data, reset the databases."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import MetaData
+
+from edusim.services import ServiceError, ServiceSpec, Supervisor
+from edusim_common.clock_api import clock_table, load_clock
+from edusim_common.db import make_engine
+from fake_onde.auth import director_token
+from fake_onde.config import OndeSettings
+from fake_onde.models import OndeModel
+
+app = typer.Typer(
+    help="A runnable simulation of the ONDE → EduConnect synchronisation.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", help="Where the SQLite files live (ignored for other URLs).")
+]
+
+
+def _use_data_dir(data_dir: Path) -> None:
+    """Point each service at its SQLite file under ``data_dir`` unless its URL is already set."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for prefix, name in (("ONDE", "onde"), ("EDUCONNECT", "educonnect"), ("SYNC", "sync")):
+        os.environ.setdefault(f"{prefix}_DATABASE_URL", f"sqlite:///{data_dir / name}.db")
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    onde_port: Annotated[int, typer.Option(help="Port of the fake ONDE.")] = 8001,
+    educonnect_port: Annotated[int, typer.Option(help="Port of the fake EduConnect.")] = 8002,
+    sync_port: Annotated[int, typer.Option(help="Port of the sync service.")] = 8003,
+    data_dir: DataDir = Path("data"),
+    demo: Annotated[bool, typer.Option(help="Seed the demo school on first start.")] = True,
+) -> None:
+    """Start every service, seed the demo school on first start, and stop cleanly on Ctrl-C."""
+    from fake_onde.seed import DEMO_UAI, seed_demo_school
+
+    _use_data_dir(data_dir)
+    settings = OndeSettings()
+    if demo:
+        engine = make_engine(settings.database_url)
+        OndeModel.metadata.create_all(engine)
+        clock = load_clock(
+            engine,
+            clock_table(OndeModel.metadata),
+            settings.clock_start,
+            settings.clock_mode,
+        )
+        report = seed_demo_school(engine, clock.now())
+        engine.dispose()
+        if report.pupils:
+            console.print(
+                f"Seeded the demo school {DEMO_UAI}: {report.pupils} pupils, "
+                f"{report.responsables} responsables."
+            )
+    specs = [
+        ServiceSpec("onde", "fake_onde.main:create_app", onde_port),
+        ServiceSpec("educonnect", "fake_educonnect.main:create_app", educonnect_port),
+        ServiceSpec("sync", "sync_service.main:create_app", sync_port),
+    ]
+    supervisor = Supervisor(host, specs)
+    try:
+        supervisor.start()
+    except ServiceError as exc:
+        supervisor.stop()
+        console.print(f"[red]Could not start the simulator:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    table = Table(title="EduSim is running", show_lines=False)
+    table.add_column("service")
+    table.add_column("URL")
+    table.add_column("API docs")
+    for spec in specs:
+        base = supervisor.url(spec)
+        table.add_row(spec.name, base, base + "/docs")
+    console.print(table)
+    console.print(f"ONDE service token:        [bold]{settings.service_token}[/bold]")
+    if demo:
+        token = director_token(settings.secret_key, DEMO_UAI)
+        console.print(f"Demo director ({DEMO_UAI}): [bold]{token}[/bold]")
+    console.print("Press Ctrl-C to stop.")
+    code = supervisor.wait()
+    console.print("Stopping…")
+    supervisor.stop()
+    console.print("Stopped.")
+    raise typer.Exit(code)
+
+
+@app.command()
+def seed(
+    schools: Annotated[int, typer.Option(min=1, max=100_000, help="Schools to add.")] = 10,
+    pupils: Annotated[int, typer.Option(min=1, max=20_000_000, help="Pupils to add.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    data_dir: DataDir = Path("data"),
+) -> None:
+    """Generate realistic schools, pupils, responsables and links into the fake ONDE database."""
+    from fake_onde.seed import seed_database
+
+    _use_data_dir(data_dir)
+    settings = OndeSettings()
+    engine = make_engine(settings.database_url)
+    OndeModel.metadata.create_all(engine)
+    clock = load_clock(
+        engine, clock_table(OndeModel.metadata), settings.clock_start, settings.clock_mode
+    )
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("pupils", total=pupils)
+        report = seed_database(
+            engine,
+            schools=schools,
+            pupils=pupils,
+            seed=seed,
+            now=clock.now(),
+            progress=lambda n: progress.advance(task, n),
+        )
+    engine.dispose()
+    rows = report.pupils + report.responsables + report.links + report.changes
+    console.print(
+        f"Added {report.schools} schools, {report.classes} classes, {report.pupils} pupils, "
+        f"{report.responsables} responsables, {report.links} links and {report.changes} "
+        f"change-log rows in {report.seconds:.1f} s "
+        f"({rows / max(report.seconds, 1e-9):,.0f} rows/s)."
+    )
+
+
+def _service_metadata() -> dict[str, MetaData]:
+    from fake_educonnect.main import METADATA as EDUCONNECT_METADATA
+    from sync_service.main import METADATA as SYNC_METADATA
+
+    return {
+        "ONDE": OndeModel.metadata,
+        "EDUCONNECT": EDUCONNECT_METADATA,
+        "SYNC": SYNC_METADATA,
+    }
+
+
+@app.command()
+def reset(
+    data_dir: DataDir = Path("data"),
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase every service's data (and the clock): the next `edusim up` starts afresh."""
+    _use_data_dir(data_dir)
+    if not yes:
+        typer.confirm("Erase all the simulator's data?", abort=True)
+    for prefix, metadata in _service_metadata().items():
+        url = os.environ[f"{prefix}_DATABASE_URL"]
+        engine = make_engine(url)
+        metadata.drop_all(engine)
+        engine.dispose()
+        console.print(f"{prefix.lower()}: erased ({url})")
+
+
+@app.command()
+def token(
+    uai: Annotated[str, typer.Argument(help="The school's UAI, e.g. 0021593W.")],
+) -> None:
+    """Print the bearer token of a school's director (derived from ONDE_SECRET_KEY)."""
+    from fake_onde.identifiers import normalize_uai
+
+    try:
+        checked = normalize_uai(uai)
+    except ValueError as exc:
+        console.print(f"[red]Invalid UAI:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    print(director_token(OndeSettings().secret_key, checked))
+
+
+if __name__ == "__main__":
+    app()
