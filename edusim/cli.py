@@ -105,10 +105,13 @@ def seed(
     schools: Annotated[int, typer.Option(min=1, max=100_000, help="Schools to add.")] = 10,
     pupils: Annotated[int, typer.Option(min=1, max=20_000_000, help="Pupils to add.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same data.")] = 42,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Only seed the demo school (if absent), then stop.")
+    ] = False,
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Generate realistic schools, pupils, responsables and links into the fake ONDE database."""
-    from fake_onde.seed import seed_database
+    from fake_onde.seed import DEMO_UAI, seed_database, seed_demo_school
 
     _use_data_dir(data_dir)
     settings = OndeSettings()
@@ -117,6 +120,12 @@ def seed(
     clock = load_clock(
         engine, clock_table(OndeModel.metadata), settings.clock_start, settings.clock_mode
     )
+    if demo:
+        demo_report = seed_demo_school(engine, clock.now())
+        engine.dispose()
+        state = f"{demo_report.pupils} pupils added" if demo_report.pupils else "already there"
+        console.print(f"Demo school {DEMO_UAI}: {state}.")
+        return
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
