@@ -40,10 +40,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """Build a service: its database and clock opened in the lifespan, its routers mounted."""
-    table = metadata.tables.get("sim_clock")
-    if table is None:
-        table = clock_table(metadata)
-    clock_store = table
+    clock_store = clock_table(metadata)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

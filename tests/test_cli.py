@@ -1,0 +1,122 @@
+"""The `edusim` command line: up (real processes, Ctrl-C), seed, reset, token."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from edusim.cli import app
+from fake_onde.auth import director_token
+from fake_onde.config import DEV_SECRET_KEY
+
+runner = CliRunner()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _clean_env() -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ONDE_", "EDUCONNECT_", "SYNC_"))
+    }
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.mark.slow
+def test_up_seeds_the_demo_school_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    ports = [_free_port() for _ in range(3)]
+    command = [
+        sys.executable, "-m", "edusim.cli", "up", "--data-dir", str(tmp_path / "data"),
+        "--onde-port", str(ports[0]), "--educonnect-port", str(ports[1]),
+        "--sync-port", str(ports[2]),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=_clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        healthy: set[int] = set()
+        while len(healthy) < 3 and time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            for port in ports:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        healthy.add(port)
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.2)
+        assert len(healthy) == 3
+        token = director_token(DEV_SECRET_KEY, "0021593W")
+        pupils = httpx.get(
+            f"http://127.0.0.1:{ports[0]}/api/v1/pupils",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert pupils.status_code == 200
+        assert len(pupils.json()["items"]) > 10
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0].decode()
+    assert process.returncode == 0, output
+    assert "Stopped." in output
+    assert str(ports[0]) in output
+    for port in ports:
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+
+
+def test_up_refuses_a_port_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("ONDE_DATABASE_URL", "EDUCONNECT_DATABASE_URL", "SYNC_DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(
+            app, ["up", "--data-dir", str(tmp_path), "--onde-port", str(port), "--no-demo"]
+        )
+    assert result.exit_code == 1
+    assert f"port {port}" in result.output
+    assert "--onde-port" in result.output
+
+
+def test_seed_then_reset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("ONDE_DATABASE_URL", "EDUCONNECT_DATABASE_URL", "SYNC_DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    result = runner.invoke(
+        app,
+        ["seed", "--schools", "2", "--pupils", "50", "--seed", "7", "--data-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "50 pupils" in result.output
+    assert (tmp_path / "onde.db").exists()
+    demo = runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)])
+    assert demo.exit_code == 0, demo.output
+    again = runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)])
+    assert "already there" in again.output
+    reset = runner.invoke(app, ["reset", "--yes", "--data-dir", str(tmp_path)])
+    assert reset.exit_code == 0, reset.output
+    assert "onde: erased" in reset.output
+    demo_after_reset = runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)])
+    assert "pupils added" in demo_after_reset.output
+
+
+def test_token_prints_the_director_token_and_refuses_a_bad_uai() -> None:
+    result = runner.invoke(app, ["token", "0021593w"])
+    assert result.exit_code == 0
+    assert result.output.strip() == director_token(DEV_SECRET_KEY, "0021593W")
+    bad = runner.invoke(app, ["token", "0021593X"])
+    assert bad.exit_code == 2
+    assert "key letter" in bad.output
