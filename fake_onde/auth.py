@@ -7,11 +7,11 @@ administrator. The service token reads and writes everything.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
 from edusim_common.problems import Forbidden, Unauthorized
+from edusim_common.school_tokens import school_of_token, school_token
 
 _PREFIX = "onde-dir-"
 
@@ -42,8 +42,7 @@ class Principal:
 
 def director_token(secret_key: str, uai: str) -> str:
     """The bearer token of the director of ``uai``."""
-    digest = hmac.new(secret_key.encode(), f"director:{uai}".encode(), hashlib.sha256)
-    return f"{_PREFIX}{uai}-{digest.hexdigest()[:32]}"
+    return school_token(_PREFIX, secret_key, uai)
 
 
 def authenticate(authorization: str | None, service_token: str, secret_key: str) -> Principal:
@@ -56,8 +55,7 @@ def authenticate(authorization: str | None, service_token: str, secret_key: str)
         raise Unauthorized("expected 'Authorization: Bearer <token>'")
     if hmac.compare_digest(token.encode(), service_token.encode()):
         return Principal(uai=None)
-    if token.startswith(_PREFIX):
-        uai = token[len(_PREFIX) : len(_PREFIX) + 8]
-        if hmac.compare_digest(token.encode(), director_token(secret_key, uai).encode()):
-            return Principal(uai=uai)
+    uai = school_of_token(_PREFIX, secret_key, token)
+    if uai is not None:
+        return Principal(uai=uai)
     raise Unauthorized("unknown token")
