@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from edusim_common.clock import ClockMode
 
 DEV_SERVICE_TOKEN = "educonnect-service-dev-token"
+DEV_SECRET_KEY = "educonnect-dev-secret-change-me"
 
 
 class EduConnectSettings(BaseSettings):
@@ -21,6 +22,34 @@ class EduConnectSettings(BaseSettings):
     service_token: str = Field(
         default=DEV_SERVICE_TOKEN, min_length=8, description="Bearer token of the sync service."
     )
+    secret_key: str = Field(
+        default=DEV_SECRET_KEY,
+        min_length=8,
+        description="Secret for director tokens and one-time code hashes.",
+    )
     clock_start: datetime = Field(default=datetime.fromisoformat("2026-09-01T08:00:00+02:00"))
     clock_mode: ClockMode = ClockMode.manual
     echo_sql: bool = False
+    identifiant_seed: int = Field(
+        default=2026, description="Seed of the identifiant digits: same seed, same identifiants."
+    )
+    birthdate_tries: int = Field(
+        default=1, ge=1, le=10, description="Birth-date tries before an attachment is blocked."
+    )
+    code_ttl_minutes: int = Field(default=15, ge=1, le=1440, description="Life of a code.")
+    code_max_tries: int = Field(
+        default=3, ge=1, le=10, description="Wrong tries before a code dies."
+    )
+    letter_validity_days: int = Field(
+        default=92, ge=1, le=366, description="Life of a school letter's password (3 months)."
+    )
+    session_ttl_minutes: int = Field(default=60, ge=1, le=10080)
+    argon2_time_cost: int = Field(default=2, ge=1, le=10)
+    argon2_memory_kib: int = Field(default=19456, ge=8, le=1048576)
+    login_limit_per_account: int = Field(
+        default=5, ge=1, description="Failed logins per account per window before refusing."
+    )
+    requests_limit_per_client: int = Field(
+        default=30, ge=1, description="Self-service and login tries per client per window."
+    )
+    rate_window_minutes: int = Field(default=15, ge=1, le=1440)

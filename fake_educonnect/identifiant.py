@@ -1,0 +1,45 @@
+"""EduConnect identifiants: ``p.nomXX``.
+
+First letter of the first name, a dot, the family name, two digits. Folding (assumption): accents
+removed (NFKD), lower-case, only ``a-z`` kept, family-name part cut at 20 characters. The digits
+come from a generator seeded with the simulator's seed and the base, so a demo replays the same
+identifiants; on collision the next pair of the same shuffled sequence is taken, then three digits,
+then four.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+
+from edusim_common.text import fold_letters
+
+FAMILY_NAME_MAX = 20
+_FALLBACK_LETTER = "x"
+
+
+def identifiant_base(prenom: str, nom: str) -> str:
+    """The ``p.nom`` part: folded first letter of the first name, a dot, the folded family name."""
+    first = fold_letters(prenom)[:1] or _FALLBACK_LETTER
+    family = fold_letters(nom)[:FAMILY_NAME_MAX] or _FALLBACK_LETTER
+    return f"{first}.{family}"
+
+
+def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
+    """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4."""
+    rng = random.Random(f"{seed}:{base}")
+    for width in (2, 3, 4):
+        numbers = list(range(10**width))
+        rng.shuffle(numbers)
+        for number in numbers:
+            yield f"{number:0{width}d}"
+
+
+def choose_identifiant(seed: int, base: str, taken: set[str]) -> str:
+    """The first free identifiant for ``base``; adds it to ``taken``."""
+    for suffix in candidate_suffixes(seed, base):
+        candidate = base + suffix
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    raise RuntimeError(f"no identifiant left for {base}")  # 11,100 homonyms: not realistic

@@ -1,0 +1,199 @@
+"""EduConnect data: accounts, their sources, children, attachments, codes, letters, outbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+from edusim_common.db import UTCDateTime
+
+
+class EduConnectModel(SQLModel, registry=registry()):
+    """Base of EduConnect's tables: their own metadata, apart from the other services'."""
+
+
+class AccountState(StrEnum):
+    """Life of a parent account (names are an assumption)."""
+
+    non_active = "non_active"
+    active = "active"
+    desactive = "desactive"
+
+
+class Origin(StrEnum):
+    """How the parent activated the account (the "provenance" shown to the director)."""
+
+    FranceConnect = "FranceConnect"
+    Responsable = "Responsable"
+    Etablissement = "Etablissement"
+
+
+class AttachmentStatus(StrEnum):
+    """Where the link between an account and a child stands."""
+
+    proposed = "proposed"
+    attached = "attached"
+    blocked = "blocked"
+    refused = "refused"
+    removed = "removed"
+
+
+class SourceKind(StrEnum):
+    """Where a record comes from."""
+
+    onde = "onde"
+    siecle = "siecle"
+
+
+class Account(EduConnectModel, table=True):
+    __table_args__ = (Index("ix_account_match", "match_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identifiant: str = Field(unique=True, max_length=40)
+    identifiant_base: str = Field(index=True, max_length=30)
+    nom: str = Field(max_length=80)
+    prenom: str = Field(max_length=80)
+    match_key: str = Field(max_length=170, description="Folded family name|first name.")
+    mobile: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    email_confirmed: bool = False
+    state: str = Field(max_length=12)
+    origin: str | None = Field(default=None, max_length=16)
+    password_hash: str | None = Field(default=None, max_length=200)
+    must_change_password: bool = False
+    franceconnect_sub: str | None = Field(default=None, unique=True, max_length=80)
+    failed_logins: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AccountSource(EduConnectModel, table=True):
+    """A source record (ONDE responsable, SIECLE responsable) an account stands for."""
+
+    __tablename__ = "account_source"
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    source: str = Field(max_length=8)
+    source_id: str = Field(max_length=40)
+    school_uai: str = Field(max_length=8, index=True)
+    civility: str | None = Field(default=None, max_length=3)
+    nom: str = Field(max_length=80)
+    prenom: str = Field(max_length=80)
+    mobile: str | None = Field(default=None, max_length=20)
+    accepts_sms: bool = True
+    email: str | None = Field(default=None, max_length=254)
+    fingerprint: str = Field(max_length=64, description="Hash of the last imported content.")
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Child(EduConnectModel, table=True):
+    """A pupil known to EduConnect (1D from ONDE, 2D from SIECLE fixtures)."""
+
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=8)
+    source_id: str = Field(max_length=40)
+    ine: str = Field(max_length=11, index=True)
+    nom: str = Field(max_length=80)
+    prenoms: str = Field(max_length=80)
+    birth_date: date
+    school_uai: str = Field(max_length=8, index=True)
+    level: str = Field(max_length=8)
+    degree: str = Field(max_length=2, description="1D or 2D.")
+    enrolled: bool = True
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Attachment(EduConnectModel, table=True):
+    """The link between an account and a child, and where it stands."""
+
+    __table_args__ = (UniqueConstraint("account_id", "child_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    child_id: int = Field(foreign_key="child.id", index=True)
+    source_id: str = Field(max_length=40, description="The source responsable that links them.")
+    lien: str = Field(max_length=30)
+    status: str = Field(max_length=10)
+    tries_left: int = 1
+    proposed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    presented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=20)
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class OutboxMessage(EduConnectModel, table=True):
+    """An SMS, email or letter that the real system would send; stored, never sent."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=8)
+    recipient: str = Field(max_length=254, index=True)
+    account_id: int | None = Field(default=None, index=True)
+    school_uai: str | None = Field(default=None, max_length=8)
+    subject: str = Field(max_length=200)
+    body: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OneTimeCode(EduConnectModel, table=True):
+    """A code sent by SMS or email: expires, and dies after too many wrong tries."""
+
+    __tablename__ = "one_time_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    purpose: str = Field(max_length=30)
+    code_hash: str = Field(max_length=200)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    tries_left: int
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Letter(EduConnectModel, table=True):
+    """A notification letter printed by the school: identifiant and temporary password."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    school_uai: str = Field(max_length=8)
+    password_hash: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginSession(EduConnectModel, table=True):
+    """A parent's session after login; ``step`` says what they must do before going on."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    step: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RateEvent(EduConnectModel, table=True):
+    """One attempt counted by a rate limit (per account, per client)."""
+
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_key_at", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)
+    at: datetime = Field(sa_type=UTCDateTime)

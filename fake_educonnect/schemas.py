@@ -1,0 +1,122 @@
+"""The API's input and output models (the tables are in ``models``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
+
+from edusim_common.types import PersonName
+from fake_educonnect.models import AccountState, Origin, SourceKind
+
+Uai = Annotated[str, StringConstraints(pattern=r"^\d{7}[A-Z]$")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
+SourceId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[\w.:-]+$")]
+
+
+class Lien(StrEnum):
+    """The link between a responsable and a pupil, as ONDE records it."""
+
+    mere = "mere"
+    pere = "pere"
+    tuteur = "tuteur"
+    ase = "ase"
+    autre_membre_famille = "autre_membre_famille"
+    famille_accueil = "famille_accueil"
+    autre = "autre"
+
+
+class ChildIn(BaseModel):
+    """A child linked to the responsable in the source, with the link's attributes."""
+
+    source_id: SourceId = Field(examples=["17"])
+    ine: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{11}$")] = Field(
+        examples=["0123456789K"]
+    )
+    nom: PersonName
+    prenoms: PersonName
+    birth_date: date
+    school_uai: Uai
+    level: Annotated[str, StringConstraints(min_length=1, max_length=8)] = Field(examples=["CP"])
+    lien: Lien
+    autorite_parentale: bool
+    enrolled: bool = Field(description="`admis` or `admis_definitif` in ONDE.")
+
+
+class ResponsableIn(BaseModel):
+    """A source responsable in full, as it stands now: the import is an idempotent upsert."""
+
+    source: SourceKind = SourceKind.onde
+    source_id: SourceId = Field(examples=["101"])
+    school_uai: Uai
+    civility: Annotated[str, StringConstraints(pattern=r"^(M|MME)$")] | None = None
+    nom: PersonName
+    prenom: PersonName
+    mobile: E164 | None = None
+    accepts_sms: bool = True
+    email: EmailStr | None = Field(default=None, max_length=254)
+    children: list[ChildIn] = Field(default_factory=list, max_length=50)
+    deleted: bool = Field(default=False, description="The responsable was deleted in the source.")
+
+
+class ImportBatch(BaseModel):
+    """A batch of responsables to upsert."""
+
+    items: list[ResponsableIn] = Field(min_length=1, max_length=10000)
+    allow_deactivation: bool = Field(
+        default=True,
+        description="When false, accounts left without an enrolled child are reported "
+        "(`deactivation_pending`) but not deactivated.",
+    )
+
+
+class Outcome(StrEnum):
+    """What the import did with one item."""
+
+    created = "created"
+    matched = "matched"
+    updated = "updated"
+    unchanged = "unchanged"
+    excluded = "excluded"
+    failed = "failed"
+
+
+class ImportResult(BaseModel):
+    """The answer for one item."""
+
+    source_id: str
+    outcome: Outcome
+    account_id: int | None = None
+    identifiant: str | None = None
+    proposals_added: int = 0
+    links_removed: int = 0
+    deactivated: bool = False
+    deactivation_pending: bool = False
+    restored: bool = False
+    reasons: list[str] = Field(default_factory=list)
+
+
+class ImportReport(BaseModel):
+    """The answer for a batch: one result per item, in order, and the totals."""
+
+    results: list[ImportResult]
+    counts: dict[str, int]
+
+
+class AccountPublic(BaseModel):
+    """An account as the director console and the service API show it."""
+
+    id: int
+    identifiant: str
+    nom: str
+    prenom: str
+    mobile: str | None
+    email: str | None
+    email_confirmed: bool
+    state: AccountState
+    origin: Origin | None
+    created_at: datetime
+    activated_at: datetime | None
+    last_login_at: datetime | None
