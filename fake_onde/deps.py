@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
 
-from edusim_common.clock import SimClock
-from edusim_common.clock_api import get_clock
-from edusim_common.db import read_session, write_session
+from edusim_common.deps import DbSession
 from fake_onde.auth import Principal, authenticate
 from fake_onde.config import OndeSettings
 from fake_onde.models import Pupil, Responsable, School, SchoolClass
@@ -22,7 +17,6 @@ from fake_onde.service.schools import get_class, get_school
 
 MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="A director token, or the service token.")
 
 
@@ -30,29 +24,6 @@ def get_settings(request: Request) -> OndeSettings:
     """The app's settings."""
     settings: OndeSettings = request.app.state.settings
     return settings
-
-
-def get_now(clock: Annotated[SimClock, Depends(get_clock)]) -> datetime:
-    """Simulated time of this request (one reading for the whole request)."""
-    return clock.now()
-
-
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's transaction: a serialised write for mutations, committed before answering."""
-    engine = request.app.state.engine
-    if request.method in _READ_METHODS:
-        with read_session(engine) as session:
-            yield session
-        return
-    session = write_session(engine)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_principal(
@@ -71,8 +42,6 @@ def require_service(principal: Annotated[Principal, Depends(get_principal)]) -> 
     return principal
 
 
-DbSession = Annotated[Session, Depends(get_session, scope="function")]
-Now = Annotated[datetime, Depends(get_now)]
 Caller = Annotated[Principal, Depends(get_principal)]
 ServiceCaller = Annotated[Principal, Depends(require_service)]
 

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from edusim_common.clock import as_utc
+from edusim_common.deps import DbSession
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
-from fake_onde.deps import MAX_ID, Caller, DbSession, Settings, page_limit
+from fake_onde.deps import MAX_ID, Caller, Settings, page_limit
 from fake_onde.models import ChangeOp, EntityKind
 from fake_onde.service import changes
 from fake_onde.service.export import ExportKind, export_page

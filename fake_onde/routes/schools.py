@@ -6,13 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from edusim_common.deps import DbSession, Now
 from edusim_common.pagination import Page, decode_cursor, encode_cursor
 from edusim_common.problems import PROBLEM_RESPONSES
 from fake_onde.auth import director_token
 from fake_onde.deps import (
     Caller,
-    DbSession,
-    Now,
     ScopedClass,
     ScopedSchool,
     ServiceCaller,
