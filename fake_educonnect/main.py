@@ -1,29 +1,42 @@
-"""The fake EduConnect application: ``create_app(settings) -> FastAPI``.
-
-For now it holds the simulated clock and its health check; accounts, activation, attachment,
-the director console and self-service come with their own issue.
-"""
+"""The fake EduConnect application: ``create_app(settings) -> FastAPI``."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import MetaData
 
 from edusim_common.app import create_service_app
 from edusim_common.service_auth import require_service_token
 from fake_educonnect.config import EduConnectSettings
+from fake_educonnect.models import EduConnectModel
+from fake_educonnect.routes import service_api
+from fake_educonnect.security import Passwords
 
-METADATA = MetaData()
+METADATA = EduConnectModel.metadata
+EDUCONNECT_LOCK_KEY = 0x4544554E  # the advisory lock serialising writers on PostgreSQL
+
+DESCRIPTION = """
+The fake **EduConnect**: the national identity provider for parents (responsables).
+
+* The **sync service** upserts responsables and their children (`POST /api/v1/import/responsables`).
+* Parents activate their account (SMS, FranceConnect, school letter), log in, and confirm each
+  proposed child with its birth date.
+* Every SMS, email and letter lands in the **outbox** (`GET /api/v1/outbox`), never sent.
+* Errors are RFC 9457 `application/problem+json` bodies.
+"""
 
 
 def create_app(settings: EduConnectSettings | None = None) -> FastAPI:
     """Build the fake EduConnect."""
-    return create_service_app(
+    settings = settings or EduConnectSettings()
+    app = create_service_app(
         name="educonnect",
         title="Fake EduConnect",
-        description="The national identity provider for parents (accounts come with issue 3).",
-        settings=settings or EduConnectSettings(),
+        description=DESCRIPTION,
+        settings=settings,
         metadata=METADATA,
-        lock_key=0x4543,
+        lock_key=EDUCONNECT_LOCK_KEY,
         require_admin=require_service_token,
+        routers=[service_api.router],
     )
+    app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    return app

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from edusim_common.types import PersonName
-from fake_educonnect.models import AccountState, Origin, SourceKind
+from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
 
 Uai = Annotated[str, StringConstraints(pattern=r"^\d{7}[A-Z]$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
@@ -120,3 +120,64 @@ class AccountPublic(BaseModel):
     created_at: datetime
     activated_at: datetime | None
     last_login_at: datetime | None
+
+
+class SourcePublic(BaseModel):
+    """A source record an account stands for."""
+
+    source: SourceKind
+    source_id: str
+    school_uai: str
+    nom: str
+    prenom: str
+    mobile: str | None
+    accepts_sms: bool
+    email: str | None
+
+
+class ChildPublic(BaseModel):
+    """A child as shown with an attachment (never the birth date: it is the check)."""
+
+    id: int
+    ine: str
+    nom: str
+    prenoms: str
+    school_uai: str
+    level: str
+    degree: str
+    enrolled: bool
+
+
+class AttachmentPublic(BaseModel):
+    """An attachment and where it stands."""
+
+    id: int
+    child: ChildPublic
+    status: AttachmentStatus
+    lien: str
+    tries_left: int
+    proposed_at: datetime | None
+    presented_at: datetime | None
+    decided_at: datetime | None
+    decided_by: str | None
+    reason: str | None
+
+
+class AccountDetail(AccountPublic):
+    """An account with its sources and attachments."""
+
+    sources: list[SourcePublic]
+    attachments: list[AttachmentPublic]
+
+
+class OutboxPublic(BaseModel):
+    """A stored message."""
+
+    id: int
+    channel: str
+    recipient: str
+    account_id: int | None
+    school_uai: str | None
+    subject: str
+    body: str
+    created_at: datetime

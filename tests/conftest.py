@@ -12,6 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from fake_educonnect.config import EduConnectSettings
+from fake_educonnect.main import create_app as create_educonnect_app
 from fake_onde.config import OndeSettings
 from fake_onde.main import create_app
 
@@ -85,3 +87,32 @@ def make_school(client: TestClient, uai: str = DEMO_UAI, **fields: Any) -> dict[
 def director(onde: TestClient) -> dict[str, str]:
     """Headers of the director of a freshly created school (UAI 0021593W)."""
     return make_school(onde)
+
+
+EC_SERVICE_TOKEN = "test-educonnect-token"
+EC_SECRET_KEY = "test-educonnect-secret"
+
+
+@pytest.fixture
+def educonnect_settings(db_url: str) -> EduConnectSettings:
+    """Settings of a fake EduConnect on the test's database (cheap argon2)."""
+    return EduConnectSettings(
+        database_url=db_url,
+        service_token=EC_SERVICE_TOKEN,
+        secret_key=EC_SECRET_KEY,
+        argon2_time_cost=1,
+        argon2_memory_kib=64,
+    )
+
+
+@pytest.fixture
+def educonnect(educonnect_settings: EduConnectSettings) -> Iterator[TestClient]:
+    """A running fake EduConnect on a fresh database."""
+    with TestClient(create_educonnect_app(educonnect_settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def ec_service() -> dict[str, str]:
+    """Headers of EduConnect's service token (the sync)."""
+    return {"Authorization": f"Bearer {EC_SERVICE_TOKEN}"}

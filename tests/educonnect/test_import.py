@@ -1,0 +1,222 @@
+"""The import API used by the sync: accounts, matching, proposals, removals, (de)activation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from fake_educonnect.service.imports import FOSTER, NO_AUTHORITY, NO_ENROLLED, NO_MOBILE
+from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
+
+IMPORT = "/api/v1/import/responsables"
+
+
+def _import(
+    client: TestClient, headers: dict[str, str], *items: dict[str, Any], **options: Any
+) -> dict[str, Any]:
+    response = client.post(IMPORT, json={"items": list(items), **options}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _account(client: TestClient, headers: dict[str, str], account_id: int) -> dict[str, Any]:
+    response = client.get(f"/api/v1/accounts/{account_id}", headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_an_eligible_responsable_gets_a_non_active_account_and_a_proposal(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    report = _import(educonnect, ec_service, responsable(nom="N'Diaye-Éloi", prenom="Jean-Pierre"))
+    result = report["results"][0]
+    assert result["outcome"] == "created"
+    assert re.fullmatch(r"j\.ndiayeeloi\d{2}", result["identifiant"])
+    assert result["proposals_added"] == 1
+    account = _account(educonnect, ec_service, result["account_id"])
+    assert account["state"] == "non_active"
+    assert account["origin"] is None
+    assert account["mobile"] == "+33612345678"
+    assert [s["source_id"] for s in account["sources"]] == ["101"]
+    assert [(a["status"], a["child"]["prenoms"]) for a in account["attachments"]] == [
+        ("proposed", "Léa")
+    ]
+
+
+def test_re_sending_the_same_batch_changes_nothing(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    items = [
+        responsable("101", children=[child("1"), child("2", prenoms="Tom")]),
+        responsable("102", nom="Durand", prenom="Paul", mobile="+33700000001"),
+    ]
+    first = _import(educonnect, ec_service, *items)
+    second = _import(educonnect, ec_service, *items)
+    assert [r["outcome"] for r in first["results"]] == ["created", "created"]
+    assert [r["outcome"] for r in second["results"]] == ["unchanged", "unchanged"]
+    assert second["counts"]["proposals_added"] == 0
+    assert [r["identifiant"] for r in first["results"]] == [
+        r["identifiant"] for r in second["results"]
+    ]
+    listed = educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"]
+    assert len(listed) == 2
+
+
+def test_the_same_parent_in_two_schools_is_one_account(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    first = _import(educonnect, ec_service, responsable("101", children=[child("1")]))
+    second = _import(
+        educonnect,
+        ec_service,
+        responsable(
+            "907",
+            nom="MARTIN",
+            prenom="sophie",
+            school_uai=OTHER_SCHOOL,
+            children=[child("55", prenoms="Hugo", school_uai=OTHER_SCHOOL)],
+        ),
+    )
+    assert second["results"][0]["outcome"] == "matched"
+    account_id = first["results"][0]["account_id"]
+    assert second["results"][0]["account_id"] == account_id
+    account = _account(educonnect, ec_service, account_id)
+    assert sorted(s["school_uai"] for s in account["sources"]) == sorted(["0021593W", OTHER_SCHOOL])
+    assert sorted(a["child"]["prenoms"] for a in account["attachments"]) == ["Hugo", "Léa"]
+
+
+def test_matching_needs_the_same_mobile_or_email(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    _import(educonnect, ec_service, responsable("101", email="sophie@example.org"))
+    by_email = _import(
+        educonnect,
+        ec_service,
+        responsable("102", mobile="+33699999999", email="SOPHIE@example.org"),
+    )
+    homonym = _import(educonnect, ec_service, responsable("103", mobile="+33688888888", email=None))
+    assert by_email["results"][0]["outcome"] == "matched"
+    assert homonym["results"][0]["outcome"] == "created"
+    first_id = by_email["results"][0]["identifiant"]
+    assert homonym["results"][0]["identifiant"] != first_id
+    assert homonym["results"][0]["identifiant"].startswith("s.martin")
+
+
+def test_two_new_homonyms_in_one_batch_get_distinct_identifiants(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    report = _import(
+        educonnect,
+        ec_service,
+        responsable("101", mobile="+33611111111"),
+        responsable("102", mobile="+33622222222"),
+        responsable("103", mobile="+33611111111", school_uai=OTHER_SCHOOL),
+    )
+    outcomes = [r["outcome"] for r in report["results"]]
+    assert outcomes == ["created", "created", "matched"]
+    ids = [r["identifiant"] for r in report["results"]]
+    assert ids[0] != ids[1]
+    assert ids[2] == ids[0]
+
+
+def test_exclusions_say_why(educonnect: TestClient, ec_service: dict[str, str]) -> None:
+    report = _import(
+        educonnect,
+        ec_service,
+        responsable("201", children=[child(lien="famille_accueil", autorite_parentale=False)]),
+        responsable("202", children=[child(lien="autre_membre_famille", autorite_parentale=False)]),
+        responsable("203", children=[child(enrolled=False)]),
+    )
+    assert [r["outcome"] for r in report["results"]] == ["excluded"] * 3
+    assert [r["reasons"] for r in report["results"]] == [[FOSTER], [NO_AUTHORITY], [NO_ENROLLED]]
+    assert report["counts"]["excluded"] == 3
+    assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
+
+
+def test_no_mobile_is_reported(educonnect: TestClient, ec_service: dict[str, str]) -> None:
+    report = _import(educonnect, ec_service, responsable(mobile=None))
+    assert report["results"][0]["outcome"] == "created"
+    assert NO_MOBILE in report["results"][0]["reasons"]
+
+
+def test_struck_off_child_removes_the_link_deactivates_then_restores(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    created = _import(educonnect, ec_service, responsable())["results"][0]
+    gone = _import(educonnect, ec_service, responsable(children=[child(enrolled=False)]))
+    result = gone["results"][0]
+    assert (result["outcome"], result["links_removed"], result["deactivated"]) == (
+        "updated",
+        1,
+        True,
+    )
+    account = _account(educonnect, ec_service, created["account_id"])
+    assert account["state"] == "desactive"
+    assert account["attachments"][0]["status"] == "removed"
+    back = _import(educonnect, ec_service, responsable())["results"][0]
+    assert (back["restored"], back["proposals_added"]) == (True, 1)
+    account = _account(educonnect, ec_service, created["account_id"])
+    assert account["state"] == "non_active"
+    assert account["attachments"][0]["status"] == "proposed"
+
+
+def test_deactivation_can_be_held_back(educonnect: TestClient, ec_service: dict[str, str]) -> None:
+    created = _import(educonnect, ec_service, responsable())["results"][0]
+    held = _import(
+        educonnect,
+        ec_service,
+        responsable(children=[child(enrolled=False)]),
+        allow_deactivation=False,
+    )["results"][0]
+    assert (held["deactivation_pending"], held["deactivated"]) == (True, False)
+    assert _account(educonnect, ec_service, created["account_id"])["state"] == "non_active"
+
+
+def test_contact_changes_update_the_account(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    created = _import(educonnect, ec_service, responsable())["results"][0]
+    changed = _import(educonnect, ec_service, responsable(mobile="+33798765432"))["results"][0]
+    assert changed["outcome"] == "updated"
+    assert _account(educonnect, ec_service, created["account_id"])["mobile"] == "+33798765432"
+
+
+def test_identifiants_are_reproducible_with_the_same_seed(
+    educonnect: TestClient, ec_service: dict[str, str], tmp_path: Any
+) -> None:
+    from fake_educonnect.config import EduConnectSettings
+    from fake_educonnect.main import create_app
+
+    items = [responsable(str(100 + i), mobile=f"+3361234{i:04d}") for i in range(5)]
+    first = [r["identifiant"] for r in _import(educonnect, ec_service, *items)["results"]]
+    settings = EduConnectSettings(
+        database_url=f"sqlite:///{tmp_path / 'other.db'}",
+        service_token="test-educonnect-token",
+        argon2_time_cost=1,
+        argon2_memory_kib=64,
+    )
+    with TestClient(create_app(settings)) as other:
+        second = [r["identifiant"] for r in _import(other, ec_service, *items)["results"]]
+    assert first == second
+    assert len(set(first)) == 5
+
+
+def test_the_import_needs_the_service_token_and_valid_items(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    refused = educonnect.post(IMPORT, json={"items": [responsable()]})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"] == "application/problem+json"
+    bad = educonnect.post(
+        IMPORT,
+        json={"items": [responsable(mobile="0612345678", school_uai="123")]},
+        headers=ec_service,
+    )
+    assert bad.status_code == 422
+    fields = {e["field"] for e in bad.json()["errors"]}
+    assert {"body.items.0.mobile", "body.items.0.school_uai"} <= fields
+    assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
