@@ -13,7 +13,19 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import phonenumbers
+from edusim_common.phones import normalize_phone
+
+__all__ = [
+    "KEY_ALPHABET",
+    "ine_key",
+    "make_ine",
+    "make_uai",
+    "normalize_ine",
+    "normalize_insee",
+    "normalize_phone",
+    "normalize_uai",
+    "uai_key",
+]
 
 KEY_ALPHABET: Final = "ABCDEFGHJKLMNPRSTUVWXYZ"
 _UAI = re.compile(r"^\d{7}[A-Z]$")
@@ -71,27 +83,3 @@ def normalize_insee(value: str) -> str:
     if not _INSEE.match(candidate):
         raise ValueError("an INSEE code is 5 digits (2A/2B and 3 digits in Corsica), e.g. 59350")
     return candidate
-
-
-_MOBILE_TYPES: Final = {
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-}
-
-
-def normalize_phone(value: str, *, mobile: bool = False) -> str:
-    """Parse a French-style phone number and return it in E.164; ``ValueError`` if malformed."""
-    raw = value.strip()
-    if not raw or len(raw) > 30:
-        raise ValueError("not a phone number (expected e.g. 06 12 34 56 78 or +33 6 12 34 56 78)")
-    try:
-        parsed = phonenumbers.parse(raw, "FR")
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(
-            "not a phone number (expected e.g. 06 12 34 56 78 or +33 6 12 34 56 78)"
-        ) from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("not a valid phone number")
-    if mobile and phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
-        raise ValueError("not a mobile number (in France, mobiles start with 06 or 07)")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
