@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
@@ -70,10 +69,13 @@ def clock_router(
 ) -> APIRouter:
     """``GET/PUT /clock`` and ``POST /clock/advance``; writing needs ``require_admin``."""
     router = APIRouter(prefix="/clock", tags=["clock"])
-    ClockDep = Annotated[SimClock, Depends(get_clock)]  # noqa: N806
+    # A default-value dependency, not a local ``Annotated`` alias: with postponed annotations
+    # FastAPI resolves string annotations in the module's globals, where a local alias is unknown
+    # (the parameter would silently become a required query parameter named ``clock``).
+    clock_dependency = Depends(get_clock)
 
     @router.get("", summary="Read the simulated clock")
-    def read_clock(clock: ClockDep) -> ClockState:
+    def read_clock(clock: SimClock = clock_dependency) -> ClockState:
         return clock.state()
 
     @router.put(
@@ -82,7 +84,7 @@ def clock_router(
         dependencies=[Depends(require_admin)],
         responses=PROBLEM_RESPONSES,
     )
-    def set_clock(body: ClockSet, clock: ClockDep) -> ClockState:
+    def set_clock(body: ClockSet, clock: SimClock = clock_dependency) -> ClockState:
         if body.now.year < 1900 or body.now.year > 2999:
             raise InvalidInput.for_field("body.now", "must be between years 1900 and 2999")
         clock.set(body.now, body.mode)
@@ -94,7 +96,7 @@ def clock_router(
         dependencies=[Depends(require_admin)],
         responses=PROBLEM_RESPONSES,
     )
-    def advance_clock(body: ClockAdvance, clock: ClockDep) -> ClockState:
+    def advance_clock(body: ClockAdvance, clock: SimClock = clock_dependency) -> ClockState:
         if clock.now().year + body.seconds / (365 * 86400) >= 2999:
             raise InvalidInput.for_field("body.seconds", "would move the clock past year 2999")
         clock.advance(timedelta(seconds=body.seconds))
