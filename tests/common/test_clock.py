@@ -1,0 +1,261 @@
+"""The simulated clock: the pure SimClock, its persistence, and its HTTP API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from edusim_common.clock import ClockMode, SimClock, as_utc
+from fake_onde.config import OndeSettings
+from fake_onde.main import create_app
+from tests.conftest import make_school
+
+START = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
+
+
+class FakeWall:
+    """A wall clock that moves only when the test says so."""
+
+    def __init__(self, at: float = 1_000_000.0) -> None:
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+
+# ---------------------------------------------------------------- SimClock
+
+
+def test_manual_clock_stands_still_while_the_wall_moves() -> None:
+    wall = FakeWall()
+    clock = SimClock(START, ClockMode.manual, wall=wall)
+    wall.at += 3600
+    assert clock.now() == START
+    assert clock.mode is ClockMode.manual
+
+
+def test_realtime_clock_follows_the_wall_from_its_anchor() -> None:
+    wall = FakeWall()
+    clock = SimClock(START, ClockMode.realtime, wall=wall)
+    assert clock.now() == START
+    wall.at += 90.5
+    assert clock.now() == START + timedelta(seconds=90.5)
+
+
+def test_set_jumps_and_restarts_the_realtime_anchor() -> None:
+    wall = FakeWall()
+    clock = SimClock(START, ClockMode.realtime, wall=wall)
+    wall.at += 1000
+    target = datetime(2027, 1, 1, tzinfo=UTC)
+    assert clock.set(target) == target
+    assert clock.now() == target
+    wall.at += 10
+    assert clock.now() == target + timedelta(seconds=10)
+
+
+def test_set_can_switch_mode_both_ways() -> None:
+    wall = FakeWall()
+    clock = SimClock(START, ClockMode.manual, wall=wall)
+    clock.set(START, ClockMode.realtime)
+    assert clock.mode is ClockMode.realtime
+    wall.at += 5
+    assert clock.now() == START + timedelta(seconds=5)
+    frozen = clock.now()
+    clock.set(frozen, ClockMode.manual)
+    wall.at += 500
+    assert clock.now() == frozen
+
+
+def test_set_without_mode_keeps_the_mode() -> None:
+    clock = SimClock(START, ClockMode.realtime, wall=FakeWall())
+    clock.set(START + timedelta(days=1))
+    assert clock.mode is ClockMode.realtime
+
+
+def test_advance_moves_forward_in_both_modes() -> None:
+    wall = FakeWall()
+    manual = SimClock(START, ClockMode.manual, wall=wall)
+    assert manual.advance(timedelta(days=1)) == START + timedelta(days=1)
+    assert manual.now() == START + timedelta(days=1)
+
+    realtime = SimClock(START, ClockMode.realtime, wall=wall)
+    wall.at += 30
+    assert realtime.advance(timedelta(hours=1)) == START + timedelta(hours=1, seconds=30)
+    wall.at += 15
+    assert realtime.now() == START + timedelta(hours=1, seconds=45)
+
+
+def test_advance_by_zero_is_allowed_and_negative_is_refused() -> None:
+    clock = SimClock(START, wall=FakeWall())
+    assert clock.advance(timedelta(0)) == START
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(timedelta(seconds=-1))
+    assert clock.now() == START
+
+
+def test_naive_start_is_taken_as_utc_and_aware_values_are_converted() -> None:
+    clock = SimClock(datetime(2026, 9, 1, 6, 0), wall=FakeWall())
+    assert clock.now() == START
+    assert clock.now().tzinfo is not None
+    paris = datetime.fromisoformat("2026-09-01T08:00:00+02:00")
+    clock.set(paris)
+    assert clock.now() == START
+    assert clock.now().utcoffset() == timedelta(0)
+    assert as_utc(paris) == START
+
+
+def test_on_change_is_called_after_set_and_advance_only() -> None:
+    seen: list[datetime] = []
+    clock = SimClock(START, wall=FakeWall(), on_change=lambda c: seen.append(c.now()))
+    clock.now()
+    clock.state()
+    assert seen == []
+    clock.set(START + timedelta(hours=1))
+    clock.advance(timedelta(hours=1))
+    assert seen == [START + timedelta(hours=1), START + timedelta(hours=2)]
+
+
+def test_state_gives_the_local_date_in_paris() -> None:
+    # 22:30 UTC on 1 September is already 2 September in Paris (UTC+2 in summer).
+    clock = SimClock(datetime(2026, 9, 1, 22, 30, tzinfo=UTC), wall=FakeWall())
+    state = clock.state()
+    assert state.local_date == "2026-09-02"
+    assert state.mode is ClockMode.manual
+    # ...and 23:30 UTC on 1 January is 2 January in Paris (UTC+1 in winter), 22:30 is not.
+    clock.set(datetime(2027, 1, 1, 22, 30, tzinfo=UTC))
+    assert clock.state().local_date == "2027-01-01"
+    clock.set(datetime(2027, 1, 1, 23, 30, tzinfo=UTC))
+    assert clock.state().local_date == "2027-01-02"
+
+
+# ---------------------------------------------------------------- persistence
+
+
+def test_clock_survives_an_app_restart(onde_settings: OndeSettings) -> None:
+    service = {"Authorization": f"Bearer {onde_settings.service_token}"}
+    target = "2027-03-04T05:06:07Z"
+    with TestClient(create_app(onde_settings)) as first:
+        assert first.get("/api/v1/clock").json()["now"] == "2026-09-01T06:00:00Z"
+        response = first.put("/api/v1/clock", json={"now": target}, headers=service)
+        assert response.status_code == 200, response.text
+        first.post("/api/v1/clock/advance", json={"seconds": 60}, headers=service)
+    restarted = onde_settings.model_copy(
+        update={"clock_start": datetime(2030, 1, 1, tzinfo=UTC)}
+    )
+    with TestClient(create_app(restarted)) as second:
+        state = second.get("/api/v1/clock").json()
+        assert state["now"] == "2027-03-04T05:07:07Z"
+        assert state["mode"] == "manual"
+        assert second.get("/health").json()["now"] == "2027-03-04T05:07:07Z"
+
+
+def test_clock_mode_survives_an_app_restart(onde_settings: OndeSettings) -> None:
+    service = {"Authorization": f"Bearer {onde_settings.service_token}"}
+    with TestClient(create_app(onde_settings)) as first:
+        response = first.put(
+            "/api/v1/clock",
+            json={"now": "2027-01-01T00:00:00Z", "mode": "realtime"},
+            headers=service,
+        )
+        assert response.json()["mode"] == "realtime"
+    with TestClient(create_app(onde_settings)) as second:
+        state = second.get("/api/v1/clock").json()
+        assert state["mode"] == "realtime"
+        assert datetime.fromisoformat(state["now"]) >= datetime(2027, 1, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- API
+
+
+def test_read_clock_needs_no_token(onde: TestClient) -> None:
+    response = onde.get("/api/v1/clock")
+    assert response.status_code == 200
+    assert response.json() == {
+        "now": "2026-09-01T06:00:00Z",
+        "local_date": "2026-09-01",
+        "mode": "manual",
+    }
+
+
+def test_set_and_advance_through_the_api(onde: TestClient, service: dict[str, str]) -> None:
+    response = onde.put(
+        "/api/v1/clock", json={"now": "2026-09-01T23:00:00+02:00"}, headers=service
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["now"] == "2026-09-01T21:00:00Z"
+    assert response.json()["local_date"] == "2026-09-01"
+    advanced = onde.post("/api/v1/clock/advance", json={"seconds": 3600}, headers=service)
+    assert advanced.status_code == 200, advanced.text
+    assert advanced.json()["now"] == "2026-09-01T22:00:00Z"
+    assert advanced.json()["local_date"] == "2026-09-02"
+    assert onde.get("/api/v1/clock").json() == advanced.json()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/api/v1/clock", {"now": "2027-01-01T00:00:00Z"}),
+        ("POST", "/api/v1/clock/advance", {"seconds": 60}),
+    ],
+)
+def test_clock_writes_need_the_service_token(
+    onde: TestClient, method: str, path: str, body: dict[str, object]
+) -> None:
+    director = make_school(onde)
+    before = onde.get("/api/v1/clock").json()
+
+    anonymous = onde.request(method, path, json=body)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+
+    wrong = onde.request(method, path, json=body, headers={"Authorization": "Bearer nope-nope"})
+    assert wrong.status_code == 401
+
+    as_director = onde.request(method, path, json=body, headers=director)
+    assert as_director.status_code == 403
+    assert as_director.json()["code"] == "forbidden"
+
+    assert onde.get("/api/v1/clock").json() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PUT", "/api/v1/clock", {"now": "not a date"}, "body.now"),
+        ("PUT", "/api/v1/clock", {"now": "1800-01-01T00:00:00Z"}, "body.now"),
+        ("PUT", "/api/v1/clock", {"now": "2027-01-01T00:00:00Z", "mode": "fast"}, "body.mode"),
+        ("PUT", "/api/v1/clock", {}, "body.now"),
+        ("POST", "/api/v1/clock/advance", {"seconds": -1}, "body.seconds"),
+        ("POST", "/api/v1/clock/advance", {"seconds": "soon"}, "body.seconds"),
+        ("POST", "/api/v1/clock/advance", {"seconds": 11 * 366 * 86400}, "body.seconds"),
+    ],
+)
+def test_bad_clock_input_is_a_problem(
+    onde: TestClient,
+    service: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, object],
+    field: str,
+) -> None:
+    before = onde.get("/api/v1/clock").json()
+    response = onde.request(method, path, json=body, headers=service)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "invalid-input"
+    assert field in [error["field"] for error in problem["errors"]]
+    assert onde.get("/api/v1/clock").json() == before
+
+
+def test_advance_past_year_2999_is_refused(onde: TestClient, service: dict[str, str]) -> None:
+    onde.put("/api/v1/clock", json={"now": "2998-06-01T00:00:00Z"}, headers=service)
+    response = onde.post(
+        "/api/v1/clock/advance", json={"seconds": 2 * 365 * 86400}, headers=service
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body.seconds"
+    assert onde.get("/api/v1/clock").json()["now"] == "2998-06-01T00:00:00Z"
