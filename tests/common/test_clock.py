@@ -141,9 +141,7 @@ def test_clock_survives_an_app_restart(onde_settings: OndeSettings) -> None:
         response = first.put("/api/v1/clock", json={"now": target}, headers=service)
         assert response.status_code == 200, response.text
         first.post("/api/v1/clock/advance", json={"seconds": 60}, headers=service)
-    restarted = onde_settings.model_copy(
-        update={"clock_start": datetime(2030, 1, 1, tzinfo=UTC)}
-    )
+    restarted = onde_settings.model_copy(update={"clock_start": datetime(2030, 1, 1, tzinfo=UTC)})
     with TestClient(create_app(restarted)) as second:
         state = second.get("/api/v1/clock").json()
         assert state["now"] == "2027-03-04T05:07:07Z"
@@ -180,9 +178,7 @@ def test_read_clock_needs_no_token(onde: TestClient) -> None:
 
 
 def test_set_and_advance_through_the_api(onde: TestClient, service: dict[str, str]) -> None:
-    response = onde.put(
-        "/api/v1/clock", json={"now": "2026-09-01T23:00:00+02:00"}, headers=service
-    )
+    response = onde.put("/api/v1/clock", json={"now": "2026-09-01T23:00:00+02:00"}, headers=service)
     assert response.status_code == 200, response.text
     assert response.json()["now"] == "2026-09-01T21:00:00Z"
     assert response.json()["local_date"] == "2026-09-01"

@@ -1,0 +1,209 @@
+"""Every failure answers as RFC 9457 problem+json, with a stable code and the fields at fault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from edusim_common.pagination import decode_cursor, encode_cursor
+from edusim_common.problems import PROBLEM_MEDIA_TYPE, TYPE_PREFIX, InvalidInput
+from tests.conftest import DEMO_UAI, make_school
+
+PUPIL = {
+    "nom": "Martin",
+    "prenoms": "Léa",
+    "sex": "F",
+    "birth_date": "2019-02-03",
+    "birth_place": "59350",
+    "level": "CP",
+}
+
+
+def assert_problem(
+    response: httpx.Response, status: int, code: str, *, fields: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Check the problem+json shape and return its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    body: dict[str, Any] = response.json()
+    assert body["type"] == TYPE_PREFIX + code
+    assert body["code"] == code
+    assert body["status"] == status
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    assert body["instance"] == response.request.url.path
+    assert isinstance(body["errors"], list)
+    for error in body["errors"]:
+        assert set(error) == {"field", "reason"}
+        assert error["reason"]
+    assert set(body) <= {"type", "title", "status", "detail", "instance", "code", "errors", "extra"}
+    found = [error["field"] for error in body["errors"]]
+    for field in fields:
+        assert field in found, (field, found)
+    return body
+
+
+def test_401_without_token(onde: TestClient) -> None:
+    response = onde.get("/api/v1/pupils")
+    body = assert_problem(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "bearer" in body["detail"].lower()
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer unknown-token", "Basic dXNlcjpwYXNz", "Bearer", "Bearer    "]
+)
+def test_401_with_bad_credentials(onde: TestClient, authorization: str) -> None:
+    response = onde.get("/api/v1/schools", headers={"Authorization": authorization})
+    assert_problem(response, 401, "unauthorized")
+
+
+def test_401_with_a_forged_director_token(onde: TestClient, director: dict[str, str]) -> None:
+    forged = director["Authorization"][:-4] + "0000"
+    response = onde.get(f"/api/v1/schools/{DEMO_UAI}", headers={"Authorization": forged})
+    assert_problem(response, 401, "unauthorized")
+
+
+def test_403_for_a_director_on_a_service_operation(
+    onde: TestClient, director: dict[str, str]
+) -> None:
+    body = {"uai": "0000001B", "name": "Autre", "commune": "Douai", "academie": "Lille"}
+    response = onde.post("/api/v1/schools", json=body, headers=director)
+    assert_problem(response, 403, "forbidden")
+
+
+def test_403_for_a_director_on_another_school(onde: TestClient, director: dict[str, str]) -> None:
+    make_school(onde, "0000001B")
+    response = onde.get("/api/v1/schools/0000001B", headers=director)
+    body = assert_problem(response, 403, "forbidden")
+    assert "0000001B" in body["detail"]
+
+
+def test_404_for_an_unknown_record(onde: TestClient, service: dict[str, str]) -> None:
+    body = assert_problem(onde.get("/api/v1/pupils/999", headers=service), 404, "not-found")
+    assert "999" in body["detail"]
+    assert_problem(onde.get("/api/v1/schools/0000001B", headers=service), 404, "not-found")
+
+
+def test_404_for_an_unknown_route(onde: TestClient) -> None:
+    assert_problem(onde.get("/api/v1/nowhere"), 404, "not-found")
+    assert_problem(onde.get("/nowhere/at/all"), 404, "not-found")
+
+
+def test_405_for_a_wrong_method(onde: TestClient, service: dict[str, str]) -> None:
+    response = onde.delete("/api/v1/schools", headers=service)
+    assert_problem(response, 405, "method-not-allowed")
+    # Starlette lists the methods of the first route matching the path only (here POST).
+    assert response.headers["allow"]
+    assert_problem(onde.put("/api/v1/changes", headers=service), 405, "method-not-allowed")
+
+
+def test_409_for_a_duplicate(
+    onde: TestClient, director: dict[str, str], service: dict[str, str]
+) -> None:
+    body = {"uai": DEMO_UAI, "name": "Encore", "commune": "Lille", "academie": "Lille"}
+    response = onde.post("/api/v1/schools", json=body, headers=service)
+    problem = assert_problem(response, 409, "conflict", fields=("body.uai",))
+    assert DEMO_UAI in problem["detail"]
+
+
+def test_422_names_each_invalid_field(onde: TestClient, director: dict[str, str]) -> None:
+    bad = {**PUPIL, "sex": "X", "birth_place": "abc", "level": "CM3"}
+    response = onde.post(f"/api/v1/schools/{DEMO_UAI}/pupils", json=bad, headers=director)
+    problem = assert_problem(
+        response,
+        422,
+        "invalid-input",
+        fields=("body.sex", "body.birth_place", "body.level"),
+    )
+    assert "body.sex" in problem["detail"]
+
+
+def test_422_for_a_missing_body_field(onde: TestClient, director: dict[str, str]) -> None:
+    bad = {key: value for key, value in PUPIL.items() if key != "nom"}
+    response = onde.post(f"/api/v1/schools/{DEMO_UAI}/pupils", json=bad, headers=director)
+    assert_problem(response, 422, "invalid-input", fields=("body.nom",))
+
+
+def test_422_for_a_malformed_json_body(onde: TestClient, director: dict[str, str]) -> None:
+    response = onde.post(
+        f"/api/v1/schools/{DEMO_UAI}/pupils",
+        content=b'{"nom": "Martin",',
+        headers={**director, "Content-Type": "application/json"},
+    )
+    problem = assert_problem(response, 422, "invalid-input")
+    assert problem["errors"]
+    assert problem["errors"][0]["field"].startswith("body")
+
+
+def test_422_for_a_body_that_is_not_an_object(onde: TestClient, director: dict[str, str]) -> None:
+    response = onde.post(f"/api/v1/schools/{DEMO_UAI}/pupils", json=[1, 2], headers=director)
+    assert_problem(response, 422, "invalid-input")
+
+
+def test_422_for_a_bad_query_parameter(onde: TestClient, service: dict[str, str]) -> None:
+    response = onde.get("/api/v1/pupils?state=enrolled&limit=0", headers=service)
+    assert_problem(response, 422, "invalid-input", fields=("query.state", "query.limit"))
+
+
+def test_422_for_a_bad_path_parameter(onde: TestClient, service: dict[str, str]) -> None:
+    assert_problem(
+        onde.get("/api/v1/pupils/abc", headers=service),
+        422,
+        "invalid-input",
+        fields=("path.pupil_id",),
+    )
+    assert_problem(
+        onde.get("/api/v1/pupils/0", headers=service),
+        422,
+        "invalid-input",
+        fields=("path.pupil_id",),
+    )
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",
+        "not-base64-json",
+        encode_cursor({"id": "seven"}),
+        encode_cursor({"uai": 3}),
+        "W10",  # base64 of "[]"
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/pupils", "/api/v1/responsables", "/api/v1/schools"])
+def test_422_for_a_bad_cursor(
+    onde: TestClient, service: dict[str, str], path: str, cursor: str
+) -> None:
+    response = onde.get(path, params={"cursor": cursor}, headers=service)
+    assert_problem(response, 422, "invalid-input", fields=("query.cursor",))
+
+
+def test_cursor_round_trip_and_type_check() -> None:
+    payload = {"id": 42, "uai": "0021593W"}
+    assert decode_cursor(encode_cursor(payload), id=int, uai=str) == payload
+    assert decode_cursor(None) is None
+    assert decode_cursor("") is None
+    with pytest.raises(InvalidInput):
+        decode_cursor(encode_cursor({"id": True}), id=int)
+    with pytest.raises(InvalidInput):
+        decode_cursor(encode_cursor({"other": 1}), id=int)
+
+
+def test_problem_for_field_builds_one_error() -> None:
+    problem = InvalidInput.for_field("body.uai", "wrong key", expected="W")
+    assert problem.status == 422
+    assert problem.detail == "body.uai: wrong key"
+    assert [(e.field, e.reason) for e in problem.errors] == [("body.uai", "wrong key")]
+    assert problem.extra == {"expected": "W"}
+
+
+def test_success_is_plain_json(onde: TestClient, director: dict[str, str]) -> None:
+    response = onde.get(f"/api/v1/schools/{DEMO_UAI}", headers=director)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
