@@ -156,19 +156,27 @@ def _validation_reason(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, Problem)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+def render(problem: Problem, request: Request) -> JSONResponse:
+    """Answer with ``problem`` without raising, so that the request's transaction still commits.
+
+    Used where a refused try must count (wrong codes, failed logins, rate limits).
+    """
+    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
     return problem_response(
-        exc.status,
-        exc.code,
-        exc.title,
-        exc.detail,
+        problem.status,
+        problem.code,
+        problem.title,
+        problem.detail,
         request.url.path,
-        exc.errors,
-        exc.extra,
+        problem.errors,
+        problem.extra,
         headers,
     )
+
+
+async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return render(exc, request)
 
 
 async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -128,6 +128,7 @@ class Attachment(EduConnectModel, table=True):
     tries_left: int = 1
     proposed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     presented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    presented_session_id: int | None = Field(default=None, description="Login that showed it.")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by: str | None = Field(default=None, max_length=20)
     reason: str | None = Field(default=None, max_length=200)
@@ -155,10 +156,15 @@ class OneTimeCode(EduConnectModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
+    request_hash: str = Field(unique=True, max_length=64, description="Digest of the request id.")
     purpose: str = Field(max_length=30)
+    channel: str = Field(max_length=8)
     code_hash: str = Field(max_length=200)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     tries_left: int
+    context: str | None = Field(
+        default=None, max_length=80, description="e.g. a FranceConnect sub."
+    )
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -197,3 +203,20 @@ class RateEvent(EduConnectModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=120)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FranceConnectIdentity(EduConnectModel, table=True):
+    """A test identity of the fake FranceConnect, with the pivot claims."""
+
+    __tablename__ = "franceconnect_identity"
+
+    sub: str = Field(primary_key=True, max_length=80)
+    given_name: str = Field(max_length=120)
+    family_name: str = Field(max_length=80)
+    birthdate: date
+    gender: str = Field(max_length=6)
+    birthplace: str | None = Field(default=None, max_length=5)
+    birthcountry: str = Field(default="99100", max_length=5)
+    email: str | None = Field(default=None, max_length=254)
+    phone_number: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(sa_type=UTCDateTime)

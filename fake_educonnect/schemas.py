@@ -181,3 +181,143 @@ class OutboxPublic(BaseModel):
     subject: str
     body: str
     created_at: datetime
+
+
+Code = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+RequestId = Annotated[str, StringConstraints(min_length=10, max_length=100)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+MobileIn = Annotated[str, StringConstraints(min_length=1, max_length=30)]
+
+
+class SmsActivationStart(BaseModel):
+    """Who the parent says they are, and the mobile they gave the school."""
+
+    nom: PersonName = Field(examples=["Martin"])
+    prenom: PersonName = Field(examples=["Sophie"])
+    mobile: MobileIn = Field(examples=["06 12 34 56 78"])
+
+
+class RequestAccepted(BaseModel):
+    """The same answer whether or not anything matched."""
+
+    request_id: str
+    message: str
+
+
+class SmsActivationFinish(BaseModel):
+    """The code received by SMS and the password the parent chooses."""
+
+    request_id: RequestId
+    code: Code = Field(examples=["123456"])
+    password: Password = Field(examples=["Soleil2026"])
+
+
+class LoginIn(BaseModel):
+    """An identifiant and a password (or a school letter's temporary password)."""
+
+    identifiant: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
+        examples=["s.martin42"]
+    )
+    password: Password
+
+
+class SessionOpened(BaseModel):
+    """A parent's session: send the token as `Authorization: Bearer <token>`."""
+
+    session_token: str
+    identifiant: str
+    step: str | None = Field(
+        description="`change_password`, `attachment` (children to confirm) or null."
+    )
+    expires_at: datetime
+
+
+class PasswordChange(BaseModel):
+    """A new password (the current one is needed unless a school letter was just used)."""
+
+    new_password: Password
+    current_password: Password | None = None
+
+
+class Me(BaseModel):
+    """The logged-in parent."""
+
+    identifiant: str
+    nom: str
+    prenom: str
+    state: AccountState
+    origin: Origin | None
+    email: str | None
+    email_confirmed: bool
+    step: str | None
+
+
+class Proposal(BaseModel):
+    """A child proposed for attachment at this login."""
+
+    attachment_id: int
+    prenoms: str
+    nom: str
+    school_uai: str
+    level: str
+    tries_left: int
+
+
+class BirthDateIn(BaseModel):
+    """The child's birth date, as the parent knows it."""
+
+    birth_date: date = Field(examples=["2019-02-03"])
+
+
+class DecisionOut(BaseModel):
+    """What became of a proposal."""
+
+    attachment_id: int
+    decision: str = Field(description="`attached`, `wrong_date`, `blocked` or `refused`.")
+    status: AttachmentStatus
+    tries_left: int
+    message: str
+    step: str | None
+
+
+class FranceConnectIdentityIn(BaseModel):
+    """A test identity of the fake FranceConnect (pivot claims, email and phone)."""
+
+    sub: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[\w.:-]+$")]
+    given_name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    family_name: PersonName
+    birthdate: date
+    gender: Annotated[str, StringConstraints(pattern=r"^(female|male)$")]
+    birthplace: Annotated[str, StringConstraints(pattern=r"^(\d{5}|2[AB]\d{3})$")] | None = None
+    birthcountry: Annotated[str, StringConstraints(pattern=r"^\d{5}$")] = "99100"
+    email: EmailStr | None = None
+    phone_number: E164 | None = None
+
+
+class FranceConnectIdentityPublic(FranceConnectIdentityIn):
+    """A stored test identity."""
+
+    email: str | None = None
+
+
+class FranceConnectLogin(BaseModel):
+    """The identity chosen on the fake FranceConnect page."""
+
+    sub: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
+class FranceConnectResult(BaseModel):
+    """Where the FranceConnect return leads."""
+
+    status: str = Field(description="`logged_in`, `code_sent` or `no_account`.")
+    message: str
+    session: SessionOpened | None = None
+    request_id: str | None = None
+    masked_mobile: str | None = None
+
+
+class CodeIn(BaseModel):
+    """A code received by SMS or email."""
+
+    request_id: RequestId
+    code: Code

@@ -1,0 +1,323 @@
+"""The parent's side: SMS activation, login, password, first-login attachment, "mes enfants"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from edusim_common.deps import DbSession, Now
+from edusim_common.phones import normalize_phone
+from edusim_common.problems import (
+    PROBLEM_RESPONSES,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    render,
+)
+from fake_educonnect.config import EduConnectSettings
+from fake_educonnect.deps import IdPath, PasswordsDep, Settings
+from fake_educonnect.models import (
+    Account,
+    AccountState,
+    Attachment,
+    AttachmentStatus,
+    Child,
+    LoginSession,
+    Origin,
+)
+from fake_educonnect.schemas import (
+    AttachmentPublic,
+    BirthDateIn,
+    DecisionOut,
+    LoginIn,
+    Me,
+    PasswordChange,
+    Proposal,
+    RequestAccepted,
+    SessionOpened,
+    SmsActivationFinish,
+    SmsActivationStart,
+)
+from fake_educonnect.security import check_password_rule
+from fake_educonnect.service import activation, parent
+from fake_educonnect.service.accounts import attachments_of
+from fake_educonnect.service.guards import CodePolicy, Limit, count_event, over_limit, take
+from fake_educonnect.service.parent import Decision, Step
+from fake_educonnect.service.views import attachment_public
+
+router = APIRouter(tags=["parent"], responses=PROBLEM_RESPONSES)
+_bearer = HTTPBearer(auto_error=False, description="A parent's session token.")
+
+SMS_SENT = (
+    "Si les informations saisies correspondent à un compte EduConnect à activer, un code vous a "
+    "été envoyé par SMS."
+)
+BAD_CODE = "Code incorrect ou expiré."
+BAD_LOGIN = "Identifiant ou mot de passe incorrect."
+TOO_MANY = "Trop de tentatives : réessayez plus tard."
+
+
+def code_policy(settings: EduConnectSettings) -> CodePolicy:
+    """How codes live, from the settings."""
+    return CodePolicy(
+        secret_key=settings.secret_key,
+        ttl=timedelta(minutes=settings.code_ttl_minutes),
+        max_tries=settings.code_max_tries,
+    )
+
+
+def client_limit(settings: EduConnectSettings) -> Limit:
+    """Tries per client per window."""
+    return Limit(
+        settings.requests_limit_per_client, timedelta(minutes=settings.rate_window_minutes)
+    )
+
+
+def client_key(request: Request, action: str) -> str:
+    """The rate-limit key of the calling client for ``action``."""
+    host = request.client.host if request.client else "unknown"
+    return f"client:{host}:{action}"
+
+
+def opened(opened_session: parent.Opened, account: Account) -> SessionOpened:
+    """The public shape of a new session."""
+    return SessionOpened(
+        session_token=opened_session.token,
+        identifiant=account.identifiant,
+        step=opened_session.login.step,
+        expires_at=opened_session.login.expires_at,
+    )
+
+
+def current_login(
+    session: DbSession,
+    now: Now,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> tuple[LoginSession, Account]:
+    """The logged-in parent, from the session token."""
+    login = parent.session_for(session, now, credentials.credentials) if credentials else None
+    account = session.get(Account, login.account_id) if login else None
+    if login is None or account is None:
+        raise Unauthorized("no session, or the session has expired: log in again")
+    return login, account
+
+
+Parent = Annotated[tuple[LoginSession, Account], Depends(current_login)]
+
+
+def _past_password_step(login: LoginSession) -> None:
+    if login.step == Step.change_password.value:
+        raise Conflict("choose a new password first (POST /api/v1/me/password)")
+
+
+@router.post("/activation/sms", status_code=202, summary="Activate by SMS: ask for a code")
+def start_sms_activation(
+    body: SmsActivationStart, request: Request, session: DbSession, now: Now, settings: Settings
+) -> Any:
+    """Always the same answer; a code reaches the outbox only for an exact match."""
+    try:
+        mobile = normalize_phone(body.mobile, mobile=True)
+    except ValueError as exc:
+        raise InvalidInput.for_field("body.mobile", str(exc)) from exc
+    window = timedelta(minutes=settings.rate_window_minutes)
+    if not take(
+        session, now, client_key(request, "activation"), client_limit(settings)
+    ) or not take(session, now, f"sms:{mobile}", Limit(5, window)):
+        return render(TooManyRequests(TOO_MANY), request)
+    request_id = activation.start_sms_activation(
+        session, now, code_policy(settings), body.nom, body.prenom, mobile
+    )
+    return RequestAccepted(request_id=request_id, message=SMS_SENT)
+
+
+@router.post(
+    "/activation/sms/confirm",
+    summary="Activate by SMS: give the code and choose a password",
+    response_model=SessionOpened,
+)
+def finish_sms_activation(
+    body: SmsActivationFinish,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    settings: Settings,
+    passwords: PasswordsDep,
+) -> Any:
+    """Right code → active account (origin `Responsable`), identifiant shown, session opened."""
+    check_password_rule(body.password)
+    if not take(session, now, client_key(request, "code"), client_limit(settings)):
+        return render(TooManyRequests(TOO_MANY), request)
+    account = activation.finish_sms_activation(
+        session, now, code_policy(settings), passwords, body.request_id, body.code, body.password
+    )
+    if account is None:
+        return render(InvalidInput.for_field("body.code", BAD_CODE), request)
+    return opened(_open(session, now, account, settings), account)
+
+
+def _open(
+    session: Session, now: Any, account: Account, settings: EduConnectSettings
+) -> parent.Opened:
+    return parent.open_session(
+        session, now, account, timedelta(minutes=settings.session_ttl_minutes)
+    )
+
+
+@router.post(
+    "/login", summary="Log in with an identifiant and a password", response_model=SessionOpened
+)
+def login(
+    body: LoginIn,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    settings: Settings,
+    passwords: PasswordsDep,
+) -> Any:
+    """A school letter's temporary password works once, then a new password must be chosen."""
+    identifiant = body.identifiant.strip().lower()
+    failures = f"login-fail:{identifiant}"
+    window = timedelta(minutes=settings.rate_window_minutes)
+    if not take(session, now, client_key(request, "login"), client_limit(settings)) or over_limit(
+        session, now, failures, Limit(settings.login_limit_per_account, window)
+    ):
+        return render(TooManyRequests(TOO_MANY), request)
+    found = parent.verify_login(session, passwords, now, identifiant, body.password)
+    if found is None:
+        count_event(session, now, failures)
+        return render(Unauthorized(BAD_LOGIN), request)
+    account, letter = found
+    if account.state == "desactive":
+        return render(
+            Conflict("this account is deactivated: no enrolled child is attached to it"), request
+        )
+    if letter is not None:
+        account.must_change_password = True
+    return opened(_open(session, now, account, settings), account)
+
+
+@router.post("/logout", status_code=204, summary="Close the session")
+def logout(current: Parent, session: DbSession) -> None:
+    """The session token stops working."""
+    session.delete(current[0])
+
+
+@router.get("/me", summary="Who is logged in, and what they must do next")
+def me(current: Parent) -> Me:
+    """The parent's account and the current step."""
+    login_session, account = current
+    return Me(
+        identifiant=account.identifiant,
+        nom=account.nom,
+        prenom=account.prenom,
+        state=AccountState(account.state),
+        origin=Origin(account.origin) if account.origin else None,
+        email=account.email,
+        email_confirmed=account.email_confirmed,
+        step=login_session.step,
+    )
+
+
+@router.post("/me/password", summary="Choose a new password")
+def change_password(
+    body: PasswordChange,
+    current: Parent,
+    session: DbSession,
+    now: Now,
+    passwords: PasswordsDep,
+) -> Me:
+    """After a school letter, no current password is asked; otherwise it is."""
+    login_session, account = current
+    check_password_rule(body.new_password, "body.new_password")
+    if login_session.step != Step.change_password.value and not passwords.verify(
+        account.password_hash, body.current_password or ""
+    ):
+        raise InvalidInput.for_field("body.current_password", "wrong current password")
+    parent.set_password(session, passwords, now, account, login_session, body.new_password)
+    return me((login_session, account))
+
+
+@router.get("/me/proposals", summary="Children proposed for attachment at this login")
+def proposals(current: Parent, session: DbSession) -> list[Proposal]:
+    """Proposals are shown at the first login after they appear, and only then."""
+    login_session, _ = current
+    _past_password_step(login_session)
+    return [
+        Proposal(
+            attachment_id=a.id or 0,
+            prenoms=c.prenoms,
+            nom=c.nom,
+            school_uai=c.school_uai,
+            level=c.level,
+            tries_left=a.tries_left,
+        )
+        for a, c in parent.presented_proposals(session, login_session)
+    ]
+
+
+def _proposal(
+    session: Session, login_session: LoginSession, attachment_id: int
+) -> tuple[Attachment, Child]:
+    _past_password_step(login_session)
+    for attachment, child in parent.presented_proposals(session, login_session):
+        if attachment.id == attachment_id:
+            return attachment, child
+    raise NotFound(f"no open proposal {attachment_id} at this login")
+
+
+_MESSAGES = {
+    Decision.attached: "L'élève est rattaché à votre compte.",
+    Decision.wrong_date: "La date de naissance ne correspond pas.",
+    Decision.blocked: "Date de naissance erronée : le rattachement est bloqué. Contactez l'école.",
+    Decision.refused: "C'est noté : l'école en est informée.",
+}
+
+
+def _decision(
+    login_session: LoginSession, attachment: Attachment, decision: Decision
+) -> DecisionOut:
+    return DecisionOut(
+        attachment_id=attachment.id or 0,
+        decision=decision.value,
+        status=AttachmentStatus(attachment.status),
+        tries_left=attachment.tries_left,
+        message=_MESSAGES[decision],
+        step=login_session.step,
+    )
+
+
+@router.post("/me/proposals/{attachment_id}/confirm", summary="Confirm a child with its birth date")
+def confirm(
+    attachment_id: IdPath, body: BirthDateIn, current: Parent, session: DbSession, now: Now
+) -> DecisionOut:
+    """Right date → attached; wrong date → blocked once the tries are spent (default 1)."""
+    login_session, _ = current
+    attachment, child = _proposal(session, login_session, attachment_id)
+    decision = parent.confirm_child(session, now, login_session, attachment, child, body.birth_date)
+    return _decision(login_session, attachment, decision)
+
+
+@router.post(
+    "/me/proposals/{attachment_id}/refuse",
+    summary="« Je ne suis pas le représentant légal de cet élève »",
+)
+def refuse(attachment_id: IdPath, current: Parent, session: DbSession, now: Now) -> DecisionOut:
+    """The link is refused and the school is told (a message in the outbox)."""
+    login_session, account = current
+    attachment, child = _proposal(session, login_session, attachment_id)
+    decision = parent.refuse_child(session, now, login_session, attachment, child, account)
+    return _decision(login_session, attachment, decision)
+
+
+@router.get("/me/children", summary="« Mes enfants »: every attachment and its status")
+def children(current: Parent, session: DbSession) -> list[AttachmentPublic]:
+    """Attached children, and those proposed, blocked, refused or removed."""
+    login_session, account = current
+    _past_password_step(login_session)
+    return [attachment_public(a, c) for a, c in attachments_of(session, account.id or 0)]

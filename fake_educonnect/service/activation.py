@@ -1,0 +1,239 @@
+"""The three ways a parent activates an account, each setting its origin.
+
+* ``Responsable``: alone, with a code sent by SMS to the mobile known from ONDE;
+* ``FranceConnect``: through the fake FranceConnect, confirmed by a code sent to that mobile;
+* ``Etablissement``: with the identifiant and temporary password of a letter printed by the school.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from fake_educonnect.models import (
+    Account,
+    AccountSource,
+    AccountState,
+    FranceConnectIdentity,
+    Letter,
+    Origin,
+)
+from fake_educonnect.security import Passwords, new_temporary_password
+from fake_educonnect.service import outbox
+from fake_educonnect.service.accounts_common import match_key
+from fake_educonnect.service.guards import CodePolicy, decoy_request_id, issue_code, redeem_code
+from fake_educonnect.service.parent import activate
+
+SMS_ACTIVATION = "activation_sms"
+FRANCECONNECT = "franceconnect"
+
+
+def mask_mobile(mobile: str) -> str:
+    """``+33612345678`` → ``06 •• •• •• 78``: enough for the parent to recognise it."""
+    national = "0" + mobile[3:] if mobile.startswith("+33") else mobile
+    return f"{national[:2]} •• •• •• {national[-2:]}"
+
+
+def _sms_reachable(session: Session, account: Account, mobile: str) -> bool:
+    """Whether ONDE gave this mobile for the account and it accepts SMS."""
+    found = session.scalar(
+        select(col(AccountSource.id)).where(
+            col(AccountSource.account_id) == account.id,
+            col(AccountSource.mobile) == mobile,
+            col(AccountSource.accepts_sms).is_(True),
+        )
+    )
+    return found is not None
+
+
+def start_sms_activation(
+    session: Session, now: datetime, policy: CodePolicy, nom: str, prenom: str, mobile: str
+) -> str:
+    """Send a code if exactly this parent, with this mobile, has an account to activate.
+
+    The request id comes back whatever happened, so the answer reveals nothing.
+    """
+    candidates = session.scalars(
+        select(Account).where(
+            col(Account.match_key) == match_key(nom, prenom),
+            col(Account.state) == AccountState.non_active.value,
+            col(Account.mobile) == mobile,
+        )
+    ).all()
+    reachable = [a for a in candidates if _sms_reachable(session, a, mobile)]
+    if len(reachable) != 1:
+        return decoy_request_id()
+    account = reachable[0]
+    request_id, code = issue_code(session, now, policy, account, SMS_ACTIVATION, "sms")
+    minutes = int(policy.ttl.total_seconds() // 60)
+    outbox.send(
+        session,
+        now,
+        outbox.Channel.sms,
+        mobile,
+        "Code d'activation EduConnect",
+        f"EduConnect : votre code d'activation est {code}. Il est valable {minutes} minutes. "
+        "Ne le communiquez à personne.",
+        account_id=account.id,
+    )
+    return request_id
+
+
+def finish_sms_activation(
+    session: Session,
+    now: datetime,
+    policy: CodePolicy,
+    passwords: Passwords,
+    request_id: str,
+    code: str,
+    password: str,
+) -> Account | None:
+    """Check the code; if right, set the password and activate with origin ``Responsable``."""
+    row = redeem_code(session, now, policy, request_id, SMS_ACTIVATION, code)
+    if row is None:
+        return None
+    account = session.get(Account, row.account_id)
+    if account is None or account.state != AccountState.non_active.value:
+        return None
+    account.password_hash = passwords.hash(password)
+    activate(account, now, Origin.Responsable)
+    return account
+
+
+@dataclass(frozen=True)
+class IssuedLetter:
+    """A school letter and the temporary password printed on it."""
+
+    letter: Letter
+    temporary_password: str
+    text: str
+
+
+def issue_letter(
+    session: Session,
+    now: datetime,
+    passwords: Passwords,
+    account: Account,
+    school_uai: str,
+    validity: timedelta,
+    reset: bool = False,
+) -> IssuedLetter:
+    """Print a notification letter: identifiant and a temporary password, valid ``validity``.
+
+    Earlier unused letters die. With ``reset``, the current password stops working too.
+    """
+    session.execute(
+        update(Letter)
+        .where(col(Letter.account_id) == account.id, col(Letter.used_at).is_(None))
+        .values(expires_at=now)
+    )
+    temporary = new_temporary_password()
+    letter = Letter(
+        account_id=account.id or 0,
+        school_uai=school_uai,
+        password_hash=passwords.hash(temporary),
+        created_at=now,
+        expires_at=now + validity,
+    )
+    session.add(letter)
+    if reset:
+        account.password_hash = None
+        account.updated_at = now
+    until = (now + validity).date().strftime("%d/%m/%Y")
+    text = (
+        f"Madame, Monsieur {account.nom},\n\n"
+        "Pour suivre la scolarité de vos enfants, activez votre compte EduConnect sur "
+        "https://educonnect.education.gouv.fr (profil « Responsable d'élève »).\n\n"
+        f"Identifiant : {account.identifiant}\n"
+        f"Mot de passe provisoire : {temporary}\n\n"
+        f"Ce mot de passe est valable jusqu'au {until} ; vous devrez en choisir un nouveau à la "
+        "première connexion, puis confirmer la date de naissance de chacun de vos enfants.\n\n"
+        "La direction de l'école"
+    )
+    outbox.send(
+        session,
+        now,
+        outbox.Channel.letter,
+        f"{account.prenom} {account.nom}",
+        "Notification de compte EduConnect",
+        text,
+        account_id=account.id,
+        school_uai=school_uai,
+    )
+    session.flush()
+    return IssuedLetter(letter, temporary, text)
+
+
+@dataclass(frozen=True)
+class FranceConnectStart:
+    """What the FranceConnect return leads to."""
+
+    account: Account | None
+    request_id: str | None = None
+    masked_mobile: str | None = None
+
+
+def franceconnect_return(
+    session: Session, now: datetime, policy: CodePolicy, identity: FranceConnectIdentity
+) -> FranceConnectStart:
+    """Match a FranceConnect identity to an account.
+
+    An account already linked to this identity logs in at once. Otherwise the identity is matched
+    on folded family name and first name (the phone claim settles homonyms), and a code goes by
+    SMS to the mobile known from ONDE to confirm the link.
+    """
+    linked = session.scalars(
+        select(Account).where(col(Account.franceconnect_sub) == identity.sub)
+    ).first()
+    if linked is not None:
+        return FranceConnectStart(account=linked)
+    first_name = identity.given_name.split()[0] if identity.given_name.split() else ""
+    query = select(Account).where(
+        col(Account.match_key) == match_key(identity.family_name, first_name),
+        col(Account.state) != AccountState.desactive.value,
+        col(Account.franceconnect_sub).is_(None),
+        col(Account.mobile).is_not(None),
+    )
+    candidates = list(session.scalars(query))
+    if len(candidates) > 1 and identity.phone_number:
+        candidates = [a for a in candidates if a.mobile == identity.phone_number]
+    if len(candidates) != 1:
+        return FranceConnectStart(account=None)
+    account = candidates[0]
+    mobile = account.mobile or ""
+    request_id, code = issue_code(
+        session, now, policy, account, FRANCECONNECT, "sms", context=identity.sub
+    )
+    outbox.send(
+        session,
+        now,
+        outbox.Channel.sms,
+        mobile,
+        "Confirmation FranceConnect",
+        f"EduConnect : pour relier votre compte à FranceConnect, saisissez le code {code}. "
+        f"Il est valable {int(policy.ttl.total_seconds() // 60)} minutes.",
+        account_id=account.id,
+    )
+    return FranceConnectStart(
+        account=None, request_id=request_id, masked_mobile=mask_mobile(mobile)
+    )
+
+
+def franceconnect_confirm(
+    session: Session, now: datetime, policy: CodePolicy, request_id: str, code: str
+) -> Account | None:
+    """Check the code; if right, link the identity and activate with origin ``FranceConnect``."""
+    row = redeem_code(session, now, policy, request_id, FRANCECONNECT, code)
+    if row is None or row.context is None:
+        return None
+    account = session.get(Account, row.account_id)
+    if account is None:
+        return None
+    account.franceconnect_sub = row.context
+    account.updated_at = now
+    if account.state == AccountState.non_active.value:
+        activate(account, now, Origin.FranceConnect)
+    return account

@@ -1,0 +1,64 @@
+"""Steps shared by the EduConnect tests: import, read the outbox, activate, log in."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.educonnect.factories import responsable
+
+
+def import_items(
+    client: TestClient, service: dict[str, str], *items: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Import responsables as the sync would; the per-item results."""
+    response = client.post(
+        "/api/v1/import/responsables", json={"items": list(items)}, headers=service
+    )
+    assert response.status_code == 200, response.text
+    results: list[dict[str, Any]] = response.json()["results"]
+    return results
+
+
+def last_code(client: TestClient, service: dict[str, str], recipient: str) -> str:
+    """The 6-digit code of the latest message to ``recipient`` in the outbox."""
+    messages = client.get("/api/v1/outbox", params={"recipient": recipient}, headers=service).json()
+    assert messages, f"no message to {recipient}"
+    found = re.search(r"\b(\d{6})\b", messages[-1]["body"])
+    assert found, messages[-1]["body"]
+    return found.group(1)
+
+
+def activate_by_sms(
+    client: TestClient,
+    service: dict[str, str],
+    nom: str = "Martin",
+    prenom: str = "Sophie",
+    mobile: str = "06 12 34 56 78",
+    password: str = "Soleil2026",
+) -> dict[str, Any]:
+    """The whole SMS activation; the opened session."""
+    started = client.post(
+        "/api/v1/activation/sms", json={"nom": nom, "prenom": prenom, "mobile": mobile}
+    )
+    assert started.status_code == 202, started.text
+    code = last_code(client, service, "+33" + mobile.replace(" ", "")[1:])
+    done = client.post(
+        "/api/v1/activation/sms/confirm",
+        json={"request_id": started.json()["request_id"], "code": code, "password": password},
+    )
+    assert done.status_code == 200, done.text
+    body: dict[str, Any] = done.json()
+    return body
+
+
+def bearer(session: dict[str, Any]) -> dict[str, str]:
+    """Headers of a parent's session."""
+    return {"Authorization": f"Bearer {session['session_token']}"}
+
+
+def one_parent(client: TestClient, service: dict[str, str], **fields: Any) -> dict[str, Any]:
+    """Import one eligible responsable; its result."""
+    return import_items(client, service, responsable(**fields))[0]
