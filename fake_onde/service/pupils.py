@@ -10,6 +10,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from edusim_common.clock import PARIS
 from edusim_common.problems import Conflict, InvalidInput, NotFound
 from edusim_common.text import fold_letters, fold_search
 from fake_onde.identifiers import make_ine
@@ -166,7 +167,8 @@ def create_pupil(session: Session, now: datetime, school_uai: str, data: PupilCr
 
 
 def _check_birth_date(value: date, now: datetime, field: str) -> None:
-    today = now.date()
+    # "Today" is the simulated date in France, as the clock shows it, not the UTC date.
+    today = now.astimezone(PARIS).date()
     if value > today:
         raise InvalidInput.for_field(field, "is in the future")
     if value.year < today.year - 20:
