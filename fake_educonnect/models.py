@@ -109,6 +109,7 @@ class Child(EduConnectModel, table=True):
     birth_date: date
     school_uai: str = Field(max_length=8, index=True)
     level: str = Field(max_length=8)
+    class_label: str | None = Field(default=None, max_length=120)
     degree: str = Field(max_length=2, description="1D or 2D.")
     enrolled: bool = True
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -40,6 +40,7 @@ class ChildIn(BaseModel):
     birth_date: date
     school_uai: Uai
     level: Annotated[str, StringConstraints(min_length=1, max_length=8)] = Field(examples=["CP"])
+    class_label: Annotated[str, StringConstraints(max_length=120)] | None = None
     lien: Lien
     autorite_parentale: bool
     enrolled: bool = Field(description="`admis` or `admis_definitif` in ONDE.")
@@ -144,6 +145,7 @@ class ChildPublic(BaseModel):
     prenoms: str
     school_uai: str
     level: str
+    class_label: str | None
     degree: str
     enrolled: bool
 
@@ -321,3 +323,43 @@ class CodeIn(BaseModel):
 
     request_id: RequestId
     code: Code
+
+
+class AccountSummary(AccountPublic):
+    """One line of the console's search: the account and its children at this school."""
+
+    children: list[str] = Field(description="`Prénom NOM: status` for each child of the school.")
+
+
+class LetterOut(BaseModel):
+    """A printed notification letter."""
+
+    identifiant: str
+    temporary_password: str
+    expires_at: datetime
+    text: str
+
+
+class ResetIn(BaseModel):
+    """Confirm the reset of a self-activated account."""
+
+    confirm: bool = False
+
+
+class StatsOut(BaseModel):
+    """Activation statistics of one school."""
+
+    school_uai: str
+    accounts: int
+    activated: int
+    activation_rate: float
+    by_state: dict[str, int]
+    by_origin: dict[str, int]
+    attachments: dict[str, int]
+
+
+class DirectorToken(BaseModel):
+    """A school director's bearer token for the console."""
+
+    school_uai: str
+    director_token: str

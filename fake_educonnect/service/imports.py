@@ -119,6 +119,7 @@ def _upsert_children(
             "birth_date": data.birth_date,
             "school_uai": data.school_uai,
             "level": data.level,
+            "class_label": data.class_label,
             "enrolled": data.enrolled,
         }
         existing = found.get(key)

@@ -62,3 +62,10 @@ def bearer(session: dict[str, Any]) -> dict[str, str]:
 def one_parent(client: TestClient, service: dict[str, str], **fields: Any) -> dict[str, Any]:
     """Import one eligible responsable; its result."""
     return import_items(client, service, responsable(**fields))[0]
+
+
+def director(client: TestClient, service: dict[str, str], uai: str = "0021593W") -> dict[str, str]:
+    """Headers of a school director's console token."""
+    response = client.get(f"/api/v1/schools/{uai}/director-token", headers=service)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['director_token']}"}

@@ -1,0 +1,161 @@
+"""The director console ("administration des comptes EduConnect"), scoped to one school."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Exists, exists, func, select
+from sqlmodel import Session, col
+
+from edusim_common.problems import Conflict, Forbidden
+from edusim_common.text import fold_letters
+from fake_educonnect.models import (
+    Account,
+    AccountSource,
+    Attachment,
+    AttachmentStatus,
+    Child,
+    Origin,
+)
+
+SELF_ACTIVATED = frozenset({Origin.FranceConnect.value, Origin.Responsable.value})
+SELF_SERVICE_LINKS = {
+    "identifiant_oublie": "/api/v1/selfservice/identifiant",
+    "mot_de_passe_oublie": "/api/v1/selfservice/password",
+}
+
+
+@dataclass(frozen=True)
+class ConsoleFilter:
+    """The console's search fields."""
+
+    nom: str | None = None
+    prenom: str | None = None
+    state: str | None = None
+    origin: str | None = None
+    email: str | None = None
+    class_label: str | None = None
+
+
+def _of_school(uai: str) -> Exists:
+    return exists().where(
+        col(AccountSource.account_id) == col(Account.id), col(AccountSource.school_uai) == uai
+    )
+
+
+def check_account_in_school(session: Session, account: Account, uai: str) -> None:
+    """A director never sees another school's parents."""
+    found = session.scalar(
+        select(col(AccountSource.id)).where(
+            col(AccountSource.account_id) == account.id, col(AccountSource.school_uai) == uai
+        )
+    )
+    if found is None:
+        raise Forbidden(f"account {account.id} has no responsable in school {uai}")
+
+
+def check_attachment_in_school(child: Child, uai: str) -> None:
+    """A director acts only on the attachments of their own pupils."""
+    if child.school_uai != uai:
+        raise Forbidden(f"this pupil belongs to school {child.school_uai}, not {uai}")
+
+
+def search(
+    session: Session, uai: str, filters: ConsoleFilter, after: int, limit: int
+) -> list[Account]:
+    """The school's accounts by id, filtered."""
+    query = select(Account).where(col(Account.id) > after, _of_school(uai))
+    if filters.nom:
+        query = query.where(col(Account.match_key).startswith(fold_letters(filters.nom) + "|"))
+    if filters.prenom:
+        query = query.where(col(Account.match_key).endswith("|" + fold_letters(filters.prenom)))
+    if filters.state:
+        query = query.where(col(Account.state) == filters.state)
+    if filters.origin:
+        query = query.where(col(Account.origin) == filters.origin)
+    if filters.email:
+        query = query.where(func.lower(col(Account.email)) == filters.email.strip().lower())
+    if filters.class_label:
+        query = query.where(
+            exists().where(
+                col(Attachment.account_id) == col(Account.id),
+                col(Attachment.child_id) == col(Child.id),
+                col(Child.school_uai) == uai,
+                col(Child.class_label) == filters.class_label,
+            )
+        )
+    return list(session.scalars(query.order_by(col(Account.id)).limit(limit)))
+
+
+def check_reset_allowed(account: Account, confirmed: bool) -> None:
+    """A parent who activated alone is first sent to the self-service tools."""
+    if account.origin in SELF_ACTIVATED and not confirmed:
+        raise Conflict(
+            f"this parent activated the account alone (origin {account.origin}): send them to "
+            "the self-service tools first (identifiant oublié, mot de passe oublié); to reset "
+            "anyway, repeat with confirm=true",
+            extra={"origin": account.origin, "self_service": SELF_SERVICE_LINKS},
+        )
+
+
+def unblock(attachment: Attachment, now: datetime, tries: int) -> None:
+    """Propose the child again at the parent's next login."""
+    if attachment.status not in (
+        AttachmentStatus.blocked.value,
+        AttachmentStatus.refused.value,
+        AttachmentStatus.proposed.value,
+    ):
+        raise Conflict(f"attachment {attachment.id} is {attachment.status}: nothing to unblock")
+    attachment.status = AttachmentStatus.proposed.value
+    attachment.tries_left = tries
+    attachment.proposed_at = now
+    attachment.presented_at = None
+    attachment.presented_session_id = None
+    attachment.decided_at = now
+    attachment.decided_by = "director"
+    attachment.reason = "unblocked by the school: proposed again at the next login"
+
+
+def attach_by_hand(attachment: Attachment, now: datetime) -> None:
+    """The director attaches the child directly."""
+    if attachment.status == AttachmentStatus.removed.value:
+        raise Conflict(f"attachment {attachment.id} was removed by the sync: the link is gone")
+    if attachment.status == AttachmentStatus.attached.value:
+        raise Conflict(f"attachment {attachment.id} is already attached")
+    attachment.status = AttachmentStatus.attached.value
+    attachment.decided_at = now
+    attachment.decided_by = "director"
+    attachment.reason = "attached by the school"
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Activation statistics of one school."""
+
+    accounts: int
+    by_state: dict[str, int]
+    by_origin: dict[str, int]
+    attachments: dict[str, int]
+
+
+def stats(session: Session, uai: str) -> Stats:
+    """Counts per state, per origin and per attachment status for the school."""
+    rows = session.execute(
+        select(col(Account.state), col(Account.origin)).where(_of_school(uai))
+    ).all()
+    by_state = Counter(state for state, _ in rows)
+    by_origin = Counter(origin or "none" for _, origin in rows)
+    statuses = session.execute(
+        select(col(Attachment.status), func.count())
+        .join(Child, col(Child.id) == col(Attachment.child_id))
+        .where(col(Child.school_uai) == uai)
+        .group_by(col(Attachment.status))
+    ).all()
+    return Stats(
+        accounts=len(rows),
+        by_state=dict(by_state),
+        by_origin=dict(by_origin),
+        attachments={str(row[0]): int(row[1]) for row in statuses},
+    )
