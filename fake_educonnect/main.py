@@ -8,7 +8,7 @@ from edusim_common.app import create_service_app
 from edusim_common.service_auth import require_service_token
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.models import EduConnectModel
-from fake_educonnect.routes import console, parent, service_api
+from fake_educonnect.routes import console, parent, selfservice, service_api
 from fake_educonnect.security import Passwords
 
 METADATA = EduConnectModel.metadata
@@ -36,7 +36,13 @@ def create_app(settings: EduConnectSettings | None = None) -> FastAPI:
         metadata=METADATA,
         lock_key=EDUCONNECT_LOCK_KEY,
         require_admin=require_service_token,
-        routers=[service_api.router, parent.router, console.router, console.tokens],
+        routers=[
+            service_api.router,
+            parent.router,
+            selfservice.router,
+            console.router,
+            console.tokens,
+        ],
     )
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     return app

@@ -123,7 +123,9 @@ class Attachment(EduConnectModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", index=True)
     child_id: int = Field(foreign_key="child.id", index=True)
-    source_id: str = Field(max_length=40, description="The source responsable that links them.")
+    source_id: str = Field(
+        max_length=50, description="The source responsable that links them (``onde:101``)."
+    )
     lien: str = Field(max_length=30)
     status: str = Field(max_length=10)
     tries_left: int = 1
@@ -221,3 +223,19 @@ class FranceConnectIdentity(EduConnectModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     phone_number: str | None = Field(default=None, max_length=20)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ExcludedSource(EduConnectModel, table=True):
+    """A source responsable the import refused an account, and why (for the "explain" answer)."""
+
+    __tablename__ = "excluded_source"
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=8)
+    source_id: str = Field(max_length=40)
+    school_uai: str = Field(max_length=8)
+    nom: str = Field(max_length=80)
+    prenom: str = Field(max_length=80)
+    reason: str = Field(max_length=300)
+    at: datetime = Field(sa_type=UTCDateTime)

@@ -363,3 +363,108 @@ class DirectorToken(BaseModel):
 
     school_uai: str
     director_token: str
+
+
+class IdentifiantBySms(BaseModel):
+    """Forgotten identifiant, by SMS."""
+
+    nom: PersonName
+    prenom: PersonName
+    mobile: MobileIn
+
+
+class IdentifiantByEmail(BaseModel):
+    """Forgotten identifiant, by confirmed email."""
+
+    nom: PersonName
+    prenom: PersonName
+    email: EmailStr
+
+
+class PasswordResetStart(BaseModel):
+    """Forgotten password: the identifiant and the channel for the code."""
+
+    identifiant: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    channel: Annotated[str, StringConstraints(pattern=r"^(sms|email)$")] = "sms"
+
+
+class PasswordResetFinish(BaseModel):
+    """The code received and the new password."""
+
+    request_id: RequestId
+    code: Code
+    new_password: Password
+
+
+class EmailIn(BaseModel):
+    """A new email address to confirm."""
+
+    email: EmailStr
+
+
+class Message(BaseModel):
+    """A plain answer."""
+
+    message: str
+
+
+class MergeIn(BaseModel):
+    """The other account's identifiant and the temporary password of its school letter."""
+
+    identifiant: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    password: Password
+
+
+class MergeOut(BaseModel):
+    """The children added from the other account."""
+
+    added: list[str]
+    message: str
+
+
+class StatementOut(BaseModel):
+    """One plain-words fact with a stable code."""
+
+    code: str
+    text: str
+
+
+class Explanation(BaseModel):
+    """Where a responsable or an account stands, and why."""
+
+    subject: str
+    account: AccountPublic | None
+    statements: list[StatementOut]
+
+
+class SiecleChild(BaseModel):
+    """A secondary-school (2D) pupil of a SIECLE fixture."""
+
+    source_id: SourceId
+    ine: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{11}$")]
+    nom: PersonName
+    prenoms: PersonName
+    birth_date: date
+    school_uai: Uai
+    level: Annotated[str, StringConstraints(min_length=1, max_length=8)] = Field(examples=["5E"])
+    lien: Lien = Lien.autre
+
+
+class SiecleAccount(BaseModel):
+    """A parent who already has an active account through a 2D child (or earlier LSU use)."""
+
+    source_id: SourceId
+    nom: PersonName
+    prenom: PersonName
+    mobile: E164 | None = None
+    email: EmailStr | None = None
+    email_confirmed: bool = True
+    password: Password | None = Field(default=None, description="To log in with it in tests.")
+    origin: Origin = Origin.Responsable
+    children: list[SiecleChild] = Field(min_length=1, max_length=20)
+
+
+class SiecleBatch(BaseModel):
+    """SIECLE fixtures to load."""
+
+    items: list[SiecleAccount] = Field(min_length=1, max_length=5000)

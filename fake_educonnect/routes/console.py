@@ -19,13 +19,16 @@ from fake_educonnect.schemas import (
     AccountSummary,
     AttachmentPublic,
     DirectorToken,
+    Explanation,
     LetterOut,
     ResetIn,
+    StatementOut,
     StatsOut,
 )
 from fake_educonnect.service import console
 from fake_educonnect.service.accounts import attachments_of, get_account
 from fake_educonnect.service.activation import IssuedLetter, issue_letter
+from fake_educonnect.service.explain import explain_account
 from fake_educonnect.service.views import account_detail, account_public, attachment_public
 
 DIRECTOR_PREFIX = "ec-dir-"
@@ -214,4 +217,15 @@ def school_stats(session: DbSession, uai: School) -> StatsOut:
         by_state=found.by_state,
         by_origin=found.by_origin,
         attachments=found.attachments,
+    )
+
+
+@router.get("/accounts/{account_id}/explain", summary="Where this parent stands, and why")
+def explain(account: ScopedAccount, session: DbSession, now: Now) -> Explanation:
+    """The FAQ as a diagnosis for one account of the school."""
+    statements = explain_account(session, now, account)
+    return Explanation(
+        subject=account.identifiant,
+        account=account_public(account),
+        statements=[StatementOut(code=s.code, text=s.text) for s in statements],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -34,9 +34,13 @@ from fake_educonnect.models import (
 from fake_educonnect.schemas import (
     AttachmentPublic,
     BirthDateIn,
+    CodeIn,
     DecisionOut,
+    EmailIn,
     LoginIn,
     Me,
+    MergeIn,
+    MergeOut,
     PasswordChange,
     Proposal,
     RequestAccepted,
@@ -45,7 +49,7 @@ from fake_educonnect.schemas import (
     SmsActivationStart,
 )
 from fake_educonnect.security import check_password_rule
-from fake_educonnect.service import activation, parent
+from fake_educonnect.service import activation, parent, selfservice
 from fake_educonnect.service.accounts import attachments_of
 from fake_educonnect.service.guards import CodePolicy, Limit, count_event, over_limit, take
 from fake_educonnect.service.parent import Decision, Step
@@ -158,15 +162,17 @@ def finish_sms_activation(
     )
     if account is None:
         return render(InvalidInput.for_field("body.code", BAD_CODE), request)
-    return opened(_open(session, now, account, settings), account)
+    return open_for(session, now, account, settings)
 
 
-def _open(
-    session: Session, now: Any, account: Account, settings: EduConnectSettings
-) -> parent.Opened:
-    return parent.open_session(
+def open_for(
+    session: Session, now: datetime, account: Account, settings: EduConnectSettings
+) -> SessionOpened:
+    """Log ``account`` in and answer with the new session."""
+    new = parent.open_session(
         session, now, account, timedelta(minutes=settings.session_ttl_minutes)
     )
+    return opened(new, account)
 
 
 @router.post(
@@ -199,7 +205,7 @@ def login(
         )
     if letter is not None:
         account.must_change_password = True
-    return opened(_open(session, now, account, settings), account)
+    return open_for(session, now, account, settings)
 
 
 @router.post("/logout", status_code=204, summary="Close the session")
@@ -321,3 +327,66 @@ def children(current: Parent, session: DbSession) -> list[AttachmentPublic]:
     login_session, account = current
     _past_password_step(login_session)
     return [attachment_public(a, c) for a, c in attachments_of(session, account.id or 0)]
+
+
+@router.post("/me/email", status_code=202, summary="Record an email and send it a code")
+def change_email(
+    body: EmailIn, current: Parent, session: DbSession, now: Now, settings: Settings
+) -> RequestAccepted:
+    """The email stays unconfirmed (no self-service by email) until its code comes back."""
+    _, account = current
+    request_id = selfservice.start_email_confirmation(
+        session, now, code_policy(settings), account, str(body.email)
+    )
+    return RequestAccepted(request_id=request_id, message="Un code a été envoyé à cette adresse.")
+
+
+@router.post("/me/email/confirm", summary="Confirm the email with its code", response_model=Me)
+def confirm_email(
+    body: CodeIn,
+    request: Request,
+    current: Parent,
+    session: DbSession,
+    now: Now,
+    settings: Settings,
+) -> Any:
+    """Right code → the email is confirmed."""
+    login_session, account = current
+    if not selfservice.finish_email_confirmation(
+        session, now, code_policy(settings), account, body.request_id, body.code
+    ):
+        return render(InvalidInput.for_field("body.code", BAD_CODE), request)
+    return me((login_session, account))
+
+
+@router.post(
+    "/me/merge",
+    summary="« Ajouter des élèves depuis un autre compte »",
+    response_model=MergeOut,
+)
+def merge(
+    body: MergeIn,
+    request: Request,
+    current: Parent,
+    session: DbSession,
+    now: Now,
+    settings: Settings,
+    passwords: PasswordsDep,
+) -> Any:
+    """With the other account's identifiant and letter password; names must be identical."""
+    login_session, account = current
+    _past_password_step(login_session)
+    if not take(session, now, client_key(request, "merge"), client_limit(settings)):
+        return render(TooManyRequests(TOO_MANY), request)
+    moved = parent.merge_from(session, now, passwords, account, body.identifiant, body.password)
+    if moved is None:
+        return render(
+            InvalidInput.for_field(
+                "body.password", "identifiant ou mot de passe provisoire incorrect"
+            ),
+            request,
+        )
+    return MergeOut(
+        added=[f"{c.prenoms} {c.nom}" for c in moved],
+        message=f"{len(moved)} élève(s) ajouté(s) à votre compte.",
+    )

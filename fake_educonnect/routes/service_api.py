@@ -8,17 +8,22 @@ from fastapi import APIRouter, Query
 
 from edusim_common.deps import DbSession, Now
 from edusim_common.pagination import Page, decode_cursor, encode_cursor
-from edusim_common.problems import PROBLEM_RESPONSES
-from fake_educonnect.deps import IdPath, ServiceOnly, Settings
-from fake_educonnect.models import AccountState, Origin, SourceKind
+from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput, NotFound
+from fake_educonnect.deps import IdPath, PasswordsDep, ServiceOnly, Settings
+from fake_educonnect.models import Account, AccountState, Origin, SourceKind
 from fake_educonnect.schemas import (
     AccountDetail,
     AccountPublic,
+    Explanation,
     ImportBatch,
     ImportReport,
     OutboxPublic,
+    SiecleBatch,
+    StatementOut,
 )
 from fake_educonnect.service import accounts, outbox
+from fake_educonnect.service.explain import Statement, explain_account, explain_source
+from fake_educonnect.service.fixtures import load_siecle
 from fake_educonnect.service.imports import ImportPolicy, import_batch
 from fake_educonnect.service.outbox import Channel
 from fake_educonnect.service.views import account_detail, account_public
@@ -90,3 +95,49 @@ def read_outbox(
         OutboxPublic.model_validate(m, from_attributes=True)
         for m in outbox.list_messages(session, after, limit, recipient, channel, school)
     ]
+
+
+@router.post("/fixtures/siecle", tags=["fixtures"], summary="Load SIECLE (2D) parent accounts")
+def load_siecle_fixtures(
+    batch: SiecleBatch, session: DbSession, now: Now, settings: Settings, passwords: PasswordsDep
+) -> ImportReport:
+    """Parents who already have an active account through a secondary-school child."""
+    policy = ImportPolicy(
+        identifiant_seed=settings.identifiant_seed, birthdate_tries=settings.birthdate_tries
+    )
+    return load_siecle(session, now, passwords, policy, batch)
+
+
+@router.get("/explain", tags=["explain"], summary="Where a responsable or an account stands")
+def explain(
+    session: DbSession,
+    now: Now,
+    source: SourceKind = SourceKind.onde,
+    source_id: Annotated[str | None, Query(max_length=40)] = None,
+    identifiant: Annotated[str | None, Query(max_length=60)] = None,
+) -> Explanation:
+    """The FAQ as a diagnosis, for a source responsable (`source_id`) or an `identifiant`."""
+    if identifiant:
+        found = accounts.list_accounts(
+            session, accounts.AccountFilter(identifiant=identifiant), 0, 1
+        )
+        if not found:
+            raise NotFound(f"no account with identifiant {identifiant}")
+        statements = explain_account(session, now, found[0])
+        return _explanation(identifiant, found[0], statements)
+    if not source_id:
+        raise InvalidInput.for_field("query.source_id", "give source_id or identifiant")
+    statements = explain_source(session, now, source.value, source_id)
+    subject = f"{source.value} responsable {source_id}"
+    linked = accounts.list_accounts(
+        session, accounts.AccountFilter(source=source.value, source_id=source_id), 0, 1
+    )
+    return _explanation(subject, linked[0] if linked else None, statements)
+
+
+def _explanation(subject: str, account: Account | None, statements: list[Statement]) -> Explanation:
+    return Explanation(
+        subject=subject,
+        account=account_public(account) if account else None,
+        statements=[StatementOut(code=s.code, text=s.text) for s in statements],
+    )

@@ -26,6 +26,7 @@ from fake_educonnect.models import (
     Attachment,
     AttachmentStatus,
     Child,
+    ExcludedSource,
 )
 from fake_educonnect.schemas import (
     ChildIn,
@@ -79,6 +80,11 @@ def exclusion_reason(item: ResponsableIn) -> str:
     return NO_AUTHORITY
 
 
+def source_key(source: str, source_id: str) -> str:
+    """How an attachment names the source responsable that links it (``onde:101``)."""
+    return f"{source}:{source_id}"
+
+
 def _fingerprint(item: ResponsableIn) -> str:
     payload = item.model_dump(mode="json", exclude={"children"})
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -96,6 +102,7 @@ class _Batch:
     by_match_key: dict[str, list[Account]]
     attachments: dict[int, dict[int, Attachment]]
     taken: dict[str, set[str]]
+    excluded: dict[tuple[str, str], ExcludedSource]
     touched: dict[int, ImportResult] = field(default_factory=dict)
 
 
@@ -178,7 +185,46 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     )
     for base, identifiant in session.execute(query_ids):
         taken[base].add(identifiant)
-    return _Batch(now, policy, children, sources, accounts, by_match_key, attachments, taken)
+    excluded: dict[tuple[str, str], ExcludedSource] = {}
+    for source, ids in _group((i.source.value, i.source_id) for i in items).items():
+        query_exc = select(ExcludedSource).where(
+            col(ExcludedSource.source) == source, col(ExcludedSource.source_id).in_(ids)
+        )
+        for refused in session.scalars(query_exc):
+            excluded[(refused.source, refused.source_id)] = refused
+    return _Batch(
+        now, policy, children, sources, accounts, by_match_key, attachments, taken, excluded
+    )
+
+
+def _remember_exclusion(session: Session, state: _Batch, item: ResponsableIn, reason: str) -> None:
+    key = (item.source.value, item.source_id)
+    row = state.excluded.get(key)
+    if row is None:
+        row = ExcludedSource(
+            source=key[0],
+            source_id=key[1],
+            school_uai=item.school_uai,
+            nom=item.nom,
+            prenom=item.prenom,
+            reason=reason,
+            at=state.now,
+        )
+        session.add(row)
+        state.excluded[key] = row
+    elif (row.reason, row.nom, row.prenom, row.school_uai) != (
+        reason,
+        item.nom,
+        item.prenom,
+        item.school_uai,
+    ):
+        row.reason, row.nom, row.prenom, row.school_uai = (
+            reason,
+            item.nom,
+            item.prenom,
+            item.school_uai,
+        )
+        row.at = state.now
 
 
 def _find_match(state: _Batch, item: ResponsableIn) -> Account | None:
@@ -237,6 +283,7 @@ def _apply_links(
 ) -> bool:
     account_id = account.id or 0
     current = state.attachments[account_id]
+    link_key = source_key(item.source.value, item.source_id)
     wanted: dict[int, ChildIn] = {}
     for child in item.children:
         if eligible(child):
@@ -248,7 +295,7 @@ def _apply_links(
             attachment = Attachment(
                 account_id=account_id,
                 child_id=child_id,
-                source_id=item.source_id,
+                source_id=link_key,
                 lien=child.lien.value,
                 status=AttachmentStatus.proposed.value,
                 tries_left=state.policy.birthdate_tries,
@@ -260,7 +307,7 @@ def _apply_links(
             changed = True
         elif attachment.status == AttachmentStatus.removed.value:
             attachment.status = AttachmentStatus.proposed.value
-            attachment.source_id = item.source_id
+            attachment.source_id = link_key
             attachment.tries_left = state.policy.birthdate_tries
             attachment.proposed_at = state.now
             attachment.presented_at = None
@@ -271,7 +318,7 @@ def _apply_links(
             changed = True
     for child_id, attachment in current.items():
         if (
-            attachment.source_id == item.source_id
+            attachment.source_id == link_key
             and child_id not in wanted
             and attachment.status in LIVE_ATTACHMENTS
         ):
@@ -292,7 +339,10 @@ def _apply_item(session: Session, state: _Batch, item: ResponsableIn) -> ImportR
     if source is None and not has_eligible:
         result.outcome = Outcome.excluded
         result.reasons.append(exclusion_reason(item))
+        _remember_exclusion(session, state, item, result.reasons[0])
         return result
+    if key in state.excluded:
+        session.delete(state.excluded.pop(key))
     if source is None:
         account = _find_match(state, item)
         if account is None:

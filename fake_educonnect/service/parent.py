@@ -6,17 +6,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
+from edusim_common.problems import Conflict
 from fake_educonnect.models import (
     Account,
+    AccountSource,
     AccountState,
     Attachment,
     AttachmentStatus,
     Child,
     Letter,
     LoginSession,
+    OneTimeCode,
     Origin,
 )
 from fake_educonnect.security import Passwords, new_token, token_digest
@@ -232,3 +235,90 @@ def _settle_step(session: Session, login: LoginSession) -> None:
     session.flush()
     if login.step == Step.attachment.value and not presented_proposals(session, login):
         login.step = None
+
+
+_RANK = {
+    AttachmentStatus.attached.value: 4,
+    AttachmentStatus.proposed.value: 3,
+    AttachmentStatus.blocked.value: 2,
+    AttachmentStatus.refused.value: 1,
+    AttachmentStatus.removed.value: 0,
+}
+
+
+def merge_from(
+    session: Session,
+    now: datetime,
+    passwords: Passwords,
+    target: Account,
+    identifiant: str,
+    temporary_password: str,
+) -> list[Child] | None:
+    """ "Ajouter des élèves depuis un autre compte": absorb an account known by its letter.
+
+    The other account is proved by its identifiant and the temporary password of a live school
+    letter; its family name and first name must be identical. Its children are attached here, its
+    source records move here, and it is deleted. None if the credentials are wrong.
+    """
+    other = session.scalars(
+        select(Account).where(col(Account.identifiant) == identifiant.strip().lower())
+    ).first()
+    letters = (
+        session.scalars(
+            select(Letter).where(
+                col(Letter.account_id) == other.id,
+                col(Letter.used_at).is_(None),
+                col(Letter.expires_at) > now,
+            )
+        ).all()
+        if other is not None and other.id != target.id
+        else []
+    )
+    if other is None or not any(
+        passwords.verify(x.password_hash, temporary_password) for x in letters
+    ):
+        passwords.verify(None, temporary_password)
+        return None
+    if other.match_key != target.match_key:
+        raise Conflict(
+            f"the family name and first name of {other.identifiant} ({other.prenom} {other.nom}) "
+            f"differ from yours ({target.prenom} {target.nom}): the school must correct ONDE first"
+        )
+    return _absorb(session, now, target, other)
+
+
+def _absorb(session: Session, now: datetime, target: Account, other: Account) -> list[Child]:
+    mine = {
+        a.child_id: a
+        for a in session.scalars(select(Attachment).where(col(Attachment.account_id) == target.id))
+    }
+    moved: list[Child] = []
+    for attachment in session.scalars(
+        select(Attachment).where(col(Attachment.account_id) == other.id)
+    ).all():
+        child = session.get(Child, attachment.child_id)
+        current = mine.get(attachment.child_id)
+        if current is not None and _RANK[current.status] >= _RANK[attachment.status]:
+            session.delete(attachment)
+            continue
+        if current is not None:
+            session.delete(current)
+        attachment.account_id = target.id or 0
+        if attachment.status != AttachmentStatus.removed.value:
+            attachment.status = AttachmentStatus.attached.value
+            attachment.decided_at = now
+            attachment.decided_by = "merge"
+            attachment.reason = f"added from account {other.identifiant}"
+            if child is not None:
+                moved.append(child)
+    session.execute(
+        update(AccountSource)
+        .where(col(AccountSource.account_id) == other.id)
+        .values(account_id=target.id)
+    )
+    for model in (Letter, OneTimeCode, LoginSession):
+        session.execute(delete(model).where(col(model.account_id) == other.id))
+    session.flush()
+    session.delete(other)
+    target.updated_at = now
+    return moved

@@ -1,0 +1,72 @@
+"""SIECLE fixtures: parents who already have an active account through a secondary-school child."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from fake_educonnect.models import Account, Attachment, AttachmentStatus, Origin, SourceKind
+from fake_educonnect.schemas import (
+    ChildIn,
+    ImportBatch,
+    ImportReport,
+    ResponsableIn,
+    SiecleBatch,
+)
+from fake_educonnect.security import Passwords
+from fake_educonnect.service.imports import ImportPolicy, import_batch, source_key
+from fake_educonnect.service.parent import activate
+
+
+def load_siecle(
+    session: Session,
+    now: datetime,
+    passwords: Passwords,
+    policy: ImportPolicy,
+    batch: SiecleBatch,
+) -> ImportReport:
+    """Create (or match) the accounts, activate them, and attach their 2D children."""
+    items = [
+        ResponsableIn(
+            source=SourceKind.siecle,
+            source_id=item.source_id,
+            school_uai=item.children[0].school_uai,
+            nom=item.nom,
+            prenom=item.prenom,
+            mobile=item.mobile,
+            email=item.email,
+            children=[
+                ChildIn(
+                    **child.model_dump(exclude={"lien"}),
+                    lien=child.lien,
+                    autorite_parentale=True,
+                    enrolled=True,
+                )
+                for child in item.children
+            ],
+        )
+        for item in batch.items
+    ]
+    report = import_batch(session, now, ImportBatch(items=items), policy)
+    for item, result in zip(batch.items, report.results, strict=True):
+        account = session.get(Account, result.account_id) if result.account_id else None
+        if account is None:
+            continue
+        if account.activated_at is None:
+            activate(account, now, Origin(item.origin))
+        account.email_confirmed = item.email_confirmed and account.email is not None
+        if item.password:
+            account.password_hash = passwords.hash(item.password)
+        session.execute(
+            update(Attachment)
+            .where(
+                col(Attachment.account_id) == account.id,
+                col(Attachment.source_id) == source_key(SourceKind.siecle.value, item.source_id),
+                col(Attachment.status) == AttachmentStatus.proposed.value,
+            )
+            .values(status=AttachmentStatus.attached.value, decided_at=now, decided_by="siecle")
+        )
+    session.flush()
+    return report
