@@ -69,3 +69,36 @@ def director(client: TestClient, service: dict[str, str], uai: str = "0021593W")
     response = client.get(f"/api/v1/schools/{uai}/director-token", headers=service)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['director_token']}"}
+
+
+def add_identity(
+    client: TestClient, service: dict[str, str], sub: str = "fc-sophie", **claims: Any
+) -> dict[str, Any]:
+    """A test identity of the fake FranceConnect."""
+    body: dict[str, Any] = {
+        "sub": sub,
+        "given_name": "Sophie Marie",
+        "family_name": "MARTIN",
+        "birthdate": "1985-04-12",
+        "gender": "female",
+        "birthplace": "59350",
+        "email": "sophie.martin@example.org",
+        "phone_number": "+33612345678",
+    }
+    body.update(claims)
+    response = client.post("/api/v1/franceconnect/identities", json=body, headers=service)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def letter_for(
+    client: TestClient, service: dict[str, str], account_id: int, uai: str = "0021593W"
+) -> dict[str, Any]:
+    """A school letter printed by the director for ``account_id``."""
+    response = client.post(
+        f"/api/v1/console/accounts/{account_id}/letter", headers=director(client, service, uai)
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
