@@ -365,7 +365,7 @@ class SeedBatch:
 
 def _processor(column: Column[Any], conn_dialect: Any) -> Callable[[Any], Any]:
     """The dialect's own conversion of a Python value, so stored values match the ORM's."""
-    bind = column.type.bind_processor(conn_dialect)
+    bind = column.type.dialect_impl(conn_dialect).bind_processor(conn_dialect)
     return bind if bind is not None else (lambda value: value)
 
 
@@ -389,6 +389,8 @@ class Generator:
         self._mobile_mult = _coprime(97_531_357, self._mobile_space)
         self._ine_mult = _coprime(7_213_517_493, 10**10)
         self.seen_identities: set[int] = set()
+        self._search: dict[str, str] = {}
+        self._letters: dict[str, str] = {}
         self.batch = SeedBatch()
 
     # -- small helpers (kept inline-cheap: they run millions of times)
@@ -403,6 +405,19 @@ class Generator:
             if roll < 0:
                 return value
         return choices[-1][0]
+
+    def _fold_search(self, name: str) -> str:
+        # Names come from small pools: fold each once, not once a row.
+        folded = self._search.get(name)
+        if folded is None:
+            folded = self._search[name] = fold_search(name)
+        return folded
+
+    def _fold_letters(self, name: str) -> str:
+        folded = self._letters.get(name)
+        if folded is None:
+            folded = self._letters[name] = fold_letters(name)
+        return folded
 
     def _mobile(self, person_no: int) -> str:
         # A bijection of the person's number onto valid mobile numbers: unique, and reproducible.
@@ -555,7 +570,7 @@ class Generator:
         prenom = self._pick(self.pools.parent_f if civility == "MME" else self.pools.parent_m)
         email = None
         if rng.random() < 0.85:
-            local = f"{fold_letters(prenom)}.{fold_letters(nom)}"
+            local = f"{self._fold_letters(prenom)}.{self._fold_letters(nom)}"
             if rng.random() < 0.5:
                 local += str(int(rng.random() * 100))
             email = f"{local}@{self._pick(EMAIL_DOMAINS)}"
@@ -628,7 +643,7 @@ class Generator:
                 )
             )
         if spec.shared_email and len(members) >= 2:
-            shared = f"famille.{fold_letters(father_nom)}@{self._pick(EMAIL_DOMAINS)}"
+            shared = f"famille.{self._fold_letters(father_nom)}@{self._pick(EMAIL_DOMAINS)}"
             members[0][0].email = members[1][0].email = shared
         if spec.no_mobile:
             members[0][0].wants_mobile = False
@@ -686,8 +701,8 @@ class Generator:
             "postal_code": postal_code,
             "city": city,
             "country": "France" if line1 is not None else None,
-            "nom_search": fold_search(person.nom),
-            "prenom_search": fold_search(person.prenom),
+            "nom_search": self._fold_search(person.nom),
+            "prenom_search": self._fold_search(person.prenom),
             "created_at": self.now_db,
             "updated_at": self.now_db,
         }
@@ -757,8 +772,8 @@ class Generator:
             "class_id": class_id,
             "level": level.value,
             "state": state,
-            "nom_search": fold_search(nom),
-            "prenoms_search": fold_search(prenoms),
+            "nom_search": self._fold_search(nom),
+            "prenoms_search": self._fold_search(prenoms),
             "identity_key": key,
             "created_at": self.now_db,
             "updated_at": self.now_db,
