@@ -298,12 +298,27 @@ def _decision(
     )
 
 
-@router.post("/me/proposals/{attachment_id}/confirm", summary="Confirm a child with its birth date")
+@router.post(
+    "/me/proposals/{attachment_id}/confirm",
+    summary="Confirm a child with its birth date",
+    response_model=DecisionOut,
+)
 def confirm(
-    attachment_id: IdPath, body: BirthDateIn, current: Parent, session: DbSession, now: Now
-) -> DecisionOut:
+    attachment_id: IdPath,
+    body: BirthDateIn,
+    request: Request,
+    current: Parent,
+    session: DbSession,
+    now: Now,
+    settings: Settings,
+) -> Any:
     """Right date → attached; wrong date → blocked once the tries are spent (default 1)."""
-    login_session, _ = current
+    login_session, account = current
+    window = timedelta(minutes=settings.rate_window_minutes)
+    if not take(session, now, client_key(request, "birthdate"), client_limit(settings)) or not take(
+        session, now, f"birthdate:{account.id}", Limit(20, window)
+    ):
+        return render(TooManyRequests(TOO_MANY), request)
     attachment, child = _proposal(session, login_session, attachment_id)
     decision = parent.confirm_child(session, now, login_session, attachment, child, body.birth_date)
     return _decision(login_session, attachment, decision)

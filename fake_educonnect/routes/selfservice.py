@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -46,7 +46,7 @@ from fake_educonnect.schemas import (
 )
 from fake_educonnect.security import check_password_rule
 from fake_educonnect.service import activation, selfservice
-from fake_educonnect.service.guards import take
+from fake_educonnect.service.guards import Limit, take
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
@@ -106,7 +106,11 @@ def password_start(
     body: PasswordResetStart, request: Request, session: DbSession, now: Now, settings: Settings
 ) -> Any:
     """A code by SMS or by confirmed email; a request id whatever matched."""
-    if _limited(request, session, now, settings, "selfservice"):
+    target = f"reset:{body.identifiant.strip().lower()}"
+    window = timedelta(minutes=settings.rate_window_minutes)
+    if _limited(request, session, now, settings, "selfservice") or not take(
+        session, now, target, Limit(5, window)
+    ):
         return render(TooManyRequests(TOO_MANY), request)
     request_id = selfservice.start_password_reset(
         session,
