@@ -61,6 +61,9 @@ COMPANION_UAI: Final = make_uai(591234)
 BATCH_PUPILS: Final = 20_000
 """Pupils per transaction: ~100,000 rows with their families and change-log rows."""
 
+SQLITE_CACHE_KIB: Final = 256 * 1024
+"""Page cache of the seeding connection on SQLite (its default is 2 MB)."""
+
 SCHOOL_TABLE: Final[Table] = School.__table__  # type: ignore[attr-defined]
 CLASS_TABLE: Final[Table] = SchoolClass.__table__  # type: ignore[attr-defined]
 PUPIL_TABLE: Final[Table] = Pupil.__table__  # type: ignore[attr-defined]
@@ -1006,6 +1009,10 @@ def seed_database(
         # One transaction a batch: bounded memory and WAL, and the API is never blocked long.
         with unit_of_work(engine) as session:
             conn = session.connection()
+            if conn.dialect.name == "sqlite":
+                # Inserts into the random-order indexes (INE, names) thrash SQLite's default
+                # 2 MB page cache past a few hundred thousand rows.
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             _reserve(conn, generator.ids)
             if had_pupils:
                 generator.check_existing = partial(_taken_in, conn)
@@ -1016,6 +1023,9 @@ def seed_database(
         tally.add(batch)
         if progress is not None:
             progress(len(batch.pupils))
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA cache_size=-2000")  # SQLite's default again
     return tally.report(started)
 
 
