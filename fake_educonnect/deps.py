@@ -10,7 +10,8 @@ from edusim_common.service_auth import require_service_token
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.security import Passwords
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1
+"""Largest record id: ids are INTEGER columns (32-bit on PostgreSQL)."""
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from edusim_common.deps import DbSession, Now
 from edusim_common.pagination import Page, decode_cursor, encode_cursor
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput, NotFound
-from fake_educonnect.deps import IdPath, PasswordsDep, ServiceOnly, Settings
+from fake_educonnect.deps import MAX_ID, IdPath, PasswordsDep, ServiceOnly, Settings
 from fake_educonnect.models import Account, AccountState, Origin, SourceKind
 from fake_educonnect.schemas import (
     AccountDetail,
@@ -87,7 +87,7 @@ def read_outbox(
     recipient: Annotated[str | None, Query(max_length=254)] = None,
     channel: Channel | None = None,
     school: Annotated[str | None, Query(max_length=8)] = None,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Limit = 100,
 ) -> list[OutboxPublic]:
     """Messages after `after`, oldest first; filter by recipient to pick up a code."""
