@@ -71,6 +71,9 @@ class ImportBatch(BaseModel):
         description="When false, accounts left without an enrolled child are reported "
         "(`deactivation_pending`) but not deactivated.",
     )
+    dry_run: bool = Field(
+        default=False, description="Answer what would change, and change nothing."
+    )
 
 
 class Outcome(StrEnum):

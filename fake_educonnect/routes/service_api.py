@@ -41,7 +41,10 @@ def import_responsables(
     policy = ImportPolicy(
         identifiant_seed=settings.identifiant_seed, birthdate_tries=settings.birthdate_tries
     )
-    return import_batch(session, now, batch, policy)
+    report = import_batch(session, now, batch, policy)
+    if batch.dry_run:
+        session.rollback()
+    return report
 
 
 @router.get("/accounts", tags=["accounts"], summary="List accounts")

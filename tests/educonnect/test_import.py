@@ -220,3 +220,13 @@ def test_the_import_needs_the_service_token_and_valid_items(
     fields = {e["field"] for e in bad.json()["errors"]}
     assert {"body.items.0.mobile", "body.items.0.school_uai"} <= fields
     assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
+
+
+def test_a_dry_run_answers_and_changes_nothing(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    dry = _import(educonnect, ec_service, responsable(), dry_run=True)
+    assert dry["results"][0]["outcome"] == "created"
+    assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
+    real = _import(educonnect, ec_service, responsable())
+    assert real["results"][0]["outcome"] == "created"
