@@ -10,12 +10,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from edusim_common.deps import DbSession
 from fake_onde.auth import Principal, authenticate
 from fake_onde.config import OndeSettings
+from fake_onde.models import MAX_ID as MAX_ID  # re-exported for the routes
 from fake_onde.models import Pupil, Responsable, School, SchoolClass
 from fake_onde.service.pupils import get_pupil
 from fake_onde.service.responsables import get_responsable
 from fake_onde.service.schools import get_class, get_school
 
-MAX_ID = 2**63 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 _bearer = HTTPBearer(auto_error=False, description="A director token, or the service token.")
 

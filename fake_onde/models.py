@@ -32,6 +32,9 @@ Mobile = Annotated[
 Phone = Annotated[str, StringConstraints(max_length=30), AfterValidator(normalize_phone)]
 PostalCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
 
+MAX_ID = 2**31 - 1
+"""Largest record id: ids and sequence numbers are INTEGER columns (32-bit on PostgreSQL)."""
+
 
 class OndeModel(SQLModel, registry=registry()):
     """Base of ONDE's tables: their own metadata, apart from the other services'."""
@@ -162,7 +165,7 @@ class PupilFields(OndeModel):
     birth_date: date = Field(schema_extra={"examples": ["2018-03-14"]})
     birth_place: InseeCode = Field(schema_extra={"examples": ["59350"]})
     level: Level
-    class_id: int | None = Field(default=None, schema_extra={"examples": [None]})
+    class_id: int | None = Field(default=None, ge=1, le=MAX_ID, schema_extra={"examples": [None]})
 
 
 class PupilCreate(PupilFields):
@@ -182,7 +185,7 @@ class PupilUpdate(OndeModel):
     birth_date: date | None = None
     birth_place: InseeCode | None = None
     level: Level | None = None
-    class_id: int | None = None
+    class_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class Pupil(OndeModel, table=True):
@@ -318,7 +321,7 @@ class LinkFields(OndeModel):
 
 
 class LinkCreate(LinkFields):
-    responsable_id: int = Field(ge=1)
+    responsable_id: int = Field(ge=1, le=MAX_ID)
 
 
 class LinkUpdate(OndeModel):
