@@ -9,11 +9,12 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import MetaData
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edusim_common.clock import ClockMode
 from edusim_common.clock_api import clock_router, clock_table, get_clock, load_clock
 from edusim_common.db import make_engine
-from edusim_common.problems import install_problem_handlers
+from edusim_common.problems import FieldError, install_problem_handlers, problem_response
 
 API_PREFIX = "/api/v1"
 
@@ -26,6 +27,34 @@ class ServiceSettings(Protocol):
     clock_start: datetime
     clock_mode: ClockMode
     service_token: str
+
+
+class RefuseNulInUrl:
+    """Refuse NUL characters in the path or query: PostgreSQL text cannot hold them (no 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope.get("path", "")
+            query: bytes = scope.get("query_string", b"")
+            where = "path" if "\x00" in path else None
+            if where is None and (b"%00" in query or b"\x00" in query):
+                where = "query"
+            if where is not None:
+                reason = "must not contain NUL characters"
+                response = problem_response(
+                    422,
+                    "invalid-input",
+                    "Invalid input",
+                    f"{where}: {reason}",
+                    path,
+                    [FieldError(field=where, reason=reason)],
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_service_app(
@@ -56,6 +85,7 @@ def create_service_app(
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     app.state.settings = settings
     install_problem_handlers(app)
+    app.add_middleware(RefuseNulInUrl)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(clock_router(get_clock, require_admin), prefix=API_PREFIX)

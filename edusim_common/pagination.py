@@ -14,6 +14,8 @@ from edusim_common.problems import InvalidInput
 T = TypeVar("T")
 
 MAX_PAGE_SIZE = 5000
+MAX_POSITION = 2**31 - 1
+"""Largest integer position: ids are INTEGER columns (32-bit on PostgreSQL)."""
 
 
 def encode_cursor(payload: dict[str, Any]) -> str:
@@ -34,11 +36,20 @@ def decode_cursor(cursor: str | None, **types: type) -> dict[str, Any] | None:
         payload = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise InvalidInput.for_field("query.cursor", "malformed cursor") from exc
-    if not isinstance(payload, dict) or any(
-        type(payload.get(key)) is not kind for key, kind in types.items()
+    if (
+        not isinstance(payload, dict)
+        or any(type(payload.get(key)) is not kind for key, kind in types.items())
+        # Out-of-range ids and NUL characters (PostgreSQL text cannot hold them) are forgeries
+        or any(_unstorable(value) for value in payload.values())
     ):
         raise InvalidInput.for_field("query.cursor", "malformed cursor")
     return payload
+
+
+def _unstorable(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    return isinstance(value, int) and not 0 <= value <= MAX_POSITION
 
 
 class Page(BaseModel, Generic[T]):
