@@ -207,3 +207,51 @@ def test_success_is_plain_json(onde: TestClient, director: dict[str, str]) -> No
     response = onde.get(f"/api/v1/schools/{DEMO_UAI}", headers=director)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [encode_cursor({"id": 2**31}), encode_cursor({"id": -1}), encode_cursor({"id": 10**30})],
+)
+def test_422_for_an_out_of_range_cursor(
+    onde: TestClient, service: dict[str, str], cursor: str
+) -> None:
+    response = onde.get("/api/v1/pupils", params={"cursor": cursor}, headers=service)
+    assert_problem(response, 422, "invalid-input", fields=("query.cursor",))
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/pupils", {"name": "a\x00"}, "query"),
+        ("/api/v1/responsables", {"name": "\x00"}, "query"),
+        ("/api/v1/pupils", {"school": "0021593W\x00"}, "query"),
+        ("/api/v1/changes", {"school": "\x00"}, "query"),
+        ("/api/v1/schools/0021%00593W", {}, "path"),
+        ("/api/v1/schools", {"cursor": encode_cursor({"uai": "a\x00"})}, "query.cursor"),
+    ],
+)
+def test_422_for_nul_characters_in_the_url(
+    onde: TestClient, director: dict[str, str], path: str, params: dict[str, str], field: str
+) -> None:
+    # PostgreSQL text cannot hold NUL: without this check these were 500s on PostgreSQL.
+    response = onde.get(path, params=params, headers=director)
+    assert_problem(response, 422, "invalid-input", fields=(field,))
+
+
+def test_422_for_out_of_range_ids(onde: TestClient, service: dict[str, str]) -> None:
+    # ids are INTEGER columns: 2**31 overflowed PostgreSQL's INTEGER and answered 500.
+    too_big = 2**31
+    assert_problem(
+        onde.get(f"/api/v1/pupils/{too_big}", headers=service),
+        422,
+        "invalid-input",
+        fields=("path.pupil_id",),
+    )
+    assert_problem(
+        onde.get("/api/v1/changes", params={"after": too_big}, headers=service),
+        422,
+        "invalid-input",
+        fields=("query.after",),
+    )
+    assert onde.get(f"/api/v1/pupils/{too_big - 1}", headers=service).status_code == 404
