@@ -10,9 +10,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
 
 from edusim.services import ServiceError, ServiceSpec, Supervisor
+from edusim_common.clock import SimClock
 from edusim_common.clock_api import clock_table, load_clock
 from edusim_common.db import make_engine
 from fake_onde.auth import director_token
@@ -38,6 +39,14 @@ def _use_data_dir(data_dir: Path) -> None:
         os.environ.setdefault(f"{prefix}_DATABASE_URL", f"sqlite:///{data_dir / name}.db")
 
 
+def _open_onde(settings: OndeSettings) -> tuple[Engine, SimClock]:
+    """ONDE's database with its tables (the clock's included) and its saved clock."""
+    engine = make_engine(settings.database_url)
+    table = clock_table(OndeModel.metadata)
+    OndeModel.metadata.create_all(engine)
+    return engine, load_clock(engine, table, settings.clock_start, settings.clock_mode)
+
+
 @app.command()
 def up(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -53,14 +62,7 @@ def up(
     _use_data_dir(data_dir)
     settings = OndeSettings()
     if demo:
-        engine = make_engine(settings.database_url)
-        OndeModel.metadata.create_all(engine)
-        clock = load_clock(
-            engine,
-            clock_table(OndeModel.metadata),
-            settings.clock_start,
-            settings.clock_mode,
-        )
+        engine, clock = _open_onde(settings)
         report = seed_demo_school(engine, clock.now())
         engine.dispose()
         if report.pupils:
@@ -115,11 +117,7 @@ def seed(
 
     _use_data_dir(data_dir)
     settings = OndeSettings()
-    engine = make_engine(settings.database_url)
-    OndeModel.metadata.create_all(engine)
-    clock = load_clock(
-        engine, clock_table(OndeModel.metadata), settings.clock_start, settings.clock_mode
-    )
+    engine, clock = _open_onde(settings)
     if demo:
         demo_report = seed_demo_school(engine, clock.now())
         engine.dispose()
@@ -175,6 +173,7 @@ def reset(
     for prefix, metadata in _service_metadata().items():
         url = os.environ[f"{prefix}_DATABASE_URL"]
         engine = make_engine(url)
+        clock_table(metadata)  # the clock too: reset means the clock starts afresh
         metadata.drop_all(engine)
         engine.dispose()
         console.print(f"{prefix.lower()}: erased ({url})")

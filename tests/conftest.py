@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +27,56 @@ DEMO_UAI = "0021593W"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that touches a database, so CI can run them again on PostgreSQL."""
     for item in items:
-        if "db_url" in getattr(item, "fixturenames", ()):
+        if "db_urls" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    """A database of its own for one test: a SQLite file, or a fresh PostgreSQL schema."""
+def db_urls(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Make databases for one test, one per name: SQLite files, or fresh PostgreSQL schemas.
+
+    Each service gets a database of its own, as in production (their tables may share names).
+    """
     base = os.environ.get(PG_URL_ENV)
-    if not base:
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
+    made: dict[str, str] = {}
+    schemas: list[str] = []
+    admin = create_engine(base) if base else None
+
+    def make(name: str) -> str:
+        if name in made:
+            return made[name]
+        if admin is None or base is None:
+            made[name] = f"sqlite:///{tmp_path / name}.db"
+            return made[name]
+        schema = f"t_{uuid.uuid4().hex[:16]}"
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        separator = "&" if "?" in base else "?"
+        made[name] = f"{base}{separator}options=-csearch_path%3D{schema}"
+        return made[name]
+
+    try:
+        yield make
+    finally:
+        if admin is not None:
+            with admin.begin() as conn:
+                for schema in schemas:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
 
 
 @pytest.fixture
-def onde_settings(db_url: str) -> OndeSettings:
-    """Settings of a fake ONDE on the test's database."""
+def db_url(db_urls: Callable[[str], str]) -> str:
+    """The test's main database."""
+    return db_urls("test")
+
+
+@pytest.fixture
+def onde_settings(db_urls: Callable[[str], str]) -> OndeSettings:
+    """Settings of a fake ONDE on a database of its own."""
     return OndeSettings(
-        database_url=db_url, service_token=SERVICE_TOKEN, secret_key=SECRET_KEY, max_page_size=500
+        database_url=db_urls("onde"), service_token=SERVICE_TOKEN, secret_key=SECRET_KEY, max_page_size=500
     )
 
 
@@ -94,10 +115,10 @@ EC_SECRET_KEY = "test-educonnect-secret"
 
 
 @pytest.fixture
-def educonnect_settings(db_url: str) -> EduConnectSettings:
-    """Settings of a fake EduConnect on the test's database (cheap argon2)."""
+def educonnect_settings(db_urls: Callable[[str], str]) -> EduConnectSettings:
+    """Settings of a fake EduConnect on a database of its own (cheap argon2)."""
     return EduConnectSettings(
-        database_url=db_url,
+        database_url=db_urls("educonnect"),
         service_token=EC_SERVICE_TOKEN,
         secret_key=EC_SECRET_KEY,
         argon2_time_cost=1,
