@@ -326,7 +326,7 @@ class _Person:
     wants_mobile: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class FamilySpec:
     """What a generated family looks like; random, or scripted for the demo school."""
 
