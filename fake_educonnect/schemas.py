@@ -14,6 +14,12 @@ from fake_educonnect.models import AccountState, AttachmentStatus, Origin, Sourc
 Uai = Annotated[str, StringConstraints(pattern=r"^\d{7}[A-Z]$")]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
 SourceId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[\w.:-]+$")]
+# Typed text that is looked up or stored: no control characters (PostgreSQL text cannot hold NUL).
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+IdentifiantIn = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=_PRINTABLE)]
+FranceConnectSub = Annotated[
+    str, StringConstraints(min_length=1, max_length=80, pattern=r"^[\w.:-]+$")
+]
 
 
 class Lien(StrEnum):
@@ -220,9 +226,7 @@ class SmsActivationFinish(BaseModel):
 class LoginIn(BaseModel):
     """An identifiant and a password (or a school letter's temporary password)."""
 
-    identifiant: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
-        examples=["s.martin42"]
-    )
+    identifiant: IdentifiantIn = Field(examples=["s.martin42"])
     password: Password
 
 
@@ -288,8 +292,8 @@ class DecisionOut(BaseModel):
 class FranceConnectIdentityIn(BaseModel):
     """A test identity of the fake FranceConnect (pivot claims, email and phone)."""
 
-    sub: Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[\w.:-]+$")]
-    given_name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
+    sub: FranceConnectSub
+    given_name: Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=_PRINTABLE)]
     family_name: PersonName
     birthdate: date
     gender: Annotated[str, StringConstraints(pattern=r"^(female|male)$")]
@@ -308,7 +312,7 @@ class FranceConnectIdentityPublic(FranceConnectIdentityIn):
 class FranceConnectLogin(BaseModel):
     """The identity chosen on the fake FranceConnect page."""
 
-    sub: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    sub: FranceConnectSub
 
 
 class FranceConnectResult(BaseModel):
@@ -387,7 +391,7 @@ class IdentifiantByEmail(BaseModel):
 class PasswordResetStart(BaseModel):
     """Forgotten password: the identifiant and the channel for the code."""
 
-    identifiant: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    identifiant: IdentifiantIn
     channel: Annotated[str, StringConstraints(pattern=r"^(sms|email)$")] = "sms"
 
 
@@ -414,7 +418,7 @@ class Message(BaseModel):
 class MergeIn(BaseModel):
     """The other account's identifiant and the temporary password of its school letter."""
 
-    identifiant: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    identifiant: IdentifiantIn
     password: Password
 
 
