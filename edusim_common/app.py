@@ -67,8 +67,15 @@ def create_service_app(
     lock_key: int,
     require_admin: Callable[..., object],
     routers: Sequence[APIRouter] = (),
+    clock_api: bool = True,
+    on_start: Callable[[FastAPI], None] | None = None,
+    on_stop: Callable[[FastAPI], None] | None = None,
 ) -> FastAPI:
-    """Build a service: its database and clock opened in the lifespan, its routers mounted."""
+    """Build a service: its database and clock opened in the lifespan, its routers mounted.
+
+    ``clock_api=False`` leaves the clock's routes to the service (the sync drives the clock);
+    ``on_start``/``on_stop`` run after the database and clock are ready / before they close.
+    """
     clock_store = clock_table(metadata)
 
     @asynccontextmanager
@@ -77,9 +84,13 @@ def create_service_app(
         metadata.create_all(engine)
         app.state.engine = engine
         app.state.clock = load_clock(engine, clock_store, settings.clock_start, settings.clock_mode)
+        if on_start is not None:
+            on_start(app)
         try:
             yield
         finally:
+            if on_stop is not None:
+                on_stop(app)
             engine.dispose()
 
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
@@ -88,7 +99,8 @@ def create_service_app(
     app.add_middleware(RefuseNulInUrl)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(clock_router(get_clock, require_admin), prefix=API_PREFIX)
+    if clock_api:
+        app.include_router(clock_router(get_clock, require_admin), prefix=API_PREFIX)
 
     @app.get("/health", tags=["health"], summary="Liveness and readiness")
     def health(request: Request) -> dict[str, Any]:

@@ -1,29 +1,84 @@
 """The J+1 sync service: ``create_app(settings) -> FastAPI``.
 
-For now it holds the simulated clock and its health check; the scheduler, the runs and their
-reports, and the driving of the other services' clocks come with their own issue.
+It holds the master clock (pushed to ONDE and EduConnect), the nightly scheduler, the runs and their
+reports. ``onde_client``/``educonnect_client`` let tests hand it in-process clients of the fakes.
 """
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
-from sqlalchemy import MetaData
 
 from edusim_common.app import create_service_app
 from edusim_common.service_auth import require_service_token
+from sync_service import routes
 from sync_service.config import SyncSettings
+from sync_service.models import SyncModel
+from sync_service.remote import EduConnectApi, OndeApi, RetryPolicy
+from sync_service.runner import SyncContext, mark_interrupted
+from sync_service.scheduler import NightlyScheduler
 
-METADATA = MetaData()
+METADATA = SyncModel.metadata
+SYNC_LOCK_KEY = 0x53594E43
+
+DESCRIPTION = """
+The **J+1 sync**: every night (02:00 Europe/Paris by default) it reads ONDE's change log up to
+the end of the previous day and applies it to EduConnect through its import API.
+
+* The sync holds the **simulated clock** of the three services: advancing it runs every night
+  crossed, once each, in order (`POST /api/v1/clock/advance`, `POST /api/v1/clock/next-day`).
+* `POST /api/v1/runs` runs now (marked `manual`), or a full reconciliation (`full`, with `dry_run`).
+* Each run has a report: counts, and one line per responsable with its outcome and reason.
+"""
 
 
-def create_app(settings: SyncSettings | None = None) -> FastAPI:
+def create_app(
+    settings: SyncSettings | None = None,
+    onde_client: httpx.Client | None = None,
+    educonnect_client: httpx.Client | None = None,
+) -> FastAPI:
     """Build the sync service."""
+    settings = settings or SyncSettings()
+    retry = RetryPolicy(settings.retry_attempts, settings.retry_backoff_seconds)
+    timeout = httpx.Timeout(settings.http_timeout_seconds)
+
+    def start(app: FastAPI) -> None:
+        onde_http = onde_client or httpx.Client(base_url=settings.onde_url, timeout=timeout)
+        ec_http = educonnect_client or httpx.Client(
+            base_url=settings.educonnect_url, timeout=timeout
+        )
+        app.state.owned_clients = [
+            c for c, given in ((onde_http, onde_client), (ec_http, educonnect_client)) if not given
+        ]
+        ctx = SyncContext(
+            engine=app.state.engine,
+            onde=OndeApi("ONDE", onde_http, settings.onde_token, retry),
+            educonnect=EduConnectApi("EduConnect", ec_http, settings.educonnect_token, retry),
+            settings=settings,
+            clock=app.state.clock,
+        )
+        app.state.sync = ctx
+        mark_interrupted(ctx.engine)
+        app.state.scheduler = NightlyScheduler(ctx) if settings.scheduler_enabled else None
+        if app.state.scheduler is not None:
+            app.state.scheduler.start()
+
+    def stop(app: FastAPI) -> None:
+        if app.state.scheduler is not None:
+            app.state.scheduler.shutdown()
+        for client in app.state.owned_clients:
+            client.close()
+
     return create_service_app(
         name="sync",
         title="ONDE → EduConnect sync service",
-        description="The J+1 batch and the simulated clock's driver (runs come with issue 4).",
-        settings=settings or SyncSettings(),
+        description=DESCRIPTION,
+        settings=settings,
         metadata=METADATA,
-        lock_key=0x53594E43,
+        lock_key=SYNC_LOCK_KEY,
         require_admin=require_service_token,
+        routers=[routes.router],
+        clock_api=False,
+        on_start=start,
+        on_stop=stop,
     )

@@ -16,6 +16,8 @@ from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.main import create_app as create_educonnect_app
 from fake_onde.config import OndeSettings
 from fake_onde.main import create_app
+from sync_service.config import SyncSettings
+from sync_service.main import create_app as create_sync_app
 
 #: e.g. postgresql+psycopg://root@127.0.0.1:5432/test — the suite then runs on PostgreSQL.
 PG_URL_ENV = "EDUSIM_TEST_DATABASE_URL"
@@ -76,7 +78,10 @@ def db_url(db_urls: Callable[[str], str]) -> str:
 def onde_settings(db_urls: Callable[[str], str]) -> OndeSettings:
     """Settings of a fake ONDE on a database of its own."""
     return OndeSettings(
-        database_url=db_urls("onde"), service_token=SERVICE_TOKEN, secret_key=SECRET_KEY, max_page_size=500
+        database_url=db_urls("onde"),
+        service_token=SERVICE_TOKEN,
+        secret_key=SECRET_KEY,
+        max_page_size=500,
     )
 
 
@@ -137,3 +142,42 @@ def educonnect(educonnect_settings: EduConnectSettings) -> Iterator[TestClient]:
 def ec_service() -> dict[str, str]:
     """Headers of EduConnect's service token (the sync)."""
     return {"Authorization": f"Bearer {EC_SERVICE_TOKEN}"}
+
+
+SYNC_TOKEN = "test-sync-token"
+
+
+@pytest.fixture
+def sync_settings(
+    db_urls: Callable[[str], str],
+    onde_settings: OndeSettings,
+    educonnect_settings: EduConnectSettings,
+) -> SyncSettings:
+    """Settings of a sync service driving the test's fakes (no background scheduler)."""
+    return SyncSettings(
+        database_url=db_urls("sync"),
+        service_token=SYNC_TOKEN,
+        onde_token=onde_settings.service_token,
+        educonnect_token=educonnect_settings.service_token,
+        scheduler_enabled=False,
+        retry_attempts=2,
+        retry_backoff_seconds=0,
+        batch_size=50,
+        page_size=40,
+    )
+
+
+@pytest.fixture
+def sync(
+    sync_settings: SyncSettings, onde: TestClient, educonnect: TestClient
+) -> Iterator[TestClient]:
+    """A sync service wired to the in-process fakes."""
+    app = create_sync_app(sync_settings, onde_client=onde, educonnect_client=educonnect)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def sync_admin() -> dict[str, str]:
+    """Headers of the sync's service token."""
+    return {"Authorization": f"Bearer {SYNC_TOKEN}"}

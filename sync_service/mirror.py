@@ -1,0 +1,216 @@
+"""The sync's mirror of ONDE: kept up to date from the change log, read to build import items.
+
+Each page of changes is applied set-based (delete the touched ids, insert their latest state), so
+applying a page twice gives the same mirror. The responsables a page touches are then rebuilt in
+full from the mirror and sent to EduConnect.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select
+from sqlmodel import Session, col
+
+from sync_service.contract import Change
+from sync_service.models import MirrorClass, MirrorLink, MirrorPupil, MirrorResponsable
+
+PUPILS: Table = MirrorPupil.__table__  # type: ignore[attr-defined]
+RESPONSABLES: Table = MirrorResponsable.__table__  # type: ignore[attr-defined]
+LINKS: Table = MirrorLink.__table__  # type: ignore[attr-defined]
+CLASSES: Table = MirrorClass.__table__  # type: ignore[attr-defined]
+ENROLLED = frozenset({"admis", "admis_definitif"})
+
+
+def pupil_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A mirror row from ONDE's pupil shape."""
+    return {
+        "id": data["id"],
+        "ine": data["ine"],
+        "nom": data["nom"],
+        "prenoms": data["prenoms"],
+        "birth_date": date.fromisoformat(data["birth_date"]),
+        "school_uai": data["school_uai"],
+        "class_id": data.get("class_id"),
+        "level": data["level"],
+        "enrolled": data.get("state") in ENROLLED,
+    }
+
+
+def responsable_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A mirror row from ONDE's responsable shape."""
+    return {
+        "id": data["id"],
+        "school_uai": data["school_uai"],
+        "civility": data.get("civility"),
+        "nom": data["nom"],
+        "prenom": data["prenom"],
+        "mobile": data.get("mobile"),
+        "accepts_sms": bool(data.get("accepts_sms", True)),
+        "email": data.get("email"),
+    }
+
+
+def link_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A mirror row from ONDE's link shape."""
+    return {
+        "id": data["id"],
+        "pupil_id": data["pupil_id"],
+        "responsable_id": data["responsable_id"],
+        "lien": data["lien"],
+        "autorite_parentale": bool(data["autorite_parentale"]),
+    }
+
+
+def class_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A mirror row from ONDE's class shape."""
+    return {"id": data["id"], "school_uai": data["school_uai"], "label": data["label"]}
+
+
+_SHAPES = {
+    "pupil": (PUPILS, pupil_row),
+    "responsable": (RESPONSABLES, responsable_row),
+    "link": (LINKS, link_row),
+    "class": (CLASSES, class_row),
+}
+
+
+@dataclass
+class Touched:
+    """What a page of changes touches: responsables to rebuild, and the deleted ones' last state."""
+
+    responsables: set[int] = field(default_factory=set)
+    pupils: set[int] = field(default_factory=set)
+    deleted: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def merge(self, other: Touched) -> None:
+        """Add another page's touches."""
+        self.responsables |= other.responsables
+        self.pupils |= other.pupils
+        self.deleted.update(other.deleted)
+
+
+def replace_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Delete these ids and insert the rows again (idempotent upsert)."""
+    if not rows:
+        return
+    ids = [row["id"] for row in rows]
+    for start in range(0, len(ids), 5000):
+        session.execute(delete(table).where(table.c.id.in_(ids[start : start + 5000])))
+    session.execute(insert(table), list(rows))
+
+
+def apply_changes(session: Session, changes: Iterable[Change]) -> Touched:
+    """Apply a page of changes to the mirror; what it touches."""
+    latest: dict[str, dict[int, dict[str, Any] | None]] = defaultdict(dict)
+    touched = Touched()
+    for change in changes:
+        if change.entity not in _SHAPES:
+            continue
+        entity_id = int(change.data["id"])
+        latest[change.entity][entity_id] = None if change.op == "delete" else change.data
+        if change.entity == "responsable":
+            touched.responsables.add(entity_id)
+            if change.op == "delete":
+                touched.deleted[entity_id] = change.data
+            else:
+                touched.deleted.pop(entity_id, None)
+        elif change.entity == "link":
+            touched.responsables.add(int(change.data["responsable_id"]))
+        elif change.entity == "pupil":
+            touched.pupils.add(entity_id)
+    for entity, states in latest.items():
+        table, shape = _SHAPES[entity]
+        session.execute(delete(table).where(table.c.id.in_(list(states))))
+        rows = [shape(data) for data in states.values() if data is not None]
+        if rows:
+            session.execute(insert(table), rows)
+    if touched.pupils:
+        linked = session.scalars(
+            select(col(MirrorLink.responsable_id)).where(
+                col(MirrorLink.pupil_id).in_(touched.pupils)
+            )
+        )
+        touched.responsables.update(linked)
+    return touched
+
+
+def build_items(
+    session: Session, responsable_ids: Iterable[int], deleted: dict[int, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each responsable in full, as EduConnect's import wants it (deleted ones flagged)."""
+    wanted = sorted(set(responsable_ids))
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start : start + 5000]
+        found = {
+            row["id"]: row
+            for row in session.execute(
+                select(RESPONSABLES).where(RESPONSABLES.c.id.in_(chunk))
+            ).mappings()
+        }
+        children: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        query = (
+            select(
+                LINKS.c.responsable_id,
+                LINKS.c.lien,
+                LINKS.c.autorite_parentale,
+                PUPILS,
+                CLASSES.c.label,
+            )
+            .join(PUPILS, PUPILS.c.id == LINKS.c.pupil_id)
+            .outerjoin(CLASSES, CLASSES.c.id == PUPILS.c.class_id)
+            .where(LINKS.c.responsable_id.in_(chunk))
+            .order_by(LINKS.c.id)
+        )
+        for child in session.execute(query).mappings():
+            children[child["responsable_id"]].append(
+                {
+                    "source_id": str(child["id"]),
+                    "ine": child["ine"],
+                    "nom": child["nom"],
+                    "prenoms": child["prenoms"],
+                    "birth_date": child["birth_date"].isoformat(),
+                    "school_uai": child["school_uai"],
+                    "level": child["level"],
+                    "class_label": child["label"],
+                    "lien": child["lien"],
+                    "autorite_parentale": bool(child["autorite_parentale"]),
+                    "enrolled": bool(child["enrolled"]),
+                }
+            )
+        for responsable_id in chunk:
+            row = found.get(responsable_id)
+            if row is not None:
+                items.append(
+                    {
+                        "source": "onde",
+                        "source_id": str(row["id"]),
+                        "school_uai": row["school_uai"],
+                        "civility": row["civility"],
+                        "nom": row["nom"],
+                        "prenom": row["prenom"],
+                        "mobile": row["mobile"],
+                        "accepts_sms": bool(row["accepts_sms"]),
+                        "email": row["email"],
+                        "children": children.get(responsable_id, []),
+                    }
+                )
+            elif responsable_id in deleted:
+                data = deleted[responsable_id]
+                items.append(
+                    {
+                        "source": "onde",
+                        "source_id": str(responsable_id),
+                        "school_uai": data["school_uai"],
+                        "nom": data["nom"],
+                        "prenom": data["prenom"],
+                        "children": [],
+                        "deleted": True,
+                    }
+                )
+    return items

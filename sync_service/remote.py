@@ -1,0 +1,130 @@
+"""HTTP clients of ONDE and EduConnect: pooled, with retries, backoff and a bounded budget."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from sync_service.contract import ChangePage, ExportPage, ImportReport
+
+log = logging.getLogger("edusim.sync.remote")
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class RemoteError(RuntimeError):
+    """A remote call failed for good (after its retries, or on a refusal)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many tries, and how long to wait between them (doubling each time)."""
+
+    attempts: int = 5
+    backoff_seconds: float = 0.5
+
+
+class Remote:
+    """One remote service: a pooled client, its token, its retry policy."""
+
+    def __init__(
+        self,
+        name: str,
+        client: httpx.Client,
+        token: str,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.retry = retry
+        self.sleep = sleep
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        """One call, retried on timeouts, refused connections and 5xx; its JSON body."""
+        last = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = self.client.request(
+                    method, path, params=params, json=json, headers=self.headers
+                )
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 400:
+                    return response.json()
+                if response.status_code not in TRANSIENT_STATUSES:
+                    raise RemoteError(
+                        f"{self.name} refused {method} {path}: {response.status_code} "
+                        f"{_detail(response)}",
+                        status=response.status_code,
+                    )
+                last = f"HTTP {response.status_code} {_detail(response)}"
+            if attempt < self.retry.attempts:
+                delay = self.retry.backoff_seconds * 2 ** (attempt - 1)
+                log.warning(
+                    "%s %s %s failed (%s); retry in %.2fs", self.name, method, path, last, delay
+                )
+                self.sleep(delay)
+        raise RemoteError(
+            f"{self.name} unreachable for {method} {path} after {self.retry.attempts} tries: {last}"
+        )
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("detail", body))[:300] if isinstance(body, dict) else str(body)[:300]
+
+
+class OndeApi(Remote):
+    """What the sync reads from ONDE."""
+
+    def changes(self, after: int, until: datetime | None, limit: int) -> ChangePage:
+        """A page of the change log after ``after``, up to ``until``."""
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        if until is not None:
+            params["until"] = until.isoformat()
+        return ChangePage.model_validate(self.call("GET", "/api/v1/changes", params=params))
+
+    def export(self, entity: str, after: int, limit: int) -> ExportPage:
+        """A page of the full export of ``entity``."""
+        body = self.call("GET", f"/api/v1/export/{entity}", params={"after": after, "limit": limit})
+        return ExportPage.model_validate(body)
+
+
+class EduConnectApi(Remote):
+    """What the sync sends to EduConnect."""
+
+    def import_batch(
+        self, items: list[dict[str, Any]], allow_deactivation: bool, dry_run: bool = False
+    ) -> ImportReport:
+        """Upsert a batch of responsables."""
+        body = {"items": items, "allow_deactivation": allow_deactivation, "dry_run": dry_run}
+        return ImportReport.model_validate(
+            self.call("POST", "/api/v1/import/responsables", json=body)
+        )
+
+
+def set_clock(remote: Remote, now: datetime, mode: str) -> None:
+    """Drive a remote service's clock."""
+    remote.call("PUT", "/api/v1/clock", json={"now": now.isoformat(), "mode": mode})

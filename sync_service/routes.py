@@ -1,0 +1,223 @@
+"""The sync service's API: status, the clock's driver, runs and their reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from edusim_common.clock import ClockState, as_utc
+from edusim_common.deps import DbSession
+from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput, NotFound
+from edusim_common.service_auth import require_service_token
+from sync_service import driver
+from sync_service.models import Run, RunKind, RunLine
+from sync_service.runner import SyncContext, approve, get_state, run_now
+from sync_service.schemas import (
+    ClockAdvanceIn,
+    ClockMove,
+    ClockSetIn,
+    RunLinePublic,
+    RunPublic,
+    RunRequest,
+    Status,
+)
+
+MAX_ID = 2**31 - 1
+admin = [Depends(require_service_token)]
+router = APIRouter(responses=PROBLEM_RESPONSES)
+
+
+def get_context(request: Request) -> SyncContext:
+    """The app's sync context."""
+    ctx: SyncContext = request.app.state.sync
+    return ctx
+
+
+Context = Annotated[SyncContext, Depends(get_context)]
+RunIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _run(session: Session, run_id: RunIdPath) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id}")
+    return run
+
+
+@router.get("/status", tags=["status"], summary="Clock, cursor, leader, last run")
+def status(ctx: Context, session: DbSession, request: Request) -> Status:
+    """Where the sync stands."""
+    state = get_state(session)
+    last = session.scalars(select(Run).order_by(col(Run.id).desc()).limit(1)).first()
+    return Status(
+        clock=ctx.clock.state(),
+        cursor=state.cursor,
+        mirror_ready=state.mirror_ready,
+        last_night=state.last_night,
+        leader=request.app.state.scheduler.leader.held if request.app.state.scheduler else False,
+        last_run=RunPublic.of(last) if last else None,
+    )
+
+
+@router.get("/clock", tags=["clock"], summary="Read the simulated clock")
+def read_clock(ctx: Context) -> ClockState:
+    """The master clock of the three services."""
+    return ctx.clock.state()
+
+
+def _moved(ctx: SyncContext, runs: list[Run]) -> ClockMove:
+    return ClockMove(clock=ctx.clock.state(), runs=[RunPublic.of(r) for r in runs])
+
+
+@router.put("/clock", tags=["clock"], summary="Set the clock", dependencies=admin)
+def set_clock(body: ClockSetIn, ctx: Context) -> ClockMove:
+    """Forward: every night crossed runs its sync; backward: time is set, nothing runs."""
+    if body.now.year < 1900 or body.now.year > 2999:
+        raise InvalidInput.for_field("body.now", "must be between years 1900 and 2999")
+    target = as_utc(body.now)
+    if body.mode is not None and body.mode != ctx.clock.mode:
+        driver.set_mode(ctx, body.mode)
+    if target > ctx.clock.now():
+        return _moved(ctx, driver.advance_to(ctx, target))
+    ctx.clock.set(target)
+    driver.push_clock(ctx)
+    return _moved(ctx, [])
+
+
+@router.post("/clock/advance", tags=["clock"], summary="Advance the clock", dependencies=admin)
+def advance(body: ClockAdvanceIn, ctx: Context) -> ClockMove:
+    """Every night crossed runs its sync, once each, in order, with its own cut-off."""
+    return _moved(ctx, driver.advance_to(ctx, ctx.clock.now() + timedelta(seconds=body.seconds)))
+
+
+@router.post("/clock/next-day", tags=["clock"], summary="« Jour suivant »", dependencies=admin)
+def next_day(ctx: Context) -> ClockMove:
+    """To the next morning (08:00), after the night's sync."""
+    return _moved(ctx, driver.next_day(ctx))
+
+
+@router.post("/runs", tags=["runs"], summary="Run the sync now (manual)", dependencies=admin)
+def start_run(body: RunRequest, ctx: Context) -> RunPublic:
+    """A manual run, cut-off now, marked `manual` (or `full`): it breaks J+1 on purpose."""
+    kind = RunKind.full if body.full else RunKind.manual
+    return RunPublic.of(run_now(ctx, kind, ctx.clock.now(), full=body.full, dry_run=body.dry_run))
+
+
+@router.get("/runs", tags=["runs"], summary="Runs, newest first")
+def list_runs(
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> list[RunPublic]:
+    """Each run with its kind, cut-off, duration and counts."""
+    query = select(Run).order_by(col(Run.id).desc()).limit(limit)
+    if before is not None:
+        query = query.where(col(Run.id) < before)
+    return [RunPublic.of(r) for r in session.scalars(query)]
+
+
+@router.get("/runs/{run_id}", tags=["runs"], summary="One run")
+def read_run(run_id: RunIdPath, session: DbSession) -> RunPublic:
+    """A run's counts and status."""
+    return RunPublic.of(_run(session, run_id))
+
+
+def _lines(
+    session: Session,
+    run_id: RunIdPath,
+    outcome: str | None,
+    source_id: str | None,
+    after: int,
+    limit: int,
+) -> list[RunLine]:
+    query = select(RunLine).where(col(RunLine.run_id) == run_id, col(RunLine.id) > after)
+    if outcome:
+        query = query.where(col(RunLine.outcome) == outcome)
+    if source_id:
+        query = query.where(col(RunLine.source_id) == source_id)
+    return list(session.scalars(query.order_by(col(RunLine.id)).limit(limit)))
+
+
+@router.get("/runs/{run_id}/lines", tags=["runs"], summary="A run's report, one line per object")
+def run_lines(
+    run_id: RunIdPath,
+    session: DbSession,
+    outcome: Annotated[str | None, Query(max_length=24)] = None,
+    source_id: Annotated[str | None, Query(max_length=40)] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[RunLinePublic]:
+    """Filter by outcome (`created`, `excluded`, `failed`…) or source id; page with `after`."""
+    _run(session, run_id)
+    return [
+        RunLinePublic.model_validate(line, from_attributes=True)
+        for line in _lines(session, run_id, outcome, source_id, after, limit)
+    ]
+
+
+@router.get("/runs/{run_id}/report.csv", tags=["runs"], summary="Download a run's report (CSV)")
+def report_csv(
+    run_id: RunIdPath,
+    session: DbSession,
+    outcome: Annotated[str | None, Query(max_length=24)] = None,
+) -> Response:
+    """Every line of the report, as CSV."""
+    run = _run(session, run_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["run_id", "source_id", "school_uai", "outcome", "identifiant", "reason"])
+    after = 0
+    while True:
+        lines = _lines(session, run.id or 0, outcome, None, after, 5000)
+        for line in lines:
+            writer.writerow(
+                [
+                    run.id,
+                    line.source_id,
+                    line.school_uai,
+                    line.outcome,
+                    line.identifiant,
+                    line.reason,
+                ]
+            )
+        if len(lines) < 5000:
+            break
+        after = lines[-1].id or 0
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="run-{run.id}.csv"'},
+    )
+
+
+@router.get("/runs/{run_id}/report.json", tags=["runs"], summary="Download a run's report (JSON)")
+def report_json(run_id: RunIdPath, session: DbSession) -> dict[str, object]:
+    """The run and every line of its report."""
+    run = _run(session, run_id)
+    lines: list[dict[str, object]] = []
+    after = 0
+    while True:
+        page = _lines(session, run.id or 0, None, None, after, 5000)
+        lines.extend(
+            RunLinePublic.model_validate(x, from_attributes=True).model_dump() for x in page
+        )
+        if len(page) < 5000:
+            break
+        after = page[-1].id or 0
+    return {"run": RunPublic.of(run).model_dump(mode="json"), "lines": lines}
+
+
+@router.post(
+    "/runs/{run_id}/approve", tags=["runs"], summary="Approve held-back deactivations",
+    dependencies=admin,
+)  # fmt: skip
+def approve_run(run_id: RunIdPath, ctx: Context) -> RunPublic:
+    """Apply the deactivations a run held back because they passed the threshold."""
+    return RunPublic.of(approve(ctx, run_id))

@@ -1,0 +1,407 @@
+"""One sync run: full reconciliation and/or change-log delta, sent to EduConnect in batches.
+
+Safety: the cursor advances in the same transaction as the mirror, only after the page's
+responsables were accepted by EduConnect; EduConnect's import is idempotent, so a run that stops
+anywhere is taken up by the next with nothing lost or doubled. Deactivations are held back
+(``allow_deactivation=false``) and applied at the end only if under the threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, func, insert, select, update
+from sqlmodel import Session, col
+
+from edusim_common.clock import SimClock
+from edusim_common.db import unit_of_work, write_session
+from edusim_common.problems import Conflict, NotFound
+from sync_service.config import SyncSettings
+from sync_service.contract import ImportResult
+from sync_service.mirror import (
+    CLASSES,
+    LINKS,
+    PUPILS,
+    RESPONSABLES,
+    Touched,
+    apply_changes,
+    build_items,
+    class_row,
+    link_row,
+    pupil_row,
+    responsable_row,
+)
+from sync_service.models import (
+    MirrorResponsable,
+    Run,
+    RunKind,
+    RunLine,
+    RunStatus,
+    SyncState,
+)
+from sync_service.remote import EduConnectApi, OndeApi, RemoteError
+
+log = logging.getLogger("edusim.sync.runner")
+RUN_LINES = RunLine.__table__  # type: ignore[attr-defined]
+COUNT_KEYS = (
+    "changes_read",
+    "responsables_sent",
+    "created",
+    "matched",
+    "updated",
+    "unchanged",
+    "excluded",
+    "failed",
+    "proposals_added",
+    "links_removed",
+    "deactivated",
+    "deactivation_pending",
+    "restored",
+    "no_mobile",
+)
+
+
+@dataclass
+class SyncContext:
+    """What a run needs: its database, the two remote services, the settings and the clock."""
+
+    engine: Engine
+    onde: OndeApi
+    educonnect: EduConnectApi
+    settings: SyncSettings
+    clock: SimClock
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def get_state(session: Session) -> SyncState:
+    """The one-row state, created on first use."""
+    state = session.get(SyncState, 1)
+    if state is None:
+        state = SyncState(id=1)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def claim_run(ctx: SyncContext, kind: RunKind, cutoff: datetime, dry_run: bool) -> int:
+    """Record a new running run, unless one is already running (runs never overlap)."""
+    with unit_of_work(ctx.engine) as session:
+        running = session.scalar(
+            select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
+        )
+        if running is not None:
+            raise Conflict(f"run {running} is still running: runs never overlap")
+        state = get_state(session)
+        run = Run(
+            kind=kind.value,
+            dry_run=dry_run,
+            status=RunStatus.running.value,
+            cutoff=cutoff,
+            started_at=ctx.clock.now(),
+            from_cursor=state.cursor,
+            to_cursor=state.cursor,
+            counts=orjson.dumps(dict.fromkeys(COUNT_KEYS, 0)).decode(),
+        )
+        session.add(run)
+        session.flush()
+        return run.id or 0
+
+
+def mark_interrupted(engine: Engine) -> int:
+    """Runs left "running" by a process that died are marked interrupted (at start-up)."""
+    with unit_of_work(engine) as session:
+        result = session.execute(
+            update(Run)
+            .where(col(Run.status) == RunStatus.running.value)
+            .values(status=RunStatus.interrupted.value, error="the sync process stopped mid-run")
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class _Tally:
+    counts: Counter[str] = field(default_factory=Counter)
+    pending: set[int] = field(default_factory=set)
+
+
+class _Sender:
+    """Sends items to EduConnect in batches, isolating invalid items, and records report lines."""
+
+    def __init__(self, ctx: SyncContext, run_id: int, dry_run: bool, tally: _Tally) -> None:
+        self.ctx = ctx
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.tally = tally
+        # A dry run rolls its transaction back: its lines are kept aside and written afterwards.
+        self.held_lines: list[dict[str, Any]] = []
+
+    def send(self, session: Session, items: Sequence[dict[str, Any]], allow: bool = False) -> None:
+        """Send ``items`` in batches and record one line per item."""
+        for batch in _chunks(items, self.ctx.settings.batch_size):
+            self._send_batch(session, list(batch), allow)
+
+    def _send_batch(self, session: Session, batch: list[dict[str, Any]], allow: bool) -> None:
+        try:
+            report = self.ctx.educonnect.import_batch(batch, allow, dry_run=self.dry_run)
+        except RemoteError as exc:
+            if exc.status != 422:
+                raise
+            if len(batch) == 1:  # one invalid item: report it, go on with the others
+                self._record(session, batch, [_failed(batch[0], str(exc))])
+                return
+            middle = len(batch) // 2
+            self._send_batch(session, batch[:middle], allow)
+            self._send_batch(session, batch[middle:], allow)
+            return
+        self._record(session, batch, report.results)
+
+    def _record(
+        self, session: Session, batch: list[dict[str, Any]], results: list[ImportResult]
+    ) -> None:
+        counts = self.tally.counts
+        lines = []
+        for item, result in zip(batch, results, strict=True):
+            counts["responsables_sent"] += 1
+            counts[result.outcome] += 1
+            counts["proposals_added"] += result.proposals_added
+            counts["links_removed"] += result.links_removed
+            counts["deactivated"] += int(result.deactivated)
+            counts["restored"] += int(result.restored)
+            if result.deactivation_pending:
+                self.tally.pending.add(int(item["source_id"]))
+            if any(reason.startswith("no mobile") for reason in result.reasons):
+                counts["no_mobile"] += 1
+            lines.append(
+                {
+                    "run_id": self.run_id,
+                    "source_id": result.source_id,
+                    "school_uai": item.get("school_uai"),
+                    "outcome": result.outcome,
+                    "identifiant": result.identifiant,
+                    "reason": "; ".join(_line_reasons(result)),
+                }
+            )
+        if self.dry_run:
+            self.held_lines.extend(lines)
+        elif lines:
+            session.execute(insert(RUN_LINES), lines)
+
+
+def _line_reasons(result: ImportResult) -> list[str]:
+    reasons = list(result.reasons)
+    if result.proposals_added:
+        reasons.append(f"{result.proposals_added} child(ren) proposed")
+    if result.links_removed:
+        reasons.append(f"{result.links_removed} link(s) removed")
+    if result.deactivated:
+        reasons.append("account deactivated: no enrolled child left")
+    if result.deactivation_pending:
+        reasons.append("deactivation held back: waiting for the threshold check")
+    if result.restored:
+        reasons.append("account restored: a child is enrolled again")
+    return reasons
+
+
+def _failed(item: dict[str, Any], reason: str) -> ImportResult:
+    return ImportResult(source_id=str(item["source_id"]), outcome="failed", reasons=[reason])
+
+
+def _load_full(ctx: SyncContext, session: Session, tally: _Tally) -> tuple[int, dict[int, Any]]:
+    """Replace the mirror with ONDE's export; the watermark and the responsables that vanished."""
+    before = {row["id"]: dict(row) for row in session.execute(select(RESPONSABLES)).mappings()}
+    watermark: int | None = None
+    for table, entity, shape in (
+        (CLASSES, "classes", class_row),
+        (PUPILS, "pupils", pupil_row),
+        (RESPONSABLES, "responsables", responsable_row),
+        (LINKS, "links", link_row),
+    ):
+        session.execute(table.delete())
+        after = 0
+        while True:
+            page = ctx.onde.export(entity, after, ctx.settings.page_size)
+            if watermark is None:
+                watermark = page.watermark
+            if page.items:
+                session.execute(insert(table), [shape(item) for item in page.items])
+                tally.counts["changes_read"] += len(page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+    now_ids = set(session.scalars(select(col(MirrorResponsable.id))))
+    vanished = {rid: data for rid, data in before.items() if rid not in now_ids}
+    return watermark or 0, vanished
+
+
+def _send_all(
+    ctx: SyncContext, session: Session, sender: _Sender, vanished: dict[int, Any]
+) -> None:
+    """Send every responsable of the mirror (and the vanished ones, as deleted)."""
+    ids = sorted(session.scalars(select(col(MirrorResponsable.id))))
+    step = ctx.settings.batch_size * 5
+    for chunk in _chunks(ids, step):
+        sender.send(session, build_items(session, chunk, {}))
+    if vanished:
+        sender.send(session, build_items(session, vanished, vanished))
+
+
+def _deltas(
+    ctx: SyncContext,
+    session: Session,
+    sender: _Sender,
+    state: SyncState,
+    cutoff: datetime,
+    commit_each_page: bool,
+) -> None:
+    """Apply the change log from the cursor up to the cut-off, page by page."""
+    while True:
+        page = ctx.onde.changes(state.cursor, cutoff, ctx.settings.page_size)
+        if not page.items:
+            return
+        touched: Touched = apply_changes(session, page.items)
+        sender.tally.counts["changes_read"] += len(page.items)
+        sender.send(session, build_items(session, touched.responsables, touched.deleted))
+        state.cursor = page.next_after
+        if commit_each_page:
+            session.commit()  # mirror + cursor + report lines of this page, together
+        if not page.has_more:
+            return
+
+
+def _over_threshold(ctx: SyncContext, session: Session, pending: int) -> bool:
+    settings = ctx.settings
+    if pending > settings.deactivation_max_count:
+        return True
+    total = session.scalar(select(func.count()).select_from(RESPONSABLES)) or 0
+    percent = 100.0 * pending / max(total, 1)
+    return (
+        pending >= settings.deactivation_percent_min_count
+        and percent > settings.deactivation_max_percent
+    )
+
+
+def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
+    """Carry out a claimed run; it ends succeeded, failed, or awaiting approval."""
+    started = time.perf_counter()
+    tally = _Tally()
+    session = write_session(ctx.engine)
+    try:
+        run = session.get(Run, run_id)
+        assert run is not None
+        dry_run = run.dry_run
+        sender = _Sender(ctx, run_id, dry_run, tally)
+        state = get_state(session)
+        if full or not state.mirror_ready:
+            watermark, vanished = _load_full(ctx, session, tally)
+            _send_all(ctx, session, sender, vanished)
+            state.cursor = watermark
+            state.mirror_ready = True
+            if not dry_run:
+                session.commit()
+        _deltas(ctx, session, sender, state, run.cutoff, commit_each_page=not dry_run)
+        status = RunStatus.succeeded
+        if tally.pending and not dry_run:
+            if _over_threshold(ctx, session, len(tally.pending)):
+                status = RunStatus.awaiting_approval
+            else:
+                _apply_deactivations(session, sender, tally.pending)
+                tally.pending.clear()
+        to_cursor = state.cursor
+        if dry_run:
+            session.rollback()
+            to_cursor = run.from_cursor
+            if sender.held_lines:
+                session.execute(insert(RUN_LINES), sender.held_lines)
+        _finish(session, ctx, run_id, status, tally, to_cursor, started, None)
+        session.commit()
+    except Exception as exc:
+        session.rollback()
+        log.exception("run %s failed", run_id)
+        with unit_of_work(ctx.engine) as fresh:
+            cursor = get_state(fresh).cursor
+            _finish(fresh, ctx, run_id, RunStatus.failed, tally, cursor, started, str(exc))
+    finally:
+        session.close()
+    with unit_of_work(ctx.engine) as fresh:
+        done = fresh.get(Run, run_id)
+        assert done is not None
+        return done
+
+
+def _apply_deactivations(session: Session, sender: _Sender, pending: set[int]) -> None:
+    sender.tally.counts["deactivation_pending"] = 0
+    sender.send(session, build_items(session, pending, {}), allow=True)
+
+
+def _finish(
+    session: Session,
+    ctx: SyncContext,
+    run_id: int,
+    status: RunStatus,
+    tally: _Tally,
+    to_cursor: int,
+    started: float,
+    error: str | None,
+) -> None:
+    run = session.get(Run, run_id)
+    assert run is not None
+    counts = dict.fromkeys(COUNT_KEYS, 0) | dict(tally.counts)
+    counts["deactivation_pending"] = len(tally.pending)
+    run.status = status.value
+    run.counts = orjson.dumps(counts).decode()
+    run.pending_deactivations = orjson.dumps(sorted(tally.pending)).decode()
+    run.to_cursor = to_cursor
+    run.finished_at = ctx.clock.now()
+    run.wall_seconds = round(time.perf_counter() - started, 3)
+    run.error = error
+
+
+def run_now(
+    ctx: SyncContext,
+    kind: RunKind,
+    cutoff: datetime,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+) -> Run:
+    """Claim and carry out a run in this thread (one at a time per process)."""
+    if not ctx.lock.acquire(blocking=False):
+        raise Conflict("a run is already in progress in this process: runs never overlap")
+    try:
+        run_id = claim_run(ctx, kind, cutoff, dry_run)
+        return execute_run(ctx, run_id, full)
+    finally:
+        ctx.lock.release()
+
+
+def approve(ctx: SyncContext, run_id: int) -> Run:
+    """Apply the deactivations a run held back (rebuilt from the current mirror)."""
+    with ctx.lock, unit_of_work(ctx.engine) as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"no run {run_id}")
+        if run.status != RunStatus.awaiting_approval.value or run.dry_run:
+            raise Conflict(f"run {run_id} is {run.status}: nothing to approve")
+        pending = set(orjson.loads(run.pending_deactivations))
+        tally = _Tally(counts=Counter(orjson.loads(run.counts)))
+        tally.counts["deactivation_pending"] = 0
+        sender = _Sender(ctx, run_id, run.dry_run, tally)
+        sender.send(session, build_items(session, pending, {}), allow=True)
+        run.counts = orjson.dumps(dict(tally.counts)).decode()
+        run.pending_deactivations = "[]"
+        run.status = RunStatus.succeeded.value
+        session.flush()
+        return run

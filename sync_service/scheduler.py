@@ -1,0 +1,113 @@
+"""One nightly scheduler for the whole deployment.
+
+APScheduler 3 ticks every few seconds (``max_instances=1``, coalesced) and asks the driver to run
+any night the simulated clock has passed. Only the leader ticks: on PostgreSQL the holder of a
+session advisory lock, on SQLite the holder of an exclusive file lock beside the database; another
+replica stands by and takes over when the leader goes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from pathlib import Path
+from typing import IO
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Connection, text
+from sqlalchemy.engine.url import make_url
+
+from sync_service.driver import catch_up
+from sync_service.runner import SyncContext
+
+log = logging.getLogger("edusim.sync.scheduler")
+LEADER_LOCK_KEY = 0x53594E4C  # "SYNL"
+
+
+class LeaderLock:
+    """Who runs the scheduler: the first process to take this lock."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self._connection: Connection | None = None
+        self._file: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this process is the leader."""
+        return self._connection is not None or self._file is not None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; True when this process leads."""
+        if self.held:
+            return True
+        engine = self.ctx.engine
+        if engine.dialect.name == "postgresql":
+            connection = engine.connect()
+            taken = connection.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}
+            ).scalar()
+            connection.commit()
+            if taken:
+                self._connection = connection
+            else:
+                connection.close()
+            return bool(taken)
+        database = make_url(str(engine.url)).database or "sync"
+        path = Path(f"{database}.scheduler.lock") if database != ":memory:" else None
+        if path is None:
+            return True
+        handle = path.open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        """Give the lock up."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+class NightlyScheduler:
+    """Ticks while leader; catches up every night the clock has passed."""
+
+    def __init__(self, ctx: SyncContext) -> None:
+        self.ctx = ctx
+        self.leader = LeaderLock(ctx)
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+
+    def start(self) -> None:
+        """Start ticking."""
+        self._scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.ctx.settings.tick_seconds,
+            id="nightly-sync",
+            max_instances=1,
+            coalesce=True,
+        )
+        self._scheduler.start()
+
+    def tick(self) -> None:
+        """One look at the clock: run the nights it has passed, if this process leads."""
+        if not self.leader.try_acquire():
+            return
+        try:
+            catch_up(self.ctx)
+        except Exception:
+            log.exception("scheduler tick failed")
+
+    def shutdown(self) -> None:
+        """Stop ticking and let another replica lead."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        self.leader.release()

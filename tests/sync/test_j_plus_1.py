@@ -1,0 +1,178 @@
+"""The J+1 sync on the simulated clock, with the three services in process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.sync.onde_steps import add_parent, admit_pupil, set_state
+
+
+def _accounts(educonnect: TestClient, ec_service: dict[str, str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = educonnect.get("/api/v1/accounts", headers=ec_service).json()[
+        "items"
+    ]
+    return items
+
+
+def _next_day(sync: TestClient, admin: dict[str, str]) -> dict[str, Any]:
+    moved = sync.post("/api/v1/clock/next-day", headers=admin)
+    assert moved.status_code == 200, moved.text
+    body: dict[str, Any] = moved.json()
+    return body
+
+
+def test_a_change_of_day_d_reaches_educonnect_on_d_plus_1_not_before(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    pupil = admit_pupil(onde, director)
+    add_parent(onde, director, pupil["id"])
+    assert _accounts(educonnect, ec_service) == []
+    moved = _next_day(sync, sync_admin)
+    assert [r["kind"] for r in moved["runs"]] == ["nightly"]
+    run = moved["runs"][0]
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["created"] == 1
+    assert run["cutoff"].startswith("2026-09-01T21:59:59")
+    assert moved["clock"]["local_date"] == "2026-09-02"
+    accounts = _accounts(educonnect, ec_service)
+    assert [(a["nom"], a["state"]) for a in accounts] == [("Martin", "non_active")]
+    assert onde.get("/api/v1/clock").json()["now"] == moved["clock"]["now"]
+    assert educonnect.get("/api/v1/clock").json()["now"] == moved["clock"]["now"]
+
+    brother = admit_pupil(onde, director, prenoms="Tom", birth_date="2017-05-06", level="CE2")
+    onde.post(
+        f"/api/v1/pupils/{brother['id']}/responsables",
+        json={"responsable_id": 1, "lien": "mere"},
+        headers=director,
+    )
+    account_id = accounts[0]["id"]
+    detail = educonnect.get(f"/api/v1/accounts/{account_id}", headers=ec_service).json()
+    assert [a["child"]["prenoms"] for a in detail["attachments"]] == ["Léa"]
+    second = _next_day(sync, sync_admin)["runs"][0]
+    assert second["counts"]["proposals_added"] == 1
+    assert second["from_cursor"] < second["to_cursor"]
+    detail = educonnect.get(f"/api/v1/accounts/{account_id}", headers=ec_service).json()
+    assert sorted(a["child"]["prenoms"] for a in detail["attachments"]) == ["Léa", "Tom"]
+
+
+def test_advancing_three_days_runs_three_nights_in_order(
+    sync: TestClient, sync_admin: dict[str, str]
+) -> None:
+    moved = sync.post("/api/v1/clock/advance", json={"seconds": 3 * 86400}, headers=sync_admin)
+    runs = moved.json()["runs"]
+    assert [r["kind"] for r in runs] == ["nightly"] * 3
+    cutoffs = [r["cutoff"] for r in runs]
+    assert cutoffs == sorted(cutoffs)
+    assert len(set(cutoffs)) == 3
+    again = sync.post("/api/v1/clock/advance", json={"seconds": 3600}, headers=sync_admin)
+    assert again.json()["runs"] == []
+
+
+def test_struck_off_deactivates_and_coming_back_restores(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    pupil = admit_pupil(onde, director)
+    add_parent(onde, director, pupil["id"])
+    _next_day(sync, sync_admin)
+    set_state(onde, director, pupil["id"], "radie")
+    run = _next_day(sync, sync_admin)["runs"][0]
+    assert (run["counts"]["links_removed"], run["counts"]["deactivated"]) == (1, 1)
+    assert _accounts(educonnect, ec_service)[0]["state"] == "desactive"
+    set_state(onde, director, pupil["id"], "inscrit")
+    set_state(onde, director, pupil["id"], "admis")
+    run = _next_day(sync, sync_admin)["runs"][0]
+    assert run["counts"]["restored"] == 1
+    assert _accounts(educonnect, ec_service)[0]["state"] == "non_active"
+
+
+def test_a_foster_family_is_excluded_with_its_reason(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    pupil = admit_pupil(onde, director)
+    add_parent(onde, director, pupil["id"], lien="famille_accueil", autorite_parentale=False)
+    run = _next_day(sync, sync_admin)["runs"][0]
+    assert run["counts"]["excluded"] == 1
+    lines = sync.get(f"/api/v1/runs/{run['id']}/lines", params={"outcome": "excluded"}).json()
+    assert "Personnel Collectivité et Invité" in lines[0]["reason"]
+    assert _accounts(educonnect, ec_service) == []
+
+
+def test_the_threshold_holds_mass_deactivation_until_approved(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    sync.app.state.sync.settings.deactivation_max_count = 0  # type: ignore[attr-defined]
+    pupil = admit_pupil(onde, director)
+    add_parent(onde, director, pupil["id"])
+    _next_day(sync, sync_admin)
+    set_state(onde, director, pupil["id"], "radie")
+    run = _next_day(sync, sync_admin)["runs"][0]
+    assert (run["status"], run["pending_deactivations"]) == ("awaiting_approval", 1)
+    assert _accounts(educonnect, ec_service)[0]["state"] == "non_active"
+    approved = sync.post(f"/api/v1/runs/{run['id']}/approve", headers=sync_admin).json()
+    assert (approved["status"], approved["counts"]["deactivated"]) == ("succeeded", 1)
+    assert _accounts(educonnect, ec_service)[0]["state"] == "desactive"
+    twice = sync.post(f"/api/v1/runs/{run['id']}/approve", headers=sync_admin)
+    assert twice.status_code == 409
+
+
+def test_a_manual_run_takes_todays_changes_and_says_so(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    pupil = admit_pupil(onde, director)
+    add_parent(onde, director, pupil["id"], mobile=None)
+    run = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert (run["kind"], run["counts"]["created"], run["counts"]["no_mobile"]) == ("manual", 1, 1)
+    assert len(_accounts(educonnect, ec_service)) == 1
+    csv = sync.get(f"/api/v1/runs/{run['id']}/report.csv")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "no mobile in ONDE" in csv.text
+    report = sync.get(f"/api/v1/runs/{run['id']}/report.json").json()
+    assert report["run"]["id"] == run["id"]
+    assert [line["outcome"] for line in report["lines"]] == ["created"]
+    assert sync.post("/api/v1/runs", json={}).status_code == 401
+
+
+def test_a_full_dry_run_reports_and_changes_nothing(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    pupil = admit_pupil(onde, director)
+    add_parent(onde, director, pupil["id"])
+    dry = sync.post("/api/v1/runs", json={"full": True, "dry_run": True}, headers=sync_admin).json()
+    assert (dry["kind"], dry["dry_run"], dry["counts"]["created"]) == ("full", True, 1)
+    assert _accounts(educonnect, ec_service) == []
+    status = sync.get("/api/v1/status").json()
+    assert (status["cursor"], status["mirror_ready"]) == (0, False)
+    lines = sync.get(f"/api/v1/runs/{dry['id']}/lines").json()
+    assert [line["outcome"] for line in lines] == ["created"]
