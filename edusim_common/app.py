@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from edusim_common.clock import ClockMode
 from edusim_common.clock_api import clock_router, clock_table, get_clock, load_clock
 from edusim_common.db import make_engine
+from edusim_common.faults import FaultInjection, FaultRegistry, faults_router
 from edusim_common.problems import FieldError, install_problem_handlers, problem_response
 
 API_PREFIX = "/api/v1"
@@ -96,7 +97,10 @@ def create_service_app(
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     app.state.settings = settings
     install_problem_handlers(app)
+    app.state.faults = FaultRegistry()
+    app.add_middleware(FaultInjection, registry=app.state.faults)
     app.add_middleware(RefuseNulInUrl)
+    app.include_router(faults_router(require_admin), prefix=API_PREFIX)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     if clock_api:

@@ -1,0 +1,99 @@
+"""The sync when ONDE or EduConnect fail: retries, a clean failure, and a complete next run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.sync.onde_steps import add_parent, admit_pupil
+
+
+def _family(onde: TestClient, director: dict[str, str], count: int) -> None:
+    for index in range(count):
+        pupil = admit_pupil(onde, director, prenoms=f"Enfant{'abcdefghij'[index]}")
+        add_parent(onde, director, pupil["id"], prenom=f"Parent{'abcdefghij'[index]}",
+                   mobile=f"06 12 34 56 {index:02d}")  # fmt: skip
+
+
+def _state(educonnect: TestClient, ec_service: dict[str, str]) -> list[tuple[Any, ...]]:
+    accounts = educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"]
+    out = []
+    for account in accounts:
+        detail = educonnect.get(f"/api/v1/accounts/{account['id']}", headers=ec_service).json()
+        out.append(
+            (
+                detail["identifiant"],
+                detail["state"],
+                tuple(s["source_id"] for s in detail["sources"]),
+                tuple((a["child"]["prenoms"], a["status"]) for a in detail["attachments"]),
+            )
+        )
+    return sorted(out)
+
+
+def test_a_transient_onde_failure_is_retried(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    service: dict[str, str],
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    _family(onde, director, 2)
+    onde.post(
+        "/api/v1/faults", json={"path": "^/api/v1/export", "status": 503, "count": 1},
+        headers=service,
+    )  # fmt: skip
+    run = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["created"] == 2
+    assert onde.get("/api/v1/faults", headers=service).json()[0]["fired"] == 1
+
+
+def test_educonnect_down_mid_run_fails_cleanly_then_the_next_run_completes(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    sync.post("/api/v1/runs", json={}, headers=sync_admin)  # mirror ready, nothing to send
+    _family(onde, director, 6)
+    # Two batches of 50 would hold everything: make pages small so the run spans several.
+    sync.app.state.sync.settings.page_size = 5  # type: ignore[attr-defined]
+    educonnect.post(
+        "/api/v1/faults",
+        json={"path": "^/api/v1/import", "status": 503, "skip": 1},
+        headers=ec_service,
+    )
+    failed = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert failed["status"] == "failed"
+    assert "EduConnect unreachable" in failed["error"]
+    assert "503" in failed["error"]
+    half = _state(educonnect, ec_service)
+    assert 0 < len(half) < 6
+    educonnect.delete("/api/v1/faults", headers=ec_service)
+    done = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert done["status"] == "succeeded"
+    assert done["from_cursor"] == failed["to_cursor"]
+    final = _state(educonnect, ec_service)
+    assert len(final) == 6
+    assert all(state == "non_active" and len(sources) == 1 for _, state, sources, _ in final)
+    assert all(children[0][1] == "proposed" for *_, children in final)
+
+
+def test_onde_down_fails_the_run_and_says_why(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    service: dict[str, str],
+) -> None:
+    onde.post("/api/v1/faults", json={"path": "^/api/v1/", "status": 500}, headers=service)
+    run = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert run["status"] == "failed"
+    assert "ONDE unreachable" in run["error"]
+    listed = sync.get("/api/v1/runs").json()
+    assert listed[0]["id"] == run["id"]
