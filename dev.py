@@ -29,7 +29,7 @@ def _run(*command: str | Path) -> None:
 
 def ensure_venv() -> Path:
     """Create .venv and install the project with its dev tools, once per pyproject.toml."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the venv exists
         sys.exit(f"EduSim needs Python >= 3.11 (this is {sys.version.split()[0]})")
     python = BIN / "python"
     if not python.exists():
