@@ -342,7 +342,12 @@ def _apply_item(session: Session, state: _Batch, item: ResponsableIn) -> ImportR
         _remember_exclusion(session, state, item, result.reasons[0])
         return result
     if key in state.excluded:
-        session.delete(state.excluded.pop(key))
+        refused = state.excluded.pop(key)
+        # Excluded earlier in this same batch: not in the database yet, nothing to delete.
+        if refused in session.new:
+            session.expunge(refused)
+        else:
+            session.delete(refused)
     if source is None:
         account = _find_match(state, item)
         if account is None:
