@@ -143,25 +143,23 @@ class Stack:
 
     # -- calls, each with the right token --------------------------------------------------
 
-    def _call(self, service: Service, token: str, method: str, path: str, **kw: Any) -> Any:
+    def _call(
+        self, service: Service, token: str, method: str, path: str, **kw: Any
+    ) -> httpx.Response:
         headers = kw.pop("headers", None) or {"Authorization": f"Bearer {token}"}
-        response = self.http.request(method, service.url + path, headers=headers, **kw)
-        return response
+        return self.http.request(method, service.url + path, headers=headers, **kw)
 
     def onde_call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """ONDE with the service token (or the headers given)."""
-        response: httpx.Response = self._call(self.onde, ONDE_TOKEN, method, path, **kw)
-        return response
+        return self._call(self.onde, ONDE_TOKEN, method, path, **kw)
 
     def ec_call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """EduConnect with the service token (or the headers given)."""
-        response: httpx.Response = self._call(self.educonnect, EC_TOKEN, method, path, **kw)
-        return response
+        return self._call(self.educonnect, EC_TOKEN, method, path, **kw)
 
     def sync_call(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """The sync with its service token."""
-        response: httpx.Response = self._call(self.sync, SYNC_TOKEN, method, path, **kw)
-        return response
+        return self._call(self.sync, SYNC_TOKEN, method, path, **kw)
 
     def next_day(self) -> dict[str, Any]:
         """« Jour suivant »: the night's sync runs."""

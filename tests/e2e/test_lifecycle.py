@@ -41,8 +41,8 @@ def _activate(stack: Stack, path: str, account_id: int, identifiant: str) -> dic
                 "password": "Soleil2026",
             },
         )
-        body: dict[str, Any] = done.json()
-        return body
+        activated: dict[str, Any] = done.json()
+        return activated
     if path == "franceconnect":
         stack.ec_call(
             "POST",
@@ -56,8 +56,8 @@ def _activate(stack: Stack, path: str, account_id: int, identifiant: str) -> dic
             "/api/v1/franceconnect/confirm",
             json={"request_id": back["request_id"], "code": last_code(stack, "+33612345678")},
         )
-        body = done.json()
-        return body
+        linked: dict[str, Any] = done.json()
+        return linked
     token = stack.ec_call("GET", f"/api/v1/schools/{UAI}/director-token").json()
     letter = stack.ec_call(
         "POST",
