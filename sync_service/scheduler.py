@@ -69,6 +69,10 @@ class LeaderLock:
     def release(self) -> None:
         """Give the lock up."""
         if self._connection is not None:
+            # Closing only returns the connection to the pool, where its session (and so the
+            # lock) would live on: unlock explicitly.
+            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
+            self._connection.commit()
             self._connection.close()
             self._connection = None
         if self._file is not None:
