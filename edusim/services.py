@@ -93,7 +93,8 @@ class Supervisor:
             nonlocal stop
             stop = True
 
-        previous = signal.signal(signal.SIGTERM, _on_signal)
+        # SIGINT too: a process started in the background may inherit SIGINT as ignored.
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while not stop:
                 for name, process in self.processes.items():
@@ -104,7 +105,8 @@ class Supervisor:
         except KeyboardInterrupt:
             pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return 0
 
     def stop(self, timeout: float = 10.0) -> None:
