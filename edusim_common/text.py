@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NOT_LETTER = re.compile(r"[^a-z]")
+# Ligatures NFKD leaves whole: written out, as the French do when they cannot type them.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 _SPACES = re.compile(r"\s+")
 
 
@@ -15,9 +18,10 @@ def strip_accents(value: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=65536)
 def fold_letters(value: str) -> str:
     """Lower-case ASCII letters only: accents removed, spaces/hyphens/apostrophes dropped."""
-    return _NOT_LETTER.sub("", strip_accents(value).lower())
+    return _NOT_LETTER.sub("", strip_accents(value.translate(_LIGATURES)).casefold())
 
 
 def fold_search(value: str) -> str:

@@ -2,14 +2,15 @@
 
 First letter of the first name, a dot, the family name, two digits. Folding (assumption): accents
 removed (NFKD), lower-case, only ``a-z`` kept, family-name part cut at 20 characters. The digits
-come from a generator seeded with the simulator's seed and the base, so a demo replays the same
-identifiants; on collision the next pair of the same shuffled sequence is taken, then three digits,
-then four.
+follow a pseudo-random order drawn from the simulator's seed and the base (an affine permutation
+of 00–99 keyed by a BLAKE2 hash), so a demo replays the same identifiants; on collision the next
+pair of that order is taken, then three digits, then four.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
+import math
 from collections.abc import Iterable
 
 from edusim_common.text import fold_letters
@@ -27,12 +28,16 @@ def identifiant_base(prenom: str, nom: str) -> str:
 
 def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
     """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4."""
-    rng = random.Random(f"{seed}:{base}")
-    for width in (2, 3, 4):
-        numbers = list(range(10**width))
-        rng.shuffle(numbers)
-        for number in numbers:
-            yield f"{number:0{width}d}"
+    digest = hashlib.blake2b(f"{seed}:{base}".encode(), digest_size=24).digest()
+    for index, width in enumerate((2, 3, 4)):
+        modulus = 10**width
+        chunk = digest[index * 8 : index * 8 + 8]
+        offset = int.from_bytes(chunk[:4], "big") % modulus
+        step = int.from_bytes(chunk[4:], "big") % modulus or 1
+        while math.gcd(step, modulus) != 1:  # a step coprime with the modulus visits every number
+            step += 1
+        for k in range(modulus):
+            yield f"{(offset + step * k) % modulus:0{width}d}"
 
 
 def choose_identifiant(seed: int, base: str, taken: set[str]) -> str:

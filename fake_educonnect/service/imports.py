@@ -1,8 +1,9 @@
 """The import used by the sync: a set-based, idempotent upsert of responsables and their children.
 
 For each batch a fixed number of queries loads everything the batch touches (sources, children,
-candidate accounts, attachments, identifiants in use); the decisions are made in memory; the ORM
-flushes the inserts and updates in bulk. Re-sending the same batch changes nothing.
+candidate accounts, attachments, identifiants in use, earlier exclusions) as plain rows; the
+decisions are made in memory; each table is then written with one INSERT and one UPDATE
+(``executemany``). Re-sending the same batch changes nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlalchemy import Table
+from sqlmodel import Session
 
 from fake_educonnect.identifiant import choose_identifiant, identifiant_base
 from fake_educonnect.models import (
@@ -38,6 +39,9 @@ from fake_educonnect.schemas import (
     ResponsableIn,
 )
 from fake_educonnect.service.accounts_common import LIVE_ATTACHMENTS, match_key
+from fake_educonnect.service.rowstore import Row, RowStore, flush_all
+
+LIVE = frozenset(status.value for status in LIVE_ATTACHMENTS)
 
 NO_MOBILE = (
     "no mobile in ONDE: autonomous activation by SMS impossible; use FranceConnect or a "
@@ -90,36 +94,73 @@ def _fingerprint(item: ResponsableIn) -> str:
     return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _table(model: type[Any]) -> Table:
+    table: Table = model.__table__
+    return table
+
+
 @dataclass
 class _Batch:
     """What one batch has loaded, kept up to date as items are applied."""
 
     now: datetime
     policy: ImportPolicy
-    children: dict[tuple[str, str], Child]
-    sources: dict[tuple[str, str], AccountSource]
-    accounts: dict[int, Account]
-    by_match_key: dict[str, list[Account]]
-    attachments: dict[int, dict[int, Attachment]]
+    accounts_store: RowStore
+    sources_store: RowStore
+    children_store: RowStore
+    attachments_store: RowStore
+    excluded_store: RowStore
+    children: dict[tuple[str, str], Row]
+    sources: dict[tuple[str, str], Row]
+    accounts: dict[int, Row]
+    by_match_key: dict[str, list[Row]]
+    attachments: dict[int, dict[int, Row]]
     taken: dict[str, set[str]]
-    excluded: dict[tuple[str, str], ExcludedSource]
+    excluded: dict[tuple[str, str], Row]
     touched: dict[int, ImportResult] = field(default_factory=dict)
+
+    def stores(self) -> list[RowStore]:
+        """In the order they must be written (parents first)."""
+        return [
+            self.accounts_store,
+            self.sources_store,
+            self.children_store,
+            self.attachments_store,
+            self.excluded_store,
+        ]
+
+
+def _group(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for source, source_id in keys:
+        grouped[source].append(source_id)
+    return grouped
+
+
+def _by_source(store: RowStore, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Row]:
+    """Rows of a (source, source_id) keyed table, for these keys."""
+    table = store.table
+    found: dict[tuple[str, str], Row] = {}
+    for source, ids in _group(keys).items():
+        for start in range(0, len(ids), 5000):
+            rows = store.load(
+                table.c.source == source, table.c.source_id.in_(ids[start : start + 5000])
+            )
+            for row in rows:
+                found[(row["source"], row["source_id"])] = row
+    return found
 
 
 def _upsert_children(
-    session: Session, now: datetime, items: list[ResponsableIn]
-) -> dict[tuple[str, str], Child]:
+    store: RowStore, now: datetime, items: list[ResponsableIn]
+) -> dict[tuple[str, str], Row]:
     wanted: dict[tuple[str, str], ChildIn] = {}
     for item in items:
         for child in item.children:
             wanted[(item.source.value, child.source_id)] = child
-    found: dict[tuple[str, str], Child] = {}
-    for source, ids in _group(wanted).items():
-        query = select(Child).where(col(Child.source) == source, col(Child.source_id).in_(ids))
-        for row in session.scalars(query):
-            found[(row.source, row.source_id)] = row
+    found = _by_source(store, wanted)
     for key, data in wanted.items():
-        values: dict[str, Any] = {
+        values: Row = {
             "ine": data.ine,
             "nom": data.nom,
             "prenoms": data.prenoms,
@@ -131,207 +172,235 @@ def _upsert_children(
         }
         existing = found.get(key)
         if existing is None:
-            found[key] = Child(
-                source=key[0],
-                source_id=key[1],
-                degree="2D" if key[0] == "siecle" else "1D",
-                updated_at=now,
-                **values,
+            found[key] = store.add(
+                {
+                    "source": key[0],
+                    "source_id": key[1],
+                    "degree": "2D" if key[0] == "siecle" else "1D",
+                    "updated_at": now,
+                    **values,
+                }
             )
-            session.add(found[key])
-        elif any(getattr(existing, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(existing, name, value)
-            existing.updated_at = now
-    session.flush()
+        elif any(existing[name] != value for name, value in values.items()):
+            existing.update(values)
+            existing["updated_at"] = now
+            store.changed(existing)
     return found
-
-
-def _group(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for source, source_id in keys:
-        grouped[source].append(source_id)
-    return grouped
 
 
 def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPolicy) -> _Batch:
     items = batch.items
-    children = _upsert_children(session, now, items)
-    sources: dict[tuple[str, str], AccountSource] = {}
-    for source, ids in _group((i.source.value, i.source_id) for i in items).items():
-        query_src = select(AccountSource).where(
-            col(AccountSource.source) == source, col(AccountSource.source_id).in_(ids)
+    stores = {
+        model: RowStore(session, _table(model))
+        for model in (Account, AccountSource, Child, Attachment, ExcludedSource)
+    }
+    children = _upsert_children(stores[Child], now, items)
+    item_keys = [(i.source.value, i.source_id) for i in items]
+    sources = _by_source(stores[AccountSource], item_keys)
+    keys = sorted({match_key(i.nom, i.prenom) for i in items})
+    known_ids = sorted({s["account_id"] for s in sources.values()})
+    accounts_table = stores[Account].table
+    accounts: dict[int, Row] = {}
+    for start in range(0, max(len(keys), len(known_ids)), 5000):
+        rows = stores[Account].load(
+            accounts_table.c.match_key.in_(keys[start : start + 5000])
+            | accounts_table.c.id.in_(known_ids[start : start + 5000])
         )
-        for row in session.scalars(query_src):
-            sources[(row.source, row.source_id)] = row
-    keys = {match_key(i.nom, i.prenom) for i in items}
-    accounts: dict[int, Account] = {}
-    known_ids = {s.account_id for s in sources.values()}
-    query = select(Account).where(col(Account.match_key).in_(keys) | col(Account.id).in_(known_ids))
-    for account in session.scalars(query):
-        accounts[account.id or 0] = account
-    by_match_key: dict[str, list[Account]] = defaultdict(list)
-    for account in sorted(accounts.values(), key=lambda a: a.id or 0):
-        by_match_key[account.match_key].append(account)
-    attachments: dict[int, dict[int, Attachment]] = defaultdict(dict)
-    if accounts:
-        query_att = select(Attachment).where(col(Attachment.account_id).in_(list(accounts)))
-        for attachment in session.scalars(query_att):
-            attachments[attachment.account_id][attachment.child_id] = attachment
-    bases = {identifiant_base(i.prenom, i.nom) for i in items}
+        accounts.update((row["id"], row) for row in rows)
+    by_match_key: dict[str, list[Row]] = defaultdict(list)
+    for account_id in sorted(accounts):
+        by_match_key[accounts[account_id]["match_key"]].append(accounts[account_id])
+    attachments: dict[int, dict[int, Row]] = defaultdict(dict)
+    account_ids = sorted(accounts)
+    attachments_table = stores[Attachment].table
+    for start in range(0, len(account_ids), 5000):
+        chunk = account_ids[start : start + 5000]
+        for row in stores[Attachment].load(attachments_table.c.account_id.in_(chunk)):
+            attachments[row["account_id"]][row["child_id"]] = row
+    bases = sorted({identifiant_base(i.prenom, i.nom) for i in items})
     taken: dict[str, set[str]] = defaultdict(set)
-    query_ids = select(col(Account.identifiant_base), col(Account.identifiant)).where(
-        col(Account.identifiant_base).in_(bases)
-    )
-    for base, identifiant in session.execute(query_ids):
-        taken[base].add(identifiant)
-    excluded: dict[tuple[str, str], ExcludedSource] = {}
-    for source, ids in _group((i.source.value, i.source_id) for i in items).items():
-        query_exc = select(ExcludedSource).where(
-            col(ExcludedSource.source) == source, col(ExcludedSource.source_id).in_(ids)
+    for start in range(0, len(bases), 5000):
+        query = (
+            accounts_table.select()
+            .with_only_columns(accounts_table.c.identifiant_base, accounts_table.c.identifiant)
+            .where(accounts_table.c.identifiant_base.in_(bases[start : start + 5000]))
         )
-        for refused in session.scalars(query_exc):
-            excluded[(refused.source, refused.source_id)] = refused
+        for base, identifiant in session.execute(query):
+            taken[base].add(identifiant)
+    excluded = _by_source(stores[ExcludedSource], item_keys)
     return _Batch(
-        now, policy, children, sources, accounts, by_match_key, attachments, taken, excluded
+        now,
+        policy,
+        stores[Account],
+        stores[AccountSource],
+        stores[Child],
+        stores[Attachment],
+        stores[ExcludedSource],
+        children,
+        sources,
+        accounts,
+        by_match_key,
+        attachments,
+        taken,
+        excluded,
     )
 
 
-def _remember_exclusion(session: Session, state: _Batch, item: ResponsableIn, reason: str) -> None:
+def _remember_exclusion(state: _Batch, item: ResponsableIn, reason: str) -> None:
     key = (item.source.value, item.source_id)
+    values = {
+        "school_uai": item.school_uai,
+        "nom": item.nom,
+        "prenom": item.prenom,
+        "reason": reason,
+    }
     row = state.excluded.get(key)
     if row is None:
-        row = ExcludedSource(
-            source=key[0],
-            source_id=key[1],
-            school_uai=item.school_uai,
-            nom=item.nom,
-            prenom=item.prenom,
-            reason=reason,
-            at=state.now,
+        state.excluded[key] = state.excluded_store.add(
+            {"source": key[0], "source_id": key[1], "at": state.now, **values}
         )
-        session.add(row)
-        state.excluded[key] = row
-    elif (row.reason, row.nom, row.prenom, row.school_uai) != (
-        reason,
-        item.nom,
-        item.prenom,
-        item.school_uai,
-    ):
-        row.reason, row.nom, row.prenom, row.school_uai = (
-            reason,
-            item.nom,
-            item.prenom,
-            item.school_uai,
-        )
-        row.at = state.now
+    elif any(row[name] != value for name, value in values.items()):
+        row.update(values)
+        row["at"] = state.now
+        state.excluded_store.changed(row)
 
 
-def _find_match(state: _Batch, item: ResponsableIn) -> Account | None:
+def _find_match(state: _Batch, item: ResponsableIn) -> Row | None:
     email = item.email.lower() if item.email else None
     for account in state.by_match_key.get(match_key(item.nom, item.prenom), []):
-        same_mobile = item.mobile is not None and account.mobile == item.mobile
-        same_email = email is not None and (account.email or "").lower() == email
+        same_mobile = item.mobile is not None and account["mobile"] == item.mobile
+        same_email = email is not None and (account["email"] or "").lower() == email
         if same_mobile or same_email:
             return account
     return None
 
 
-def _create_account(session: Session, state: _Batch, item: ResponsableIn) -> Account:
+def _create_account(state: _Batch, item: ResponsableIn) -> Row:
     base = identifiant_base(item.prenom, item.nom)
     identifiant = choose_identifiant(state.policy.identifiant_seed, base, state.taken[base])
-    account = Account(
-        identifiant=identifiant,
-        identifiant_base=base,
-        nom=item.nom,
-        prenom=item.prenom,
-        match_key=match_key(item.nom, item.prenom),
-        mobile=item.mobile,
-        email=item.email,
-        state=AccountState.non_active.value,
-        created_at=state.now,
-        updated_at=state.now,
+    account = state.accounts_store.add(
+        {
+            "identifiant": identifiant,
+            "identifiant_base": base,
+            "nom": item.nom,
+            "prenom": item.prenom,
+            "match_key": match_key(item.nom, item.prenom),
+            "mobile": item.mobile,
+            "email": item.email,
+            "email_confirmed": False,
+            "state": AccountState.non_active.value,
+            "origin": None,
+            "password_hash": None,
+            "must_change_password": False,
+            "franceconnect_sub": None,
+            "failed_logins": 0,
+            "created_at": state.now,
+            "activated_at": None,
+            "last_login_at": None,
+            "deactivated_at": None,
+            "updated_at": state.now,
+        }
     )
-    session.add(account)
-    session.flush()
-    state.accounts[account.id or 0] = account
-    state.by_match_key[account.match_key].append(account)
+    state.accounts[account["id"]] = account
+    state.by_match_key[account["match_key"]].append(account)
     return account
 
 
-def _apply_contact(account: Account, item: ResponsableIn, now: datetime) -> bool:
-    changed = False
+def _apply_contact(state: _Batch, account: Row, item: ResponsableIn) -> bool:
     updates: dict[str, object] = {"nom": item.nom, "prenom": item.prenom}
     if item.mobile is not None:
         updates["mobile"] = item.mobile
     if item.email is not None:
         updates["email"] = item.email
+    changed = False
     for name, value in updates.items():
-        if getattr(account, name) != value:
+        if account[name] != value:
             if name == "email":
-                account.email_confirmed = False
-            setattr(account, name, value)
+                account["email_confirmed"] = False
+            account[name] = value
             changed = True
     if changed:
-        account.match_key = match_key(account.nom, account.prenom)
-        account.updated_at = now
+        account["match_key"] = match_key(account["nom"], account["prenom"])
+        account["updated_at"] = state.now
+        state.accounts_store.changed(account)
     return changed
 
 
-def _apply_links(
-    session: Session, state: _Batch, account: Account, item: ResponsableIn, result: ImportResult
-) -> bool:
-    account_id = account.id or 0
-    current = state.attachments[account_id]
+def _propose(state: _Batch, attachment: Row, link_key: str) -> None:
+    attachment.update(
+        status=AttachmentStatus.proposed.value,
+        source_id=link_key,
+        tries_left=state.policy.birthdate_tries,
+        proposed_at=state.now,
+        presented_at=None,
+        presented_session_id=None,
+        decided_at=None,
+        decided_by=None,
+        reason=None,
+    )
+
+
+def _apply_links(state: _Batch, account: Row, item: ResponsableIn, result: ImportResult) -> bool:
+    current = state.attachments[account["id"]]
     link_key = source_key(item.source.value, item.source_id)
     wanted: dict[int, ChildIn] = {}
     for child in item.children:
         if eligible(child):
-            wanted[state.children[(item.source.value, child.source_id)].id or 0] = child
+            wanted[state.children[(item.source.value, child.source_id)]["id"]] = child
     changed = False
     for child_id, child in wanted.items():
         attachment = current.get(child_id)
         if attachment is None:
-            attachment = Attachment(
-                account_id=account_id,
-                child_id=child_id,
-                source_id=link_key,
-                lien=child.lien.value,
-                status=AttachmentStatus.proposed.value,
-                tries_left=state.policy.birthdate_tries,
-                proposed_at=state.now,
+            attachment = state.attachments_store.add(
+                {"account_id": account["id"], "child_id": child_id, "lien": child.lien.value}
             )
-            session.add(attachment)
+            _propose(state, attachment, link_key)
             current[child_id] = attachment
-            result.proposals_added += 1
-            changed = True
-        elif attachment.status == AttachmentStatus.removed.value:
-            attachment.status = AttachmentStatus.proposed.value
-            attachment.source_id = link_key
-            attachment.tries_left = state.policy.birthdate_tries
-            attachment.proposed_at = state.now
-            attachment.presented_at = None
-            attachment.decided_at = None
-            attachment.decided_by = None
-            attachment.reason = None
-            result.proposals_added += 1
-            changed = True
+        elif attachment["status"] == AttachmentStatus.removed.value:
+            _propose(state, attachment, link_key)
+            state.attachments_store.changed(attachment)
+        else:
+            continue
+        result.proposals_added += 1
+        changed = True
     for child_id, attachment in current.items():
         if (
-            attachment.source_id == link_key
+            attachment["source_id"] == link_key
             and child_id not in wanted
-            and attachment.status in LIVE_ATTACHMENTS
+            and attachment["status"] in LIVE
         ):
-            attachment.status = AttachmentStatus.removed.value
-            attachment.decided_at = state.now
-            attachment.decided_by = "sync"
-            attachment.reason = "link gone in ONDE, or pupil no longer enrolled"
+            attachment.update(
+                status=AttachmentStatus.removed.value,
+                decided_at=state.now,
+                decided_by="sync",
+                reason="link gone in ONDE, or pupil no longer enrolled",
+            )
+            state.attachments_store.changed(attachment)
             result.links_removed += 1
             changed = True
     return changed
 
 
-def _apply_item(session: Session, state: _Batch, item: ResponsableIn) -> ImportResult:
+def _new_source(state: _Batch, account: Row, item: ResponsableIn) -> Row:
+    return state.sources_store.add(
+        {
+            "account_id": account["id"],
+            "source": item.source.value,
+            "source_id": item.source_id,
+            "school_uai": item.school_uai,
+            "civility": item.civility,
+            "nom": item.nom,
+            "prenom": item.prenom,
+            "mobile": item.mobile,
+            "accepts_sms": item.accepts_sms,
+            "email": item.email,
+            "fingerprint": _fingerprint(item),
+            "updated_at": state.now,
+        }
+    )
+
+
+def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
     key = (item.source.value, item.source_id)
     source = state.sources.get(key)
     has_eligible = not item.deleted and any(eligible(c) for c in item.children)
@@ -339,100 +408,93 @@ def _apply_item(session: Session, state: _Batch, item: ResponsableIn) -> ImportR
     if source is None and not has_eligible:
         result.outcome = Outcome.excluded
         result.reasons.append(exclusion_reason(item))
-        _remember_exclusion(session, state, item, result.reasons[0])
+        _remember_exclusion(state, item, result.reasons[0])
         return result
     if key in state.excluded:
-        refused = state.excluded.pop(key)
-        # Excluded earlier in this same batch: not in the database yet, nothing to delete.
-        if refused in session.new:
-            session.expunge(refused)
-        else:
-            session.delete(refused)
+        state.excluded_store.remove(state.excluded.pop(key))
     if source is None:
         account = _find_match(state, item)
         if account is None:
-            account = _create_account(session, state, item)
+            account = _create_account(state, item)
             result.outcome = Outcome.created
         else:
             result.outcome = Outcome.matched
-        source = AccountSource(
-            account_id=account.id or 0,
-            source=item.source.value,
-            source_id=item.source_id,
-            school_uai=item.school_uai,
-            civility=item.civility,
-            nom=item.nom,
-            prenom=item.prenom,
-            mobile=item.mobile,
-            accepts_sms=item.accepts_sms,
-            email=item.email,
-            fingerprint=_fingerprint(item),
-            updated_at=state.now,
-        )
-        session.add(source)
-        state.sources[key] = source
-        _apply_contact(account, item, state.now)
+        state.sources[key] = _new_source(state, account, item)
+        _apply_contact(state, account, item)
     else:
-        account = state.accounts[source.account_id]
+        account = state.accounts[source["account_id"]]
         fingerprint = _fingerprint(item)
-        if source.fingerprint != fingerprint:
+        if source["fingerprint"] != fingerprint:
             for name in ("school_uai", "civility", "nom", "prenom", "mobile", "accepts_sms"):
-                setattr(source, name, getattr(item, name))
-            source.email = item.email
-            source.fingerprint = fingerprint
-            source.updated_at = state.now
+                source[name] = getattr(item, name)
+            source["email"] = item.email
+            source["fingerprint"] = fingerprint
+            source["updated_at"] = state.now
+            state.sources_store.changed(source)
             result.outcome = Outcome.updated
-        if not item.deleted and _apply_contact(account, item, state.now):
+        if not item.deleted and _apply_contact(state, account, item):
             result.outcome = Outcome.updated
         if not has_eligible:
             result.reasons.append(exclusion_reason(item))
-    if _apply_links(session, state, account, item, result) and result.outcome is Outcome.unchanged:
+    if _apply_links(state, account, item, result) and result.outcome is Outcome.unchanged:
         result.outcome = Outcome.updated
     if has_eligible and item.mobile is None:
         result.reasons.append(NO_MOBILE)
     elif has_eligible and not item.accepts_sms:
         result.reasons.append(NO_SMS)
-    result.account_id = account.id
-    result.identifiant = account.identifiant
-    state.touched[account.id or 0] = result
+    result.account_id = account["id"]
+    result.identifiant = account["identifiant"]
+    state.touched[account["id"]] = result
     return result
 
 
-def _settle_states(session: Session, state: _Batch, allow_deactivation: bool) -> None:
+def _enrolled(state: _Batch) -> dict[int, bool]:
+    """Whether each child of the touched accounts' attachments is enrolled."""
+    known = {row["id"]: bool(row["enrolled"]) for row in state.children.values()}
+    missing = sorted(
+        {
+            child_id
+            for account_id in state.touched
+            for child_id in state.attachments[account_id]
+            if child_id not in known
+        }
+    )
+    table = state.children_store.table
+    for start in range(0, len(missing), 5000):
+        query = table.select().with_only_columns(table.c.id, table.c.enrolled)
+        query = query.where(table.c.id.in_(missing[start : start + 5000]))
+        known.update(
+            (cid, bool(enrolled)) for cid, enrolled in state.children_store.session.execute(query)
+        )
+    return known
+
+
+def _settle_states(state: _Batch, allow_deactivation: bool) -> None:
     """Deactivate accounts left with no live attachment of an enrolled child; restore the others."""
-    child_ids = {
-        child_id for account_id in state.touched for child_id in state.attachments[account_id]
-    }
-    known = {c.id: c for c in state.children.values()}
-    missing = [cid for cid in child_ids if cid not in known]
-    if missing:
-        for child in session.scalars(select(Child).where(col(Child.id).in_(missing))):
-            known[child.id] = child
+    enrolled = _enrolled(state)
     for account_id, result in state.touched.items():
         account = state.accounts[account_id]
         live = any(
-            a.status in LIVE_ATTACHMENTS and known[child_id].enrolled
+            a["status"] in LIVE and enrolled[child_id]
             for child_id, a in state.attachments[account_id].items()
         )
-        if account.state == AccountState.desactive.value and live:
-            account.state = (
-                AccountState.active.value if account.activated_at else AccountState.non_active.value
-            )
-            account.deactivated_at = None
-            account.updated_at = state.now
+        if account["state"] == AccountState.desactive.value and live:
+            restored = AccountState.active if account["activated_at"] else AccountState.non_active
+            account.update(state=restored.value, deactivated_at=None, updated_at=state.now)
             result.restored = True
-            if result.outcome is Outcome.unchanged:
-                result.outcome = Outcome.updated
-        elif account.state != AccountState.desactive.value and not live:
+        elif account["state"] != AccountState.desactive.value and not live:
             if not allow_deactivation:
                 result.deactivation_pending = True
                 continue
-            account.state = AccountState.desactive.value
-            account.deactivated_at = state.now
-            account.updated_at = state.now
+            account.update(
+                state=AccountState.desactive.value, deactivated_at=state.now, updated_at=state.now
+            )
             result.deactivated = True
-            if result.outcome is Outcome.unchanged:
-                result.outcome = Outcome.updated
+        else:
+            continue
+        state.accounts_store.changed(account)
+        if result.outcome is Outcome.unchanged:
+            result.outcome = Outcome.updated
 
 
 def import_batch(
@@ -440,9 +502,9 @@ def import_batch(
 ) -> ImportReport:
     """Upsert a batch of responsables; one result per item, in order."""
     state = _load(session, now, batch, policy)
-    results = [_apply_item(session, state, item) for item in batch.items]
-    _settle_states(session, state, batch.allow_deactivation)
-    session.flush()
+    results = [_apply_item(state, item) for item in batch.items]
+    _settle_states(state, batch.allow_deactivation)
+    flush_all(state.stores())
     counts: dict[str, int] = {outcome.value: 0 for outcome in Outcome}
     for result in results:
         counts[result.outcome.value] += 1
