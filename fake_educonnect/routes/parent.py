@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from edusim_common.db import read_session, unit_of_work
 from edusim_common.deps import DbSession, Now
 from edusim_common.phones import normalize_phone
 from edusim_common.problems import (
@@ -181,31 +182,42 @@ def open_for(
 def login(
     body: LoginIn,
     request: Request,
-    session: DbSession,
     now: Now,
     settings: Settings,
     passwords: PasswordsDep,
 ) -> Any:
-    """A school letter's temporary password works once, then a new password must be chosen."""
+    """A school letter's temporary password works once, then a new password must be chosen.
+
+    The password check (argon2, slow on purpose) runs outside the service's write lock, between
+    two short write transactions: counting the try, then recording the outcome. So logins of
+    different parents run side by side.
+    """
+    engine = request.app.state.engine
     identifiant = body.identifiant.strip().lower()
     failures = f"login-fail:{identifiant}"
     window = timedelta(minutes=settings.rate_window_minutes)
-    if not take(session, now, client_key(request, "login"), client_limit(settings)) or over_limit(
-        session, now, failures, Limit(settings.login_limit_per_account, window)
-    ):
-        return render(TooManyRequests(TOO_MANY), request)
-    found = parent.verify_login(session, passwords, now, identifiant, body.password)
-    if found is None:
-        count_event(session, now, failures)
-        return render(Unauthorized(BAD_LOGIN), request)
-    account, letter = found
-    if account.state == "desactive":
-        return render(
-            Conflict("this account is deactivated: no enrolled child is attached to it"), request
+    with unit_of_work(engine) as session:
+        allowed = take(session, now, client_key(request, "login"), client_limit(settings))
+        allowed = allowed and not over_limit(
+            session, now, failures, Limit(settings.login_limit_per_account, window)
         )
-    if letter is not None:
-        account.must_change_password = True
-    return open_for(session, now, account, settings)
+    if not allowed:
+        return render(TooManyRequests(TOO_MANY), request)
+    with read_session(engine) as reading:
+        found = parent.verify_login(reading, passwords, now, identifiant, body.password)
+    with unit_of_work(engine) as session:
+        if found is None:
+            count_event(session, now, failures)
+            return render(Unauthorized(BAD_LOGIN), request)
+        account = session.get(Account, found[0].id)
+        if account is None or account.state == AccountState.desactive.value:
+            return render(
+                Conflict("this account is deactivated: no enrolled child is attached to it"),
+                request,
+            )
+        if found[1] is not None:
+            account.must_change_password = True
+        return open_for(session, now, account, settings)
 
 
 @router.post("/logout", status_code=204, summary="Close the session")
