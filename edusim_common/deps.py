@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from edusim_common.clock import SimClock
 from edusim_common.clock_api import get_clock
-from edusim_common.db import read_session, write_session
+from edusim_common.db import read_session, unit_of_work
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -23,15 +23,8 @@ def get_session(request: Request) -> Iterator[Session]:
         with read_session(engine) as session:
             yield session
         return
-    session = write_session(engine)
-    try:
+    with unit_of_work(engine) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_now(clock: Annotated[SimClock, Depends(get_clock)]) -> datetime:
