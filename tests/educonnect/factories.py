@@ -19,9 +19,11 @@ def child(
     autorite_parentale: bool = True,
     enrolled: bool = True,
     level: str = "CP",
+    class_label: str | None = None,
 ) -> dict[str, Any]:
     """A child link of an import item."""
     return {
+        "class_label": class_label,
         "source_id": source_id,
         "ine": f"{int(source_id):010d}A",
         "nom": nom,

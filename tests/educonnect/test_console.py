@@ -209,3 +209,33 @@ def test_search_and_stats(educonnect: TestClient, ec_service: dict[str, str]) ->
     assert stats["by_state"] == {"active": 1, "non_active": 2}
     assert stats["by_origin"] == {"Responsable": 1, "none": 2}
     assert stats["activation_rate"] == round(1 / 3, 4)
+
+
+def test_search_by_first_name_class_state_and_email(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    import_items(
+        educonnect,
+        ec_service,
+        responsable("101", email="sophie@example.org", children=[child("1", class_label="CP A")]),
+        responsable(
+            "102",
+            nom="Durand",
+            prenom="Paul",
+            mobile="+33611112222",
+            children=[child("2", class_label="CE1 B")],
+        ),
+    )
+    activate_by_sms(educonnect, ec_service)
+    headers = director(educonnect, ec_service)
+
+    def names(**params: str) -> list[str]:
+        found = educonnect.get("/api/v1/console/accounts", params=params, headers=headers)
+        assert found.status_code == 200, found.text
+        return sorted(a["prenom"] for a in found.json()["items"])
+
+    assert names(prenom="paul") == ["Paul"]
+    assert names(**{"class": "CP A"}) == ["Sophie"]
+    assert names(state="non_active") == ["Paul"]
+    assert names(email="SOPHIE@example.org") == ["Sophie"]
+    assert names(nom="durand", prenom="sophie") == []

@@ -121,3 +121,25 @@ def test_self_service_is_rate_limited_per_client(
     assert statuses[30] == 429
     educonnect.post("/api/v1/clock/advance", json={"seconds": 15 * 60 + 1}, headers=ec_service)
     assert educonnect.post("/api/v1/selfservice/identifiant/sms", json=ask).status_code == 202
+
+
+def test_forgotten_password_by_confirmed_email(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    one_parent(educonnect, ec_service)
+    session = activate_by_sms(educonnect, ec_service)
+    _confirm_email(educonnect, ec_service, session)
+    started = educonnect.post(
+        "/api/v1/selfservice/password",
+        json={"identifiant": session["identifiant"], "channel": "email"},
+    ).json()
+    code = last_code(educonnect, ec_service, "sophie@example.org")
+    done = educonnect.post(
+        "/api/v1/selfservice/password/confirm",
+        json={"request_id": started["request_id"], "code": code, "new_password": "Automne2027"},
+    )
+    assert done.status_code == 200, done.text
+    login = educonnect.post(
+        "/api/v1/login", json={"identifiant": session["identifiant"], "password": "Automne2027"}
+    )
+    assert login.status_code == 200
