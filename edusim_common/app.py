@@ -16,6 +16,7 @@ from edusim_common.clock_api import clock_router, clock_table, get_clock, load_c
 from edusim_common.db import make_engine
 from edusim_common.faults import FaultInjection, FaultRegistry, faults_router
 from edusim_common.problems import FieldError, install_problem_handlers, problem_response
+from edusim_common.web import Pages
 
 API_PREFIX = "/api/v1"
 
@@ -71,11 +72,13 @@ def create_service_app(
     clock_api: bool = True,
     on_start: Callable[[FastAPI], None] | None = None,
     on_stop: Callable[[FastAPI], None] | None = None,
+    pages: Pages | None = None,
 ) -> FastAPI:
     """Build a service: its database and clock opened in the lifespan, its routers mounted.
 
     ``clock_api=False`` leaves the clock's routes to the service (the sync drives the clock);
-    ``on_start``/``on_stop`` run after the database and clock are ready / before they close.
+    ``on_start``/``on_stop`` run after the database and clock are ready / before they close;
+    ``pages`` are the service's HTML pages (French), mounted outside ``/api``.
     """
     clock_store = clock_table(metadata)
 
@@ -92,6 +95,9 @@ def create_service_app(
         finally:
             if on_stop is not None:
                 on_stop(app)
+            simbar_client = getattr(app.state, "simbar_client", None)
+            if simbar_client is not None:
+                await simbar_client.aclose()
             engine.dispose()
 
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
@@ -105,6 +111,8 @@ def create_service_app(
         app.include_router(router, prefix=API_PREFIX)
     if clock_api:
         app.include_router(clock_router(get_clock, require_admin), prefix=API_PREFIX)
+    if pages is not None:
+        pages.install(app)
 
     @app.get("/health", tags=["health"], summary="Liveness and readiness")
     def health(request: Request) -> dict[str, Any]:

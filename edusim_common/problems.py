@@ -8,12 +8,12 @@ unexpected exception into ``application/problem+json`` bodies.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -156,6 +156,22 @@ def _validation_reason(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+ErrorPage = Callable[[Request, int, str], Response]
+NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi", "/health")
+
+
+def _as_page(request: Request, status: int, detail: str, answer: JSONResponse) -> Response:
+    """A browser asking for a page gets the service's French error page, the API gets JSON."""
+    error_page: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if (
+        error_page is None
+        or request.url.path.startswith(NOT_PAGES)
+        or "text/html" not in request.headers.get("accept", "")
+    ):
+        return answer
+    return error_page(request, status, detail)
+
+
 def render(problem: Problem, request: Request) -> JSONResponse:
     """Answer with ``problem`` without raising, so that the request's transaction still commits.
 
@@ -174,41 +190,41 @@ def render(problem: Problem, request: Request) -> JSONResponse:
     )
 
 
-async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
+async def _handle_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return render(exc, request)
+    return _as_page(request, exc.status, exc.detail, render(exc, request))
 
 
-async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
+async def _handle_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         FieldError(field=_location(err.get("loc", ())), reason=_validation_reason(err))
         for err in exc.errors()
     ]
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5]) or "invalid request"
-    return problem_response(422, "invalid-input", "Invalid input", detail, request.url.path, errors)
+    answer = problem_response(
+        422, "invalid-input", "Invalid input", detail, request.url.path, errors
+    )
+    return _as_page(request, 422, detail, answer)
 
 
-async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
+async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
     code = codes.get(exc.status_code, f"http-{exc.status_code}")
     title = code.replace("-", " ").capitalize()
     detail = str(exc.detail) if exc.detail else title
-    return problem_response(
+    answer = problem_response(
         exc.status_code, code, title, detail, request.url.path, headers=exc.headers
     )
+    return _as_page(request, exc.status_code, detail, answer)
 
 
-async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return problem_response(
-        500,
-        "internal-error",
-        "Internal error",
-        "An unexpected error occurred; nothing was saved.",
-        request.url.path,
-    )
+    detail = "An unexpected error occurred; nothing was saved."
+    answer = problem_response(500, "internal-error", "Internal error", detail, request.url.path)
+    return _as_page(request, 500, detail, answer)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

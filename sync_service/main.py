@@ -14,6 +14,8 @@ from edusim_common.service_auth import require_service_token
 from sync_service import routes
 from sync_service.config import SyncSettings
 from sync_service.models import SyncModel
+from sync_service.pages import local_status
+from sync_service.pages import pages as sync_pages
 from sync_service.remote import EduConnectApi, OndeApi, RetryPolicy
 from sync_service.runner import SyncContext, mark_interrupted
 from sync_service.scheduler import NightlyScheduler
@@ -69,7 +71,7 @@ def create_app(
         for client in app.state.owned_clients:
             client.close()
 
-    return create_service_app(
+    app = create_service_app(
         name="sync",
         title="ONDE → EduConnect sync service",
         description=DESCRIPTION,
@@ -81,4 +83,7 @@ def create_app(
         clock_api=False,
         on_start=start,
         on_stop=stop,
+        pages=sync_pages,
     )
+    app.state.simbar_source = local_status
+    return app

@@ -1,0 +1,63 @@
+"""What every service's pages share: layout, simulation bar, French dates, forms, error pages.
+
+A service builds its :class:`Pages` (its template folder over the common one) and hands its page
+router to ``create_service_app(pages=...)``; page routers declare ``load_simbar`` as a dependency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from edusim_common.web.render import STATIC_DIR, STATIC_PATH, make_templates
+
+ERROR_TITLES = {
+    400: "Demande invalide",
+    401: "Connexion nécessaire",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Action non permise",
+    409: "Action impossible dans l'état actuel",
+    422: "Saisie invalide",
+    429: "Trop de tentatives",
+    503: "Service momentanément indisponible",
+}
+
+
+@dataclass
+class Pages:
+    """One service's pages: its router and its templates."""
+
+    router: APIRouter
+    templates: Jinja2Templates
+
+    @classmethod
+    def create(cls, template_dir: Path, service: str) -> Pages:
+        """Pages reading ``template_dir`` first, then the common layout."""
+        return cls(
+            router=APIRouter(include_in_schema=False),
+            templates=make_templates(template_dir, service),
+        )
+
+    def install(self, app: FastAPI) -> None:
+        """Mount the pages, the common static files and the French error pages on ``app``."""
+        app.include_router(self.router)
+        app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static-common")
+        templates = self.templates
+
+        def error_page(request: Request, status: int, detail: str) -> Response:
+            title = ERROR_TITLES.get(status, "Erreur inattendue")
+            shown = detail if 400 <= status < 500 else "Rien n'a été enregistré. Réessayez."
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"simbar": None, "flash": None, "status": status, "title": title, "detail": shown},
+                status_code=status,
+            )
+
+        app.state.error_page = error_page

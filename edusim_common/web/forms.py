@@ -1,0 +1,103 @@
+"""Forms of the pages: read them, validate them with pydantic, say what is wrong in French."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ValidationError
+
+from edusim_common.problems import Problem
+
+M = TypeVar("M", bound=BaseModel)
+
+FLASH_COOKIE = "edusim_flash"
+
+FRENCH_BY_TYPE = {
+    "missing": "Ce champ est obligatoire.",
+    "string_too_short": "Ce champ est obligatoire.",
+    "string_too_long": "Ce texte est trop long.",
+    "date_from_datetime_parsing": "Date invalide : utilisez le format JJ/MM/AAAA.",
+    "date_parsing": "Date invalide : utilisez le format JJ/MM/AAAA.",
+    "date_from_datetime_inexact": "Date invalide.",
+    "int_parsing": "Un nombre est attendu.",
+    "literal_error": "Choix invalide.",
+    "enum": "Choix invalide.",
+    "bool_parsing": "Choix invalide.",
+    "value_error": "Valeur invalide.",
+    "string_pattern_mismatch": "Format invalide.",
+}
+
+
+class FormErrors(dict[str, str]):
+    """Field name → French message, shown next to the field."""
+
+    def add(self, field: str, message: str) -> None:
+        """Keep the first message of each field."""
+        self.setdefault(field, message)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The posted form as plain strings (files and repeated keys ignored), trimmed."""
+    form = await request.form()
+    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
+
+
+def _leaf(loc: tuple[int | str, ...] | list[Any] | str) -> str:
+    if isinstance(loc, str):
+        return loc.rsplit(".", 1)[-1]
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    return parts[-1] if parts else ""
+
+
+def _french(reason: str, translations: Mapping[str, str]) -> str:
+    for english, french in translations.items():
+        if english.lower() in reason.lower():
+            return french
+    return f"Valeur refusée ({reason})."
+
+
+def validate(
+    model: type[M], data: Mapping[str, Any], translations: Mapping[str, str] | None = None
+) -> tuple[M | None, FormErrors]:
+    """``model`` from ``data``, or the French errors by field."""
+    try:
+        return model.model_validate(data), FormErrors()
+    except ValidationError as exc:
+        errors = FormErrors()
+        for err in exc.errors():
+            reason = str(err.get("msg", "")).removeprefix("Value error, ")
+            kind = str(err.get("type", ""))
+            if kind == "value_error" and translations is not None:
+                message = _french(reason, translations)
+            else:
+                message = FRENCH_BY_TYPE.get(kind) or _french(reason, translations or {})
+            errors.add(_leaf(err.get("loc", ())), message)
+        return None, errors
+
+
+def problem_errors(problem: Problem, translations: Mapping[str, str]) -> FormErrors:
+    """The field errors of a refused service call, in French (``_form`` for the whole form)."""
+    errors = FormErrors()
+    for item in problem.errors:
+        errors.add(_leaf(item.field), _french(item.reason, translations))
+    if not errors:
+        errors.add("_form", _french(problem.detail, translations))
+    return errors
+
+
+def redirect(url: str, flash: str | None = None) -> RedirectResponse:
+    """Post/redirect/get, with a one-time message for the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(FLASH_COOKIE, quote(flash), max_age=60, httponly=True, samesite="lax")
+    return response
+
+
+def take_flash(request: Request) -> str | None:
+    """The one-time message set by :func:`redirect`, if any."""
+    value = request.cookies.get(FLASH_COOKIE)
+    return unquote(value)[:500] if value else None

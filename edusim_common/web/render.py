@@ -1,0 +1,79 @@
+"""Jinja2 for the pages: each service's own templates over the common layout, French dates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from edusim_common.clock import PARIS
+from edusim_common.web.forms import FLASH_COOKIE, take_flash
+from edusim_common.web.links import get_links
+
+COMMON_TEMPLATES = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+STATIC_PATH = "/static-common"
+
+
+def date_fr(value: date | datetime | None, style: str = "long") -> str:
+    """``29 novembre 2026`` (``style="full"``: ``dimanche 29 novembre 2026``)."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date()
+    return format_date(value, format=style, locale="fr_FR")
+
+
+def datetime_fr(value: datetime | None) -> str:
+    """``29/11/2026 à 08:00`` in Paris time."""
+    if value is None:
+        return "—"
+    local = value.astimezone(PARIS)
+    return format_datetime(local, "dd/MM/yyyy 'à' HH:mm", locale="fr_FR")
+
+
+def short_date(value: date | datetime | None) -> str:
+    """``29/11/2026`` (birth dates, the way the real screens show them)."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        value = value.astimezone(PARIS).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def make_templates(own_dir: Path, service: str) -> Jinja2Templates:
+    """Templates of one service: ``own_dir`` first, then the common layout and partials."""
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(own_dir), FileSystemLoader(COMMON_TEMPLATES)]),
+        autoescape=select_autoescape(("html", "xml")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(date_fr=date_fr, datetime_fr=datetime_fr, short_date=short_date)
+    env.globals.update(links=get_links(), service=service, static=STATIC_PATH)
+    return Jinja2Templates(env=env)
+
+
+def page(
+    templates: Jinja2Templates,
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render ``name`` with the simulation bar and the request in its context."""
+    flash = take_flash(request)
+    full: dict[str, Any] = {"simbar": getattr(request.state, "simbar", None), "flash": flash}
+    full.update(context or {})
+    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE)
+    return response

@@ -1,0 +1,72 @@
+"""The simulation's home, the bar and its actions, the French error pages."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from edusim_common.web.links import WebLinks
+from tests.sync.onde_steps import add_parent, admit_pupil
+
+HTML = {"accept": "text/html"}
+
+
+def test_home_shows_the_simulated_date_and_links_every_screen(sync: TestClient) -> None:
+    answer = sync.get("/", headers=HTML)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    body = answer.text
+    assert 'lang="fr"' in body
+    assert "Aujourd'hui (simulé)" in body
+    assert "1 septembre 2026" in body  # the default clock start
+    assert "Aucune synchronisation encore" in body
+    for target in ("/console", "/outbox", "/runs", "/timeline"):
+        assert target in body
+
+
+def test_next_day_runs_the_night_and_comes_back_with_a_message(
+    sync: TestClient, onde: TestClient, director: dict[str, str]
+) -> None:
+    pupil = admit_pupil(onde, director)
+    add_parent(onde, director, pupil["id"])
+    moved = sync.post(
+        "/sim/next-day", data={"next": "/?from=test"}, headers=HTML, follow_redirects=False
+    )
+    assert moved.status_code == 303
+    assert moved.headers["location"] == "/?from=test"
+    after = sync.get("/?from=test", headers=HTML)
+    assert "mercredi 2 septembre 2026" in after.text
+    assert "synchronisation réussie" in after.text  # the one-time message
+    assert "Synchronisation nocturne n° 1 : réussie" in after.text  # the bar's last run
+    again = sync.get("/", headers=HTML)
+    assert "synchronisation réussie" not in again.text  # shown once
+
+
+def test_run_now_is_marked_manual(sync: TestClient) -> None:
+    sync.post("/sim/run-now", data={"next": "/"}, headers=HTML)
+    assert "Synchronisation manuelle n° 1 : réussie" in sync.get("/", headers=HTML).text
+    assert sync.get("/api/v1/runs").json()[0]["kind"] == "manual"
+
+
+def test_the_bar_never_redirects_outside_the_simulator(sync: TestClient) -> None:
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        moved = sync.post(
+            "/sim/run-now", data={"next": target}, headers=HTML, follow_redirects=False
+        )
+        assert moved.headers["location"] == "/", target
+
+
+def test_safe_next_accepts_the_services_pages_only() -> None:
+    links = WebLinks(onde_url="http://127.0.0.1:8001", sync_url="http://127.0.0.1:8003")
+    assert links.safe_next("http://127.0.0.1:8001/pupils?x=1") == "http://127.0.0.1:8001/pupils?x=1"
+    assert links.safe_next("http://127.0.0.1:9999/") == "/"
+    assert links.safe_next(None, "/home") == "/home"
+
+
+def test_pages_answer_errors_in_french_and_the_api_keeps_problem_json(sync: TestClient) -> None:
+    page = sync.get("/no/such/page", headers=HTML)
+    assert page.status_code == 404
+    assert "Page introuvable" in page.text
+    assert "Traceback" not in page.text
+    api = sync.get("/api/v1/runs/999", headers=HTML)
+    assert api.status_code == 404
+    assert api.headers["content-type"] == "application/problem+json"
