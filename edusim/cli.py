@@ -76,6 +76,8 @@ def up(
         ServiceSpec("sync", "sync_service.main:create_app", sync_port),
     ]
     supervisor = Supervisor(host, specs)
+    for spec in specs:  # every page links to the others' pages
+        os.environ[f"EDUSIM_{spec.name.upper()}_URL"] = supervisor.url(spec)
     try:
         supervisor.start()
     except ServiceError as exc:
@@ -90,6 +92,8 @@ def up(
         base = supervisor.url(spec)
         table.add_row(spec.name, base, base + "/docs")
     console.print(table)
+    home = supervisor.url(specs[-1]) + "/"
+    console.print(f"Open the simulation in a browser: [bold]{home}[/bold]")
     console.print(f"ONDE service token:        [bold]{settings.service_token}[/bold]")
     if demo:
         token = director_token(settings.secret_key, DEMO_UAI)

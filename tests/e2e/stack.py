@@ -128,6 +128,13 @@ class Stack:
             } | sync_env,
             workdir / "sync.log",
         )  # fmt: skip
+        links = {
+            "EDUSIM_ONDE_URL": self.onde.url,
+            "EDUSIM_EDUCONNECT_URL": self.educonnect.url,
+            "EDUSIM_SYNC_URL": self.sync.url,
+        }
+        for service in (self.onde, self.educonnect, self.sync):
+            service.env |= links
         self.http = httpx.Client(timeout=120)
 
     def start(self) -> None:
