@@ -42,6 +42,29 @@ def ensure_venv() -> Path:
     return python
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """Debian's Chromium for the browser tests (Playwright drives it), installed if we can.
+
+    Without root or apt-get, the browser tests are skipped with a message; under CI they fail.
+    """
+    if CHROMIUM.exists() or os.environ.get("EDUSIM_NO_BROWSER"):
+        return
+    apt = Path("/usr/bin/apt-get")
+    if not apt.exists() or os.geteuid() != 0:
+        print("! Chromium not found and cannot be installed here (needs root and apt-get):")
+        print("  the browser tests will be skipped. Install the 'chromium' package to run them.")
+        return
+    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+    print("+ apt-get install chromium (for the browser tests)", flush=True)
+    install = [str(apt), "install", "-y", "-q", "chromium"]
+    if subprocess.run(install, stdout=subprocess.DEVNULL, env=env).returncode != 0:
+        subprocess.run([str(apt), "update", "-q"], stdout=subprocess.DEVNULL, env=env)
+        subprocess.run(install, stdout=subprocess.DEVNULL, env=env)
+
+
 def main(argv: list[str]) -> int:
     """Dispatch ``demo`` or ``test``."""
     if not argv or argv[0] not in ("demo", "test"):
@@ -56,6 +79,7 @@ def main(argv: list[str]) -> int:
         _run(python, "-m", "ruff", "check", ".")
         _run(python, "-m", "ruff", "format", "--check", ".")
         _run(python, "-m", "mypy")
+        ensure_chromium()
         _run(python, "-m", "pytest", *rest)
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1

@@ -18,6 +18,7 @@ from fake_onde.config import OndeSettings
 from fake_onde.main import create_app
 from sync_service.config import SyncSettings
 from sync_service.main import create_app as create_sync_app
+from tests.e2e.stack import Stack
 
 #: e.g. postgresql+psycopg://root@127.0.0.1:5432/test — the suite then runs on PostgreSQL.
 PG_URL_ENV = "EDUSIM_TEST_DATABASE_URL"
@@ -181,3 +182,14 @@ def sync(
 def sync_admin() -> dict[str, str]:
     """Headers of the sync's service token."""
     return {"Authorization": f"Bearer {SYNC_TOKEN}"}
+
+
+@pytest.fixture
+def stack(db_urls: Callable[[str], str], tmp_path: Path) -> Iterator[Stack]:
+    """ONDE, EduConnect and the sync running under uvicorn on loopback ports (e2e, browser)."""
+    running = Stack(db_urls, tmp_path)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
