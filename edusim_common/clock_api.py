@@ -3,15 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
 
-from edusim_common.clock import ClockMode, ClockState, SimClock
+from edusim_common.clock import ClockMode, ClockState, SimClock, as_utc
 from edusim_common.db import UTCDateTime, unit_of_work
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
+
+#: The range of simulated time every service accepts (UTC; the end is excluded). The sync pushes
+#: its clock to ONDE and EduConnect, so they must all accept the same range.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+RANGE = "the simulated clock stays between 1900-01-01 and 2999-12-31 (UTC)"
+
+
+def checked_time(value: datetime, field: str) -> datetime:
+    """``value`` in UTC, or an invalid-input problem if outside the clock's range.
+
+    Compared before any conversion: converting an extreme value (year 9999 with a negative
+    offset) to UTC would overflow.
+    """
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if not EARLIEST <= aware < LATEST:
+        raise InvalidInput.for_field(field, f"out of range: {RANGE}")
+    return as_utc(aware)
+
+
+def checked_advance(now: datetime, delta: timedelta, field: str) -> datetime:
+    """``now + delta``, or an invalid-input problem if that leaves the clock's range."""
+    if delta >= LATEST - now:  # a difference, never a sum that could overflow
+        raise InvalidInput.for_field(field, f"would move the clock too far: {RANGE}")
+    return now + delta
 
 
 def get_clock(request: Request) -> SimClock:
@@ -85,9 +110,7 @@ def clock_router(
         responses=PROBLEM_RESPONSES,
     )
     def set_clock(body: ClockSet, clock: SimClock = clock_dependency) -> ClockState:
-        if body.now.year < 1900 or body.now.year > 2999:
-            raise InvalidInput.for_field("body.now", "must be between years 1900 and 2999")
-        clock.set(body.now, body.mode)
+        clock.set(checked_time(body.now, "body.now"), body.mode)
         return clock.state()
 
     @router.post(
@@ -97,9 +120,9 @@ def clock_router(
         responses=PROBLEM_RESPONSES,
     )
     def advance_clock(body: ClockAdvance, clock: SimClock = clock_dependency) -> ClockState:
-        if clock.now().year + body.seconds / (365 * 86400) >= 2999:
-            raise InvalidInput.for_field("body.seconds", "would move the clock past year 2999")
-        clock.advance(timedelta(seconds=body.seconds))
+        delta = timedelta(seconds=body.seconds)
+        checked_advance(clock.now(), delta, "body.seconds")
+        clock.advance(delta)
         return clock.state()
 
     return router

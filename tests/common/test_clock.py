@@ -222,6 +222,12 @@ def test_clock_writes_need_the_service_token(
     [
         ("PUT", "/api/v1/clock", {"now": "not a date"}, "body.now"),
         ("PUT", "/api/v1/clock", {"now": "1800-01-01T00:00:00Z"}, "body.now"),
+        ("PUT", "/api/v1/clock", {"now": "3000-01-01T00:00:00Z"}, "body.now"),
+        # year 2999 as written, 3000 in UTC: the range is checked in UTC
+        ("PUT", "/api/v1/clock", {"now": "2999-12-31T23:59:59-23:59"}, "body.now"),
+        # converting to UTC first would overflow
+        ("PUT", "/api/v1/clock", {"now": "9999-12-31T23:59:59-23:59"}, "body.now"),
+        ("PUT", "/api/v1/clock", {"now": "0001-01-01T00:00:00+23:59"}, "body.now"),
         ("PUT", "/api/v1/clock", {"now": "2027-01-01T00:00:00Z", "mode": "fast"}, "body.mode"),
         ("PUT", "/api/v1/clock", {}, "body.now"),
         ("POST", "/api/v1/clock/advance", {"seconds": -1}, "body.seconds"),
@@ -255,3 +261,17 @@ def test_advance_past_year_2999_is_refused(onde: TestClient, service: dict[str, 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.seconds"
     assert onde.get("/api/v1/clock").json()["now"] == "2998-06-01T00:00:00Z"
+
+
+def test_the_clock_can_reach_the_last_instant_of_its_range_not_beyond(
+    onde: TestClient, service: dict[str, str]
+) -> None:
+    onde.put("/api/v1/clock", json={"now": "2999-12-31T23:00:00Z"}, headers=service)
+    over = onde.post("/api/v1/clock/advance", json={"seconds": 3600}, headers=service)
+    assert over.status_code == 422
+    assert over.headers["content-type"] == "application/problem+json"
+    last = onde.post("/api/v1/clock/advance", json={"seconds": 3599.5}, headers=service)
+    assert last.status_code == 200, last.text
+    assert last.json()["now"] == "2999-12-31T23:59:59.500000Z"
+    naive = onde.put("/api/v1/clock", json={"now": "2999-12-31T23:59:59"}, headers=service)
+    assert naive.json()["now"] == "2999-12-31T23:59:59Z"
