@@ -8,7 +8,7 @@ from edusim_common.app import create_service_app
 from edusim_common.service_auth import require_service_token
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.models import EduConnectModel
-from fake_educonnect.routes import console, parent, selfservice, service_api
+from fake_educonnect.routes import console, history, parent, selfservice, service_api
 from fake_educonnect.security import Passwords
 
 METADATA = EduConnectModel.metadata
@@ -42,6 +42,7 @@ def create_app(settings: EduConnectSettings | None = None) -> FastAPI:
             selfservice.router,
             console.router,
             console.tokens,
+            history.router,
         ],
     )
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
