@@ -117,7 +117,10 @@ class Run(SyncModel, table=True):
     to_cursor: int = 0
     counts: str = Field(default="{}", sa_type=Text, description="JSON counts.")
     pending_deactivations: str = Field(
-        default="[]", sa_type=Text, description="JSON list of responsable ids awaiting approval."
+        default="[]",
+        sa_type=Text,
+        description="JSON list of the responsable ids whose deactivation the run held back, as of "
+        "its end (the working set is `pending_deactivation`).",
     )
     error: str | None = Field(default=None, sa_type=Text)
 
@@ -135,3 +138,22 @@ class RunLine(SyncModel, table=True):
     outcome: str = Field(max_length=24)
     identifiant: str | None = Field(default=None, max_length=40)
     reason: str = Field(default="", sa_type=Text)
+
+
+class PendingDeactivation(SyncModel, table=True):
+    """A deactivation a run held back, kept until it is applied.
+
+    Written with the page that produced it (same transaction as the cursor), so a run that fails
+    or dies after that page does not lose it: the next run takes over the rows of failed and
+    interrupted runs; the rows of a run awaiting approval wait for ``approve``.
+    """
+
+    __tablename__ = "pending_deactivation"
+
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    responsable_id: int = Field(primary_key=True)
+    deleted: str | None = Field(
+        default=None,
+        sa_type=Text,
+        description="JSON last state of a responsable deleted in ONDE (absent from the mirror).",
+    )

@@ -3,7 +3,9 @@
 Safety: the cursor advances in the same transaction as the mirror, only after the page's
 responsables were accepted by EduConnect; EduConnect's import is idempotent, so a run that stops
 anywhere is taken up by the next with nothing lost or doubled. Deactivations are held back
-(``allow_deactivation=false``) and applied at the end only if under the threshold.
+(``allow_deactivation=false``), recorded in ``pending_deactivation`` with the page that found them,
+and applied at the end only if under the threshold; a run takes over the held-back deactivations
+of failed and interrupted runs, so none is lost.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from edusim_common.clock import SimClock
@@ -41,6 +43,7 @@ from sync_service.mirror import (
 )
 from sync_service.models import (
     MirrorResponsable,
+    PendingDeactivation,
     Run,
     RunKind,
     RunLine,
@@ -51,6 +54,9 @@ from sync_service.remote import EduConnectApi, OndeApi, RemoteError
 
 log = logging.getLogger("edusim.sync.runner")
 RUN_LINES = RunLine.__table__  # type: ignore[attr-defined]
+PENDING = PendingDeactivation.__table__  # type: ignore[attr-defined]
+#: Runs whose held-back deactivations the next run takes over.
+ORPHANED = (RunStatus.failed.value, RunStatus.interrupted.value)
 COUNT_KEYS = (
     "changes_read",
     "responsables_sent",
@@ -92,7 +98,10 @@ def get_state(session: Session) -> SyncState:
 
 
 def claim_run(ctx: SyncContext, kind: RunKind, cutoff: datetime, dry_run: bool) -> int:
-    """Record a new running run, unless one is already running (runs never overlap)."""
+    """Record a new running run, unless one is already running (runs never overlap).
+
+    A real run takes over the pending deactivations of failed and interrupted runs.
+    """
     with unit_of_work(ctx.engine) as session:
         running = session.scalar(
             select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
@@ -112,7 +121,34 @@ def claim_run(ctx: SyncContext, kind: RunKind, cutoff: datetime, dry_run: bool) 
         )
         session.add(run)
         session.flush()
-        return run.id or 0
+        run_id = run.id or 0
+        if not dry_run:
+            _take_over_pending(session, run_id)
+        return run_id
+
+
+def _take_over_pending(session: Session, run_id: int) -> None:
+    """Move the pending deactivations of failed and interrupted runs to ``run_id``."""
+    orphaned = select(col(Run.id)).where(col(Run.status).in_(ORPHANED))
+    rows = session.execute(
+        select(PENDING.c.responsable_id, PENDING.c.deleted).where(PENDING.c.run_id.in_(orphaned))
+    ).all()
+    if not rows:
+        return
+    kept: dict[int, str | None] = dict(rows)
+    session.execute(delete(PENDING).where(PENDING.c.run_id.in_(orphaned)))
+    session.execute(
+        insert(PENDING),
+        [{"run_id": run_id, "responsable_id": rid, "deleted": d} for rid, d in kept.items()],
+    )
+
+
+def pending_of(session: Session, run_id: int) -> dict[int, dict[str, Any] | None]:
+    """A run's held-back deactivations: responsable id -> last state if deleted in ONDE."""
+    rows = session.execute(
+        select(PENDING.c.responsable_id, PENDING.c.deleted).where(PENDING.c.run_id == run_id)
+    )
+    return {rid: orjson.loads(deleted) if deleted else None for rid, deleted in rows}
 
 
 def mark_interrupted(engine: Engine) -> int:
@@ -134,7 +170,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 @dataclass
 class _Tally:
     counts: Counter[str] = field(default_factory=Counter)
-    pending: set[int] = field(default_factory=set)
 
 
 class _Sender:
@@ -173,6 +208,8 @@ class _Sender:
     ) -> None:
         counts = self.tally.counts
         lines = []
+        answered: list[int] = []
+        held: list[dict[str, Any]] = []
         for item, result in zip(batch, results, strict=True):
             counts["responsables_sent"] += 1
             counts[result.outcome] += 1
@@ -180,8 +217,10 @@ class _Sender:
             counts["links_removed"] += result.links_removed
             counts["deactivated"] += int(result.deactivated)
             counts["restored"] += int(result.restored)
+            if result.outcome != "failed":
+                answered.append(int(item["source_id"]))
             if result.deactivation_pending:
-                self.tally.pending.add(int(item["source_id"]))
+                held.append(_pending_row(self.run_id, item))
             if any(reason.startswith("no mobile") for reason in result.reasons):
                 counts["no_mobile"] += 1
             lines.append(
@@ -198,6 +237,24 @@ class _Sender:
             self.held_lines.extend(lines)
         elif lines:
             session.execute(insert(RUN_LINES), lines)
+        # The latest answer for a responsable decides whether its deactivation is still pending.
+        # (A dry run writes these rows too, only to count them: its transaction is rolled back.)
+        if answered:
+            session.execute(
+                delete(PENDING).where(
+                    PENDING.c.run_id == self.run_id, PENDING.c.responsable_id.in_(answered)
+                )
+            )
+        if held:
+            session.execute(insert(PENDING), held)
+
+
+def _pending_row(run_id: int, item: dict[str, Any]) -> dict[str, Any]:
+    deleted = None
+    if item.get("deleted"):
+        last = {key: item.get(key) for key in ("school_uai", "nom", "prenom")}
+        deleted = orjson.dumps(last).decode()
+    return {"run_id": run_id, "responsable_id": int(item["source_id"]), "deleted": deleted}
 
 
 def _line_reasons(result: ImportResult) -> list[str]:
@@ -313,26 +370,29 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
                 session.commit()
         _deltas(ctx, session, sender, state, run.cutoff, commit_each_page=not dry_run)
         status = RunStatus.succeeded
-        if tally.pending and not dry_run:
-            if _over_threshold(ctx, session, len(tally.pending)):
+        pending = pending_of(session, run_id)
+        if pending and not dry_run:
+            if _over_threshold(ctx, session, len(pending)):
                 status = RunStatus.awaiting_approval
             else:
-                _apply_deactivations(session, sender, tally.pending)
-                tally.pending.clear()
+                _apply_deactivations(session, sender, pending)
+                pending = {}
         to_cursor = state.cursor
         if dry_run:
             session.rollback()
             to_cursor = run.from_cursor
             if sender.held_lines:
                 session.execute(insert(RUN_LINES), sender.held_lines)
-        _finish(session, ctx, run_id, status, tally, to_cursor, started, None)
+        _finish(session, ctx, run_id, status, tally, sorted(pending), to_cursor, started, None)
         session.commit()
     except Exception as exc:
         session.rollback()
         log.exception("run %s failed", run_id)
         with unit_of_work(ctx.engine) as fresh:
             cursor = get_state(fresh).cursor
-            _finish(fresh, ctx, run_id, RunStatus.failed, tally, cursor, started, str(exc))
+            # What the committed pages held back stays recorded: the next run takes it over.
+            kept = sorted(pending_of(fresh, run_id))
+            _finish(fresh, ctx, run_id, RunStatus.failed, tally, kept, cursor, started, str(exc))
     finally:
         session.close()
     with unit_of_work(ctx.engine) as fresh:
@@ -341,9 +401,17 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
         return done
 
 
-def _apply_deactivations(session: Session, sender: _Sender, pending: set[int]) -> None:
-    sender.tally.counts["deactivation_pending"] = 0
-    sender.send(session, build_items(session, pending, {}), allow=True)
+def _apply_deactivations(
+    session: Session, sender: _Sender, pending: dict[int, dict[str, Any] | None]
+) -> None:
+    """Send the held-back responsables again, rebuilt from the mirror, deactivation allowed.
+
+    Responsables deleted in ONDE are no longer in the mirror: they go from their last state. Each
+    answer is in the report (an item refused as invalid is a `failed` line): none stays pending.
+    """
+    deleted = {rid: last for rid, last in pending.items() if last is not None}
+    sender.send(session, build_items(session, pending, deleted), allow=True)
+    session.execute(delete(PENDING).where(PENDING.c.run_id == sender.run_id))
 
 
 def _finish(
@@ -352,6 +420,7 @@ def _finish(
     run_id: int,
     status: RunStatus,
     tally: _Tally,
+    pending: list[int],
     to_cursor: int,
     started: float,
     error: str | None,
@@ -359,10 +428,10 @@ def _finish(
     run = session.get(Run, run_id)
     assert run is not None
     counts = dict.fromkeys(COUNT_KEYS, 0) | dict(tally.counts)
-    counts["deactivation_pending"] = len(tally.pending)
+    counts["deactivation_pending"] = len(pending)
     run.status = status.value
     run.counts = orjson.dumps(counts).decode()
-    run.pending_deactivations = orjson.dumps(sorted(tally.pending)).decode()
+    run.pending_deactivations = orjson.dumps(pending).decode()
     run.to_cursor = to_cursor
     run.finished_at = ctx.clock.now()
     run.wall_seconds = round(time.perf_counter() - started, 3)
@@ -395,11 +464,14 @@ def approve(ctx: SyncContext, run_id: int) -> Run:
             raise NotFound(f"no run {run_id}")
         if run.status != RunStatus.awaiting_approval.value or run.dry_run:
             raise Conflict(f"run {run_id} is {run.status}: nothing to approve")
-        pending = set(orjson.loads(run.pending_deactivations))
         tally = _Tally(counts=Counter(orjson.loads(run.counts)))
-        tally.counts["deactivation_pending"] = 0
         sender = _Sender(ctx, run_id, run.dry_run, tally)
-        sender.send(session, build_items(session, pending, {}), allow=True)
+        # A run held back by an older version has its ids only in the run row.
+        pending = pending_of(session, run_id) or dict.fromkeys(
+            orjson.loads(run.pending_deactivations)
+        )
+        _apply_deactivations(session, sender, pending)
+        tally.counts["deactivation_pending"] = 0
         run.counts = orjson.dumps(dict(tally.counts)).decode()
         run.pending_deactivations = "[]"
         run.status = RunStatus.succeeded.value
