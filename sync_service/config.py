@@ -50,6 +50,13 @@ class SyncSettings(BaseSettings):
     retry_backoff_seconds: float = Field(default=0.5, ge=0, le=60)
     http_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     scheduler_enabled: bool = Field(default=True, description="Run the nightly scheduler.")
+    max_nights_per_move: int = Field(
+        default=366,
+        ge=1,
+        le=3660,
+        description="A clock move (PUT, advance) crossing more nights than this is refused (422): "
+        "each night crossed runs a sync.",
+    )
     tick_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="How often the scheduler looks at the clock."
     )

@@ -3,6 +3,10 @@
 The sync service holds the master clock and pushes it to ONDE and EduConnect. A nightly run at
 02:00 (Europe/Paris) on day D+1 applies the changes recorded up to the end of day D — so what a
 director records on day D reaches EduConnect on D+1, never the same day.
+
+Each night is claimed once (``run.night`` is unique): whichever path gets there first — a clock
+move or the scheduler's catch-up — runs it, and the other skips it. In one process the moves and
+the catch-up are also serialised by ``SyncContext.driver_lock``.
 """
 
 from __future__ import annotations
@@ -10,11 +14,16 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import update
+from sqlmodel import col
+
 from edusim_common.clock import PARIS, ClockMode, as_utc
+from edusim_common.clock_api import checked_advance, checked_time
 from edusim_common.db import unit_of_work
+from edusim_common.problems import Conflict, InvalidInput
 from sync_service.models import Run, RunKind
 from sync_service.remote import RemoteError, set_clock
-from sync_service.runner import SyncContext, get_state, run_now
+from sync_service.runner import NightAlreadyRun, SyncContext, get_state, run_now
 
 log = logging.getLogger("edusim.sync.driver")
 
@@ -25,17 +34,31 @@ def nightly_cutoff(day: date) -> datetime:
     return as_utc(midnight) - timedelta(microseconds=1)
 
 
-def nights_between(start: datetime, end: datetime, at: time) -> list[date]:
-    """Days whose nightly instant falls in ``(start, end]``."""
+def nightly_instant(day: date, at: time) -> datetime:
+    """When the night of ``day`` runs (``at``, Paris time), in UTC."""
+    return as_utc(datetime.combine(day, at, tzinfo=PARIS))
+
+
+def nights_between(
+    start: datetime, end: datetime, at: time, limit: int | None = None
+) -> list[date]:
+    """Days whose nightly instant falls in ``(start, end]`` (at most ``limit + 1`` of them)."""
     days: list[date] = []
     day = start.astimezone(PARIS).date()
-    while True:
-        instant = as_utc(datetime.combine(day, at, tzinfo=PARIS))
+    while limit is None or len(days) <= limit:
+        instant = nightly_instant(day, at)
         if instant > end:
             return days
         if instant > start:
             days.append(day)
         day += timedelta(days=1)
+    return days
+
+
+def last_night_passed(when: datetime, at: time) -> date:
+    """The day of the last nightly instant at or before ``when``."""
+    today = when.astimezone(PARIS).date()
+    return today if nightly_instant(today, at) <= when else today - timedelta(days=1)
 
 
 def push_clock(ctx: SyncContext) -> None:
@@ -45,58 +68,126 @@ def push_clock(ctx: SyncContext) -> None:
         set_clock(remote, now, mode)
 
 
-def run_night(ctx: SyncContext, day: date) -> Run:
-    """The nightly run of ``day``, and remember it was done."""
-    run = run_now(ctx, RunKind.nightly, nightly_cutoff(day))
+def run_night(ctx: SyncContext, day: date) -> Run | None:
+    """The nightly run of ``day``, and remember it was done; None if it was already claimed."""
+    try:
+        run = run_now(ctx, RunKind.nightly, nightly_cutoff(day), night=day)
+    except NightAlreadyRun:
+        log.info("the night of %s was already run: skipped", day)
+        return None
     with unit_of_work(ctx.engine) as session:
-        get_state(session).last_night = day
+        state = get_state(session)
+        state.last_night = max(state.last_night or day, day)
     return run
 
 
-def advance_to(ctx: SyncContext, target: datetime) -> list[Run]:
-    """Move the clock to ``target``, stopping at each night crossed to run its sync."""
+def _check_nights(ctx: SyncContext, start: datetime, end: datetime, field: str) -> None:
+    most = ctx.settings.max_nights_per_move
+    if len(nights_between(start, end, ctx.settings.nightly_at, limit=most)) > most:
+        raise InvalidInput.for_field(
+            field,
+            f"would run more than {most} nightly syncs in one move (SYNC_MAX_NIGHTS_PER_MOVE): "
+            "move the clock in several steps",
+        )
+
+
+def _advance(ctx: SyncContext, target: datetime) -> list[Run]:
+    """Move forward to ``target``, stopping at each night crossed to run it (lock held)."""
     runs = []
-    target = as_utc(target)
     for day in nights_between(ctx.clock.now(), target, ctx.settings.nightly_at):
-        ctx.clock.set(as_utc(datetime.combine(day, ctx.settings.nightly_at, tzinfo=PARIS)))
+        ctx.clock.set(nightly_instant(day, ctx.settings.nightly_at))
         push_clock(ctx)
-        runs.append(run_night(ctx, day))
+        run = run_night(ctx, day)
+        if run is not None:
+            runs.append(run)
     ctx.clock.set(target)
     push_clock(ctx)
     return runs
 
 
-def next_day(ctx: SyncContext, morning: time = time(8, 0)) -> list[Run]:
+def _rewind(ctx: SyncContext, target: datetime) -> None:
+    """Move back to ``target``: nothing runs, and the nights after it are owed again.
+
+    Their runs keep their report (``night`` cleared), so moving forward again runs those nights
+    again, as on a fresh timeline.
+    """
+    passed = last_night_passed(target, ctx.settings.nightly_at)
+    with unit_of_work(ctx.engine) as session:
+        session.execute(update(Run).where(col(Run.night) > passed).values(night=None))
+        state = get_state(session)
+        if state.last_night is not None and state.last_night > passed:
+            state.last_night = passed
+    ctx.clock.set(target)
+    push_clock(ctx)
+
+
+def set_time(
+    ctx: SyncContext, when: datetime, mode: ClockMode | None = None, field: str = "now"
+) -> list[Run]:
+    """Set the clock (and mode): forward runs every night crossed; backward runs nothing.
+
+    A time outside the clock's range, or a move crossing more than ``max_nights_per_move``
+    nights, is refused before anything changes.
+    """
+    target = checked_time(when, field)
+    with ctx.driver_lock:
+        now = ctx.clock.now()
+        if target > now:
+            _check_nights(ctx, now, target, field)
+        if mode is not None and mode != ctx.clock.mode:
+            ctx.clock.set(now, mode)
+        if target > now:
+            return _advance(ctx, target)
+        _rewind(ctx, target)
+        return []
+
+
+def advance(ctx: SyncContext, delta: timedelta, field: str = "seconds") -> list[Run]:
+    """Move the clock forward by ``delta``, running every night crossed, in order."""
+    with ctx.driver_lock:
+        now = ctx.clock.now()
+        target = checked_advance(now, delta, field)
+        _check_nights(ctx, now, target, field)
+        return _advance(ctx, target)
+
+
+def next_day(ctx: SyncContext, morning: time = time(8, 0), field: str = "clock") -> list[Run]:
     """Go to the next morning (08:00 Paris), running the night in between."""
-    today = ctx.clock.now().astimezone(PARIS).date()
-    return advance_to(
-        ctx, as_utc(datetime.combine(today + timedelta(days=1), morning, tzinfo=PARIS))
-    )
+    with ctx.driver_lock:
+        tomorrow = ctx.clock.now().astimezone(PARIS).date() + timedelta(days=1)
+        target = checked_time(datetime.combine(tomorrow, morning, tzinfo=PARIS), field)
+        return _advance(ctx, target)
 
 
 def catch_up(ctx: SyncContext) -> list[Run]:
     """Run every night that the clock has passed without a run (realtime mode, restarts)."""
+    if not ctx.driver_lock.acquire(blocking=False):
+        return []  # a clock move is running the nights; the next tick looks again
+    try:
+        return _catch_up(ctx)
+    finally:
+        ctx.driver_lock.release()
+
+
+def _catch_up(ctx: SyncContext) -> list[Run]:
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as session:
         state = get_state(session)
         if state.last_night is None:
             # First look at the clock: the nights before it are not owed.
-            today = now.astimezone(PARIS).date()
-            passed = as_utc(datetime.combine(today, ctx.settings.nightly_at, tzinfo=PARIS)) <= now
-            state.last_night = today if passed else today - timedelta(days=1)
+            state.last_night = last_night_passed(now, ctx.settings.nightly_at)
         last = state.last_night
-    start = as_utc(datetime.combine(last, ctx.settings.nightly_at, tzinfo=PARIS))
     runs = []
-    for day in nights_between(start, now, ctx.settings.nightly_at):
+    at = ctx.settings.nightly_at
+    for day in nights_between(nightly_instant(last, at), now, at):
         try:
-            runs.append(run_night(ctx, day))
+            run = run_night(ctx, day)
         except RemoteError:
             log.exception("nightly run of %s failed", day)
             break
+        except Conflict as exc:  # another process is running a sync: the next tick goes on
+            log.info("nightly run of %s postponed: %s", day, exc.detail)
+            break
+        if run is not None:
+            runs.append(run)
     return runs
-
-
-def set_mode(ctx: SyncContext, mode: ClockMode) -> None:
-    """Switch between manual and realtime time."""
-    ctx.clock.set(ctx.clock.now(), mode)
-    push_clock(ctx)

@@ -13,7 +13,7 @@ from edusim_common.app import create_service_app
 from edusim_common.service_auth import require_service_token
 from sync_service import routes
 from sync_service.config import SyncSettings
-from sync_service.models import SyncModel
+from sync_service.models import SyncModel, upgrade_schema
 from sync_service.pages import local_status
 from sync_service.pages import pages as sync_pages
 from sync_service.remote import EduConnectApi, OndeApi, RetryPolicy
@@ -61,6 +61,7 @@ def create_app(
         )
         app.state.sync = ctx
         mark_interrupted(ctx.engine)
+        upgrade_schema(ctx.engine)
         app.state.scheduler = NightlyScheduler(ctx) if settings.scheduler_enabled else None
         if app.state.scheduler is not None:
             app.state.scheduler.start()

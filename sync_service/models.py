@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, Text
+from sqlalchemy import Engine, Index, Text, inspect, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -105,8 +105,15 @@ class RunStatus(StrEnum):
 class Run(SyncModel, table=True):
     """One sync run and its counts."""
 
+    __table_args__ = (Index("ux_run_night", "night", unique=True),)
+
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=10)
+    night: date | None = Field(
+        default=None,
+        description="Day of a nightly run (its cut-off is the end of the day before): unique, so "
+        "each night is claimed once whichever path (scheduler, clock move) gets there first.",
+    )
     dry_run: bool = False
     status: str = Field(max_length=20)
     cutoff: datetime = Field(sa_type=UTCDateTime, description="Changes up to this time.")
@@ -157,3 +164,12 @@ class PendingDeactivation(SyncModel, table=True):
         sa_type=Text,
         description="JSON last state of a responsable deleted in ONDE (absent from the mirror).",
     )
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring a database made by an older version up to date (``create_all`` adds only tables)."""
+    columns = {column["name"] for column in inspect(engine).get_columns("run")}
+    if "night" not in columns:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE run ADD COLUMN night DATE"))
+            connection.execute(text("CREATE UNIQUE INDEX ux_run_night ON run (night)"))

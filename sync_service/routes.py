@@ -12,9 +12,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from edusim_common.clock import ClockState, as_utc
+from edusim_common.clock import ClockState
 from edusim_common.deps import DbSession
-from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput, NotFound
+from edusim_common.problems import PROBLEM_RESPONSES, NotFound
 from edusim_common.service_auth import require_service_token
 from sync_service import driver
 from sync_service.models import Run, RunKind, RunLine
@@ -78,29 +78,28 @@ def _moved(ctx: SyncContext, runs: list[Run]) -> ClockMove:
 
 @router.put("/clock", tags=["clock"], summary="Set the clock", dependencies=admin)
 def set_clock(body: ClockSetIn, ctx: Context) -> ClockMove:
-    """Forward: every night crossed runs its sync; backward: time is set, nothing runs."""
-    if body.now.year < 1900 or body.now.year > 2999:
-        raise InvalidInput.for_field("body.now", "must be between years 1900 and 2999")
-    target = as_utc(body.now)
-    if body.mode is not None and body.mode != ctx.clock.mode:
-        driver.set_mode(ctx, body.mode)
-    if target > ctx.clock.now():
-        return _moved(ctx, driver.advance_to(ctx, target))
-    ctx.clock.set(target)
-    driver.push_clock(ctx)
-    return _moved(ctx, [])
+    """Forward: every night crossed runs its sync; backward: time is set, nothing runs, and the
+    nights after the new time will run again when the clock passes them.
+
+    Refused (422) outside 1900–2999 or when crossing more than `SYNC_MAX_NIGHTS_PER_MOVE` nights.
+    """
+    return _moved(ctx, driver.set_time(ctx, body.now, body.mode, field="body.now"))
 
 
 @router.post("/clock/advance", tags=["clock"], summary="Advance the clock", dependencies=admin)
 def advance(body: ClockAdvanceIn, ctx: Context) -> ClockMove:
-    """Every night crossed runs its sync, once each, in order, with its own cut-off."""
-    return _moved(ctx, driver.advance_to(ctx, ctx.clock.now() + timedelta(seconds=body.seconds)))
+    """Every night crossed runs its sync, once each, in order, with its own cut-off.
+
+    Refused (422) past 2999 or when crossing more than `SYNC_MAX_NIGHTS_PER_MOVE` nights.
+    """
+    delta = timedelta(seconds=body.seconds)
+    return _moved(ctx, driver.advance(ctx, delta, field="body.seconds"))
 
 
 @router.post("/clock/next-day", tags=["clock"], summary="« Jour suivant »", dependencies=admin)
 def next_day(ctx: Context) -> ClockMove:
     """To the next morning (08:00), after the night's sync."""
-    return _moved(ctx, driver.next_day(ctx))
+    return _moved(ctx, driver.next_day(ctx, field="clock"))
 
 
 @router.post("/runs", tags=["runs"], summary="Run the sync now (manual)", dependencies=admin)

@@ -16,11 +16,12 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from edusim_common.clock import SimClock
@@ -85,6 +86,12 @@ class SyncContext:
     settings: SyncSettings
     clock: SimClock
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Serialises the moves of the clock in this process (clock routes, scheduler catch-up).
+    driver_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class NightAlreadyRun(Conflict):
+    """The night was already claimed by a run (by the scheduler or by a clock move)."""
 
 
 def get_state(session: Session) -> SyncState:
@@ -97,12 +104,30 @@ def get_state(session: Session) -> SyncState:
     return state
 
 
-def claim_run(ctx: SyncContext, kind: RunKind, cutoff: datetime, dry_run: bool) -> int:
+def claim_run(
+    ctx: SyncContext,
+    kind: RunKind,
+    cutoff: datetime,
+    dry_run: bool,
+    night: date | None = None,
+) -> int:
     """Record a new running run, unless one is already running (runs never overlap).
 
-    A real run takes over the pending deactivations of failed and interrupted runs.
+    A nightly run claims its ``night`` (unique): a night already claimed raises
+    :class:`NightAlreadyRun`, except when its run was interrupted (its process died), which the new
+    claim takes over. A real run takes over the pending deactivations of failed and interrupted
+    runs.
     """
     with unit_of_work(ctx.engine) as session:
+        if night is not None:
+            session.execute(
+                update(Run)
+                .where(col(Run.night) == night, col(Run.status) == RunStatus.interrupted.value)
+                .values(night=None)
+            )
+            done = session.scalar(select(col(Run.id)).where(col(Run.night) == night))
+            if done is not None:
+                raise NightAlreadyRun(f"the night of {night} was already run (run {done})")
         running = session.scalar(
             select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
         )
@@ -111,6 +136,7 @@ def claim_run(ctx: SyncContext, kind: RunKind, cutoff: datetime, dry_run: bool) 
         state = get_state(session)
         run = Run(
             kind=kind.value,
+            night=night,
             dry_run=dry_run,
             status=RunStatus.running.value,
             cutoff=cutoff,
@@ -120,7 +146,10 @@ def claim_run(ctx: SyncContext, kind: RunKind, cutoff: datetime, dry_run: bool) 
             counts=orjson.dumps(dict.fromkeys(COUNT_KEYS, 0)).decode(),
         )
         session.add(run)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as exc:  # another process claimed the night meanwhile
+            raise NightAlreadyRun(f"the night of {night} was already run") from exc
         run_id = run.id or 0
         if not dry_run:
             _take_over_pending(session, run_id)
@@ -445,12 +474,17 @@ def run_now(
     *,
     full: bool = False,
     dry_run: bool = False,
+    night: date | None = None,
 ) -> Run:
-    """Claim and carry out a run in this thread (one at a time per process)."""
-    if not ctx.lock.acquire(blocking=False):
+    """Claim and carry out a run in this thread (one at a time per process).
+
+    A nightly run (``night`` given) waits for a run in progress in this process rather than
+    failing, then claims its night (:class:`NightAlreadyRun` if it was done meanwhile).
+    """
+    if not ctx.lock.acquire(blocking=night is not None):
         raise Conflict("a run is already in progress in this process: runs never overlap")
     try:
-        run_id = claim_run(ctx, kind, cutoff, dry_run)
+        run_id = claim_run(ctx, kind, cutoff, dry_run, night)
         return execute_run(ctx, run_id, full)
     finally:
         ctx.lock.release()

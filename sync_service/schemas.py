@@ -17,6 +17,7 @@ class RunPublic(BaseModel):
 
     id: int
     kind: str
+    night: date | None = Field(description="Day of a nightly run (cut-off: the day before).")
     dry_run: bool
     status: str
     cutoff: datetime
@@ -35,6 +36,7 @@ class RunPublic(BaseModel):
         return cls(
             id=run.id or 0,
             kind=run.kind,
+            night=run.night,
             dry_run=run.dry_run,
             status=run.status,
             cutoff=run.cutoff,
