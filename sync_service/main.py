@@ -17,8 +17,8 @@ from sync_service.models import SyncModel, upgrade_schema
 from sync_service.pages import local_status
 from sync_service.pages import pages as sync_pages
 from sync_service.remote import EduConnectApi, OndeApi, RetryPolicy
-from sync_service.runner import SyncContext, mark_interrupted
-from sync_service.scheduler import NightlyScheduler
+from sync_service.runner import SyncContext
+from sync_service.scheduler import NightlyScheduler, recover_without_scheduler
 
 METADATA = SyncModel.metadata
 SYNC_LOCK_KEY = 0x53594E43
@@ -60,11 +60,13 @@ def create_app(
             clock=app.state.clock,
         )
         app.state.sync = ctx
-        mark_interrupted(ctx.engine)
         upgrade_schema(ctx.engine)
+        # Runs a dead process left "running" are marked interrupted by the leader only.
         app.state.scheduler = NightlyScheduler(ctx) if settings.scheduler_enabled else None
         if app.state.scheduler is not None:
             app.state.scheduler.start()
+        else:
+            recover_without_scheduler(ctx)
 
     def stop(app: FastAPI) -> None:
         if app.state.scheduler is not None:

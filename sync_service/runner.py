@@ -181,7 +181,7 @@ def pending_of(session: Session, run_id: int) -> dict[int, dict[str, Any] | None
 
 
 def mark_interrupted(engine: Engine) -> int:
-    """Runs left "running" by a process that died are marked interrupted (at start-up)."""
+    """Runs left "running" by a process that died are marked interrupted (by the leader)."""
     with unit_of_work(engine) as session:
         result = session.execute(
             update(Run)

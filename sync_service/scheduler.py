@@ -4,6 +4,9 @@ APScheduler 3 ticks every few seconds (``max_instances=1``, coalesced) and asks 
 any night the simulated clock has passed. Only the leader ticks: on PostgreSQL the holder of a
 session advisory lock, on SQLite the holder of an exclusive file lock beside the database; another
 replica stands by and takes over when the leader goes.
+
+Runs left "running" by a dead process are marked interrupted by the leader, when it takes the
+lead (a replica starting while another leads must not touch the leader's live run).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine.url import make_url
 
 from sync_service.driver import catch_up
-from sync_service.runner import SyncContext
+from sync_service.runner import SyncContext, mark_interrupted
 
 log = logging.getLogger("edusim.sync.scheduler")
 LEADER_LOCK_KEY = 0x53594E4C  # "SYNL"
@@ -31,11 +34,12 @@ class LeaderLock:
         self.ctx = ctx
         self._connection: Connection | None = None
         self._file: IO[str] | None = None
+        self._alone = False  # an in-memory database: no other process can share it
 
     @property
     def held(self) -> bool:
         """Whether this process is the leader."""
-        return self._connection is not None or self._file is not None
+        return self._connection is not None or self._file is not None or self._alone
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free; True when this process leads."""
@@ -56,6 +60,7 @@ class LeaderLock:
         database = make_url(str(engine.url)).database or "sync"
         path = Path(f"{database}.scheduler.lock") if database != ":memory:" else None
         if path is None:
+            self._alone = True
             return True
         handle = path.open("w")
         try:
@@ -79,6 +84,38 @@ class LeaderLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+        self._alone = False
+
+
+def take_lead(lock: LeaderLock) -> bool:
+    """Take ``lock`` if free; a new leader first marks the runs a dead process left running.
+
+    True when this process leads. If the marking fails, the lead is given up (and retried later).
+    """
+    if lock.held:
+        return True
+    if not lock.try_acquire():
+        return False
+    try:
+        marked = mark_interrupted(lock.ctx.engine)
+    except Exception:
+        lock.release()
+        raise
+    if marked:
+        log.warning("%d run(s) left running by a stopped process marked interrupted", marked)
+    return True
+
+
+def recover_without_scheduler(ctx: SyncContext) -> None:
+    """At start-up without a scheduler: mark the runs a dead process left, if no leader is alive.
+
+    The lead is taken only for that moment (as a new leader would do it), then let go.
+    """
+    lock = LeaderLock(ctx)
+    try:
+        take_lead(lock)
+    finally:
+        lock.release()
 
 
 class NightlyScheduler:
@@ -90,7 +127,11 @@ class NightlyScheduler:
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     def start(self) -> None:
-        """Start ticking."""
+        """Take the lead if it is free, and start ticking."""
+        try:
+            take_lead(self.leader)
+        except Exception:
+            log.exception("could not take the lead at start-up; the next tick tries again")
         self._scheduler.add_job(
             self.tick,
             "interval",
@@ -103,10 +144,9 @@ class NightlyScheduler:
 
     def tick(self) -> None:
         """One look at the clock: run the nights it has passed, if this process leads."""
-        if not self.leader.try_acquire():
-            return
         try:
-            catch_up(self.ctx)
+            if take_lead(self.leader):
+                catch_up(self.ctx)
         except Exception:
             log.exception("scheduler tick failed")
 

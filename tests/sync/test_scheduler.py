@@ -6,7 +6,10 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from sync_service.runner import SyncContext
+from sync_service.config import SyncSettings
+from sync_service.main import create_app
+from sync_service.models import RunKind
+from sync_service.runner import SyncContext, claim_run
 from sync_service.scheduler import LeaderLock, NightlyScheduler
 
 
@@ -61,3 +64,51 @@ def test_a_standby_scheduler_does_not_run(sync: TestClient) -> None:
     finally:
         leader.shutdown()
         standby.shutdown()
+
+
+def test_only_the_leader_marks_runs_left_running_as_interrupted(
+    sync: TestClient,
+    sync_settings: SyncSettings,
+    onde: TestClient,
+    educonnect: TestClient,
+) -> None:
+    ctx = _context(sync)
+    leader = LeaderLock(ctx)  # another replica leads...
+    assert leader.try_acquire()
+    run_id = claim_run(ctx, RunKind.manual, ctx.clock.now(), dry_run=False)  # ...and is running
+    standby_settings = sync_settings.model_copy(
+        update={"scheduler_enabled": True, "tick_seconds": 3600}
+    )
+    try:
+        for settings in (sync_settings, standby_settings):  # without and with a scheduler
+            app = create_app(settings, onde_client=onde, educonnect_client=educonnect)
+            with TestClient(app) as replica:
+                assert replica.get(f"/api/v1/runs/{run_id}").json()["status"] == "running"
+                assert replica.get("/api/v1/status").json()["leader"] is False
+                if settings.scheduler_enabled:
+                    replica.app.state.scheduler.tick()  # type: ignore[attr-defined]
+                    assert replica.get(f"/api/v1/runs/{run_id}").json()["status"] == "running"
+                    leader.release()  # the leader's process died: the standby takes over
+                    replica.app.state.scheduler.tick()  # type: ignore[attr-defined]
+                    assert replica.get("/api/v1/status").json()["leader"] is True
+                    run = replica.get(f"/api/v1/runs/{run_id}").json()
+                    assert (run["status"], run["error"]) == (
+                        "interrupted",
+                        "the sync process stopped mid-run",
+                    )
+    finally:
+        leader.release()
+
+
+def test_a_replica_without_scheduler_marks_orphaned_runs_when_no_leader_is_alive(
+    sync: TestClient,
+    sync_settings: SyncSettings,
+    onde: TestClient,
+    educonnect: TestClient,
+) -> None:
+    ctx = _context(sync)
+    run_id = claim_run(ctx, RunKind.manual, ctx.clock.now(), dry_run=False)
+    app = create_app(sync_settings, onde_client=onde, educonnect_client=educonnect)
+    with TestClient(app) as replica:
+        assert replica.get(f"/api/v1/runs/{run_id}").json()["status"] == "interrupted"
+        assert replica.get("/api/v1/status").json()["leader"] is False
