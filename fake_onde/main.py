@@ -8,6 +8,7 @@ from edusim_common.app import create_service_app
 from fake_onde.config import OndeSettings
 from fake_onde.deps import require_service
 from fake_onde.models import OndeModel
+from fake_onde.pages import pages as onde_pages
 from fake_onde.routes import changes, history, pupils, responsables, schools
 
 ONDE_LOCK_KEY = 0x4F4E4445  # "ONDE": the advisory lock serialising writers on PostgreSQL
@@ -34,4 +35,5 @@ def create_app(settings: OndeSettings | None = None) -> FastAPI:
         lock_key=ONDE_LOCK_KEY,
         require_admin=require_service,
         routers=[m.router for m in (schools, pupils, responsables, changes, history)],
+        pages=onde_pages,
     )

@@ -1,0 +1,190 @@
+"""A pupil's page (identity, state and its transitions, responsables) and the admission form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from edusim_common.deps import DbSession, Now
+from edusim_common.problems import Problem
+from edusim_common.web.forms import FormErrors, read_form, redirect
+from edusim_common.web.render import page
+from fake_onde.models import Level, LinkCreate, Pupil, PupilState, School
+from fake_onde.pages.common import (
+    STATE_FR,
+    DirectorSchool,
+    lien_options,
+    pages,
+    pupil_of,
+    router,
+    state_fr,
+    with_bar,
+)
+from fake_onde.pages.common import visible_tomorrow as j_plus_1
+from fake_onde.pages.forms import (
+    block_present,
+    pupil_from,
+    responsable_from,
+    service_errors,
+    shown_on,
+)
+from fake_onde.service import pupils as pupil_service
+from fake_onde.service import responsables as responsable_service
+from fake_onde.service.overview import last_state_change, responsables_of_pupils
+from fake_onde.service.schools import list_classes
+
+ACTION_FR = {
+    PupilState.inscrit: "Inscrire",
+    PupilState.admis: "Admettre",
+    PupilState.admis_definitif: "Admettre définitivement",
+    PupilState.radie: "Radier",
+}
+PUPIL_FIELDS = {"nom", "prenoms", "sex", "birth_date", "birth_place", "level", "class_id", "state"}
+BLOCK_FIELDS = ("civility", "nom", "prenom", "mobile", "email", "lien", "home_phone")
+
+
+def _pending_since(request: Request) -> datetime | None:
+    """The cut-off of the sync's last run: what changed after it is not in EduConnect yet."""
+    bar = getattr(request.state, "simbar", None)
+    run = getattr(bar, "last_run", None) if bar is not None else None
+    if not run or run.get("dry_run") or not run.get("cutoff"):
+        return None
+    return datetime.fromisoformat(str(run["cutoff"]))
+
+
+def _transitions(pupil: Pupil) -> list[tuple[PupilState, str]]:
+    current = PupilState(pupil.state)
+    allowed = pupil_service.TRANSITIONS[current]
+    actions = []
+    for target in PupilState:
+        if target in allowed:
+            label = ACTION_FR.get(target, STATE_FR[target.value])
+            if current is PupilState.radie and target is PupilState.inscrit:
+                label = "Réinscrire (retour de l'élève)"
+            actions.append((target, label))
+    return actions
+
+
+def _pupil_page(
+    request: Request,
+    session: DbSession,
+    school: School,
+    pupil: Pupil,
+    now: datetime,
+    action_error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    classes = {c.id: c.label for c in list_classes(session, school.uai)}
+    links = responsables_of_pupils(session, [pupil.id or 0])[pupil.id or 0]
+    context: dict[str, Any] = {
+        "school": school,
+        "pupil": pupil,
+        "class_label": classes.get(pupil.class_id) if pupil.class_id else None,
+        "responsables": links,
+        "transitions": _transitions(pupil),
+        "since": last_state_change(session, pupil),
+        "pending_since": _pending_since(request),
+        "today": now,
+        "action_error": action_error,
+    }
+    return page(pages.templates, request, "pupil.html", context, status_code=status)
+
+
+@router.get("/eleves/admettre", response_class=HTMLResponse, dependencies=with_bar)
+def admission_form(request: Request, session: DbSession, school: DirectorSchool) -> HTMLResponse:
+    """The admission form: the pupil, and one or two responsables (optional)."""
+    values = {"state": "admis", "r1_autorite": "on", "r1_accepts_sms": "on"}
+    values |= {"r2_autorite": "on", "r2_accepts_sms": "on"}
+    return _admission_page(request, session, school, values, FormErrors(), 200)
+
+
+def _admission_page(
+    request: Request,
+    session: DbSession,
+    school: School,
+    values: dict[str, str],
+    errors: FormErrors,
+    status: int,
+) -> HTMLResponse:
+    context = {
+        "school": school,
+        "values": values,
+        "errors": errors,
+        "level_options": [(level.value, level.value) for level in Level],
+        "class_options": [
+            (c.id, f"{c.label} ({c.levels.replace(',', ', ')})")
+            for c in list_classes(session, school.uai)
+        ],
+        "lien_options": lien_options(),
+    }
+    return page(pages.templates, request, "admit.html", context, status_code=status)
+
+
+@router.post("/eleves/admettre", response_class=HTMLResponse, dependencies=with_bar)
+async def admit(request: Request, session: DbSession, school: DirectorSchool, now: Now) -> Response:
+    """Admit a pupil with their responsables, all or nothing."""
+    values = await read_form(request)
+    pupil_data, errors = pupil_from(values)
+    errors = shown_on(errors, PUPIL_FIELDS)
+    blocks = []
+    for prefix in ("r1_", "r2_"):
+        if not block_present(values, prefix):
+            continue
+        block, block_errors = responsable_from(values, prefix)
+        errors.update(shown_on(block_errors, {prefix + f for f in BLOCK_FIELDS}))
+        if block is not None:
+            blocks.append(block)
+    if errors or pupil_data is None:
+        return _admission_page(request, session, school, values, errors, 422)
+    try:
+        pupil = pupil_service.create_pupil(session, now, school.uai, pupil_data)
+        for block in blocks:
+            person = responsable_service.create_responsable(
+                session, now, school.uai, block.responsable
+            )
+            link = LinkCreate(responsable_id=person.id or 0, **block.link.model_dump())
+            responsable_service.add_link(session, now, pupil, link)
+    except Problem as problem:
+        session.rollback()  # nothing half-written: no pupil without the responsables typed
+        errors = shown_on(service_errors(problem), PUPIL_FIELDS)
+        return _admission_page(request, session, school, values, errors, 409)
+    verb = state_fr(pupil.state, pupil.sex)
+    with_whom = f" avec {len(blocks)} responsable(s)" if blocks else ""
+    flash = f"{pupil.prenoms} {pupil.nom} : {verb}{with_whom} (INE {pupil.ine}). {j_plus_1(now)}"
+    return redirect(f"/eleves/{pupil.id}", flash)
+
+
+@router.get("/eleves/{pupil_id}", response_class=HTMLResponse, dependencies=with_bar)
+def pupil_page(
+    pupil_id: str, request: Request, session: DbSession, school: DirectorSchool, now: Now
+) -> HTMLResponse:
+    """Identity, INE, class, state with its transitions, responsables."""
+    return _pupil_page(request, session, school, pupil_of(session, school, pupil_id), now)
+
+
+@router.post("/eleves/{pupil_id}/etat", response_class=HTMLResponse, dependencies=with_bar)
+async def change_state(
+    pupil_id: str, request: Request, session: DbSession, school: DirectorSchool, now: Now
+) -> Response:
+    """Admit, admit for good, strike off (today, on the simulated clock), take back."""
+    pupil = pupil_of(session, school, pupil_id)
+    form = await read_form(request)
+    target = form.get("etat", "")
+    if target not in PupilState.__members__:
+        message = "Choisissez un état parmi les boutons proposés."
+        return _pupil_page(request, session, school, pupil, now, message, 422)
+    try:
+        pupil_service.change_state(session, now, pupil, PupilState(target))
+    except Problem as problem:
+        session.rollback()
+        pupil = pupil_of(session, school, pupil_id)
+        message = service_errors(problem).get("_form") or next(
+            iter(service_errors(problem).values())
+        )
+        return _pupil_page(request, session, school, pupil, now, message, 409)
+    label = state_fr(target, pupil.sex)
+    flash = f"{pupil.prenoms} {pupil.nom} est maintenant {label}. {j_plus_1(now)}"
+    return redirect(f"/eleves/{pupil.id}", flash)
