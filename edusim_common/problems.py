@@ -227,6 +227,22 @@ async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     return _as_page(request, 500, detail, answer)
 
 
+def map_exception(
+    app: FastAPI, exc_type: type[Exception], status: int, code: str, title: str
+) -> None:
+    """Answer ``exc_type`` (raised by code that is not an API's) as a problem of ``status``.
+
+    E.g. the sync's ``RemoteError``: ONDE or EduConnect unreachable → 503, not a 500.
+    """
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        detail = str(exc) or title
+        answer = problem_response(status, code, title, detail, request.url.path)
+        return _as_page(request, status, detail, answer)
+
+    app.add_exception_handler(exc_type, handle)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Make every error of ``app`` answer as problem+json."""
     app.add_exception_handler(Problem, _handle_problem)

@@ -10,13 +10,14 @@ import httpx
 from fastapi import FastAPI
 
 from edusim_common.app import create_service_app
+from edusim_common.problems import map_exception
 from edusim_common.service_auth import require_service_token
 from sync_service import routes
 from sync_service.config import SyncSettings
 from sync_service.models import SyncModel, upgrade_schema
 from sync_service.pages import local_status
 from sync_service.pages import pages as sync_pages
-from sync_service.remote import EduConnectApi, OndeApi, RetryPolicy
+from sync_service.remote import EduConnectApi, OndeApi, RemoteError, RetryPolicy
 from sync_service.runner import SyncContext
 from sync_service.scheduler import NightlyScheduler, recover_without_scheduler
 
@@ -89,4 +90,5 @@ def create_app(
         pages=sync_pages,
     )
     app.state.simbar_source = local_status
+    map_exception(app, RemoteError, 503, "upstream-unavailable", "ONDE or EduConnect unavailable")
     return app

@@ -25,6 +25,7 @@ ERROR_TITLES = {
     409: "Action impossible dans l'état actuel",
     422: "Saisie invalide",
     429: "Trop de tentatives",
+    502: "Service injoignable",
     503: "Service momentanément indisponible",
 }
 
