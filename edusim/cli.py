@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy import Engine, MetaData
 
+from edusim import snapshot_cli
 from edusim.services import ServiceError, ServiceSpec, Supervisor
 from edusim_common.clock import SimClock
 from edusim_common.clock_api import clock_table, load_clock
@@ -60,6 +61,7 @@ def up(
     from fake_onde.seed import DEMO_UAI, seed_demo_school
 
     _use_data_dir(data_dir)
+    os.environ.setdefault("EDUSIM_SNAPSHOT_DIR", str(data_dir / "snapshots"))
     settings = OndeSettings()
     if demo:
         engine, clock = _open_onde(settings)
@@ -169,8 +171,23 @@ def _service_metadata() -> dict[str, MetaData]:
 def reset(
     data_dir: DataDir = Path("data"),
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Back to the demo seed: the demo school, clocks at their start. A simulator "
+            "running at --sync is rewound in place.",
+        ),
+    ] = False,
+    sync: snapshot_cli.SyncUrl = snapshot_cli.DEFAULT_SYNC_URL,
+    sync_token: snapshot_cli.SyncToken = None,
 ) -> None:
     """Erase every service's data (and the clock): the next `edusim up` starts afresh."""
+    if demo and snapshot_cli.sync_answers(sync):
+        if not yes:
+            typer.confirm("Rewind the running simulation to the demo seed?", abort=True)
+        snapshot_cli.reset_running_to_demo(sync, sync_token)
+        return
     _use_data_dir(data_dir)
     if not yes:
         typer.confirm("Erase all the simulator's data?", abort=True)
@@ -181,6 +198,13 @@ def reset(
         metadata.drop_all(engine)
         engine.dispose()
         console.print(f"{prefix.lower()}: erased ({url})")
+    if demo:
+        from fake_onde.seed import DEMO_UAI, seed_demo_school
+
+        engine, clock = _open_onde(OndeSettings())
+        report = seed_demo_school(engine, clock.now())
+        engine.dispose()
+        console.print(f"Demo school {DEMO_UAI} seeded: {report.pupils} pupils.")
 
 
 @app.command()
@@ -197,6 +221,8 @@ def token(
         raise typer.Exit(2) from exc
     print(director_token(OndeSettings().secret_key, checked))
 
+
+app.add_typer(snapshot_cli.app, name="snapshot")
 
 if __name__ == "__main__":
     app()

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from edusim_common.app import create_service_app
 from edusim_common.problems import map_exception
 from edusim_common.service_auth import require_service_token
-from sync_service import routes
+from sync_service import routes, snapshot_routes
 from sync_service.config import SyncSettings
 from sync_service.models import SyncModel, upgrade_schema
 from sync_service.pages import local_status
@@ -83,7 +83,7 @@ def create_app(
         metadata=METADATA,
         lock_key=SYNC_LOCK_KEY,
         require_admin=require_service_token,
-        routers=[routes.router],
+        routers=[routes.router, snapshot_routes.router],
         clock_api=False,
         on_start=start,
         on_stop=stop,

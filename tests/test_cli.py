@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -15,6 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from edusim.cli import app
+from edusim.snapshot import reflect
+from edusim_common.db import make_engine
 from fake_onde.auth import director_token
 from fake_onde.config import DEV_SECRET_KEY
 
@@ -120,3 +123,86 @@ def test_token_prints_the_director_token_and_refuses_a_bad_uai() -> None:
     bad = runner.invoke(app, ["token", "0021593X"])
     assert bad.exit_code == 2
     assert "key letter" in bad.output
+
+
+# -- snapshots and reset --demo, on the databases directly (no service running) -------------------
+
+
+def _offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Work on SQLite files under the test's data dir; a --sync where nothing answers."""
+    for key in ("ONDE_DATABASE_URL", "EDUCONNECT_DATABASE_URL", "SYNC_DATABASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv("EDUSIM_SNAPSHOT_DIR", raising=False)
+    return ["--sync", f"http://127.0.0.1:{_free_port()}"]
+
+
+def _rows(data_dir: Path) -> dict[str, dict[str, list[tuple[object, ...]]]]:
+    """Every row of the three SQLite databases (tables with rows only)."""
+    out = {}
+    for name in ("onde", "educonnect", "sync"):
+        engine = make_engine(f"sqlite:///{data_dir / name}.db")
+        with engine.connect() as conn:
+            metadata = reflect(conn)
+            tables = {
+                t.name: sorted((tuple(r) for r in conn.execute(t.select())), key=repr)
+                for t in metadata.sorted_tables
+            }
+            out[name] = {table: rows for table, rows in tables.items() if rows}
+        engine.dispose()
+    return out
+
+
+def test_snapshot_save_list_restore_on_the_databases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync = _offline(monkeypatch)
+    where = ["--data-dir", str(tmp_path), *sync]
+    assert runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)]).exit_code == 0
+    saved = runner.invoke(app, ["snapshot", "save", "debut", *where])
+    assert saved.exit_code == 0, saved.output
+    assert "2026-09-01 06:00 UTC" in saved.output  # the clock the services would start from
+    before = _rows(tmp_path)
+    more = ["seed", "--schools", "1", "--pupils", "20", "--data-dir", str(tmp_path)]
+    assert runner.invoke(app, more).exit_code == 0
+    assert _rows(tmp_path) != before
+    again = runner.invoke(app, ["snapshot", "save", "debut", *where])
+    assert again.exit_code == 1
+    assert "--overwrite" in again.output
+    restored = runner.invoke(app, ["snapshot", "restore", "debut", *where])
+    assert restored.exit_code == 0, restored.output
+    assert _rows(tmp_path) == before
+    listed = runner.invoke(app, ["snapshot", "list", *where])
+    assert "debut" in listed.output
+    missing = runner.invoke(app, ["snapshot", "restore", "absent", *where])
+    assert missing.exit_code == 1
+    assert "no snapshot absent" in missing.output
+
+
+def test_snapshot_refuses_a_sync_service_that_does_not_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync = _offline(monkeypatch)
+    lock = tmp_path / "sync.db.scheduler.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the sync's scheduler does
+        refused = runner.invoke(app, ["snapshot", "save", "s", "--data-dir", str(tmp_path), *sync])
+    assert refused.exit_code == 1
+    assert "--sync" in refused.output
+    assert not (tmp_path / "snapshots" / "s.snapshot.jsonl.gz").exists()
+
+
+def test_reset_demo_goes_back_to_the_demo_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync = _offline(monkeypatch)
+    assert runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)]).exit_code == 0
+    demo = _rows(tmp_path)["onde"]
+    more = ["seed", "--schools", "1", "--pupils", "20", "--data-dir", str(tmp_path)]
+    assert runner.invoke(app, more).exit_code == 0
+    reset = runner.invoke(app, ["reset", "--demo", "--yes", "--data-dir", str(tmp_path), *sync])
+    assert reset.exit_code == 0, reset.output
+    after = _rows(tmp_path)
+    assert after["onde"]["pupil"] == demo["pupil"]
+    assert after["onde"]["sim_clock"] == demo["sim_clock"]
+    assert after["educonnect"] == {}  # made afresh at the next start
+    assert after["sync"] == {}
