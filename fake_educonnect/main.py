@@ -8,6 +8,7 @@ from edusim_common.app import create_service_app
 from edusim_common.service_auth import require_service_token
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.models import EduConnectModel
+from fake_educonnect.pages import pages as web_pages
 from fake_educonnect.routes import console, history, parent, selfservice, service_api
 from fake_educonnect.security import Passwords
 
@@ -44,6 +45,7 @@ def create_app(settings: EduConnectSettings | None = None) -> FastAPI:
             console.tokens,
             history.router,
         ],
+        pages=web_pages,
     )
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     return app

@@ -1,0 +1,355 @@
+"""The director console (« administration des comptes EduConnect »), one school at a time.
+
+The real console sits behind the academic portal (ARENA / eduline); here the director picks the
+school on a simulated login page, and the console cookie holds that school's director token
+(``ec-dir-<UAI>-…``), the same token the console API takes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, StringConstraints
+from sqlmodel import Session
+
+from edusim_common.deps import DbSession, Now
+from edusim_common.problems import Conflict, NotFound, Problem
+from edusim_common.school_tokens import school_of_token, school_token
+from edusim_common.web.forms import FormErrors, redirect, validate
+from fake_educonnect.deps import PasswordsDep
+from fake_educonnect.models import (
+    Account,
+    AccountState,
+    Attachment,
+    AttachmentStatus,
+    Child,
+    Origin,
+)
+from fake_educonnect.pages import queries
+from fake_educonnect.pages.common import (
+    CONSOLE_COOKIE,
+    Form,
+    parse_id,
+    render,
+    router,
+    settings_of,
+    with_bar,
+)
+from fake_educonnect.routes.console import DIRECTOR_PREFIX
+from fake_educonnect.service import console
+from fake_educonnect.service.accounts import (
+    AccountFilter,
+    attachments_of,
+    get_account,
+    list_accounts,
+)
+from fake_educonnect.service.activation import issue_letter
+from fake_educonnect.service.views import account_detail
+
+PAGE_SIZE = 50
+UAI_KEYS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+_UAI = re.compile(r"^\d{7}[A-Z]$")
+NOT_HERE = "Aucun compte de votre école ne correspond à cette adresse."
+Short = Annotated[str, StringConstraints(max_length=80)]
+
+
+def uai_problem(uai: str) -> str | None:
+    """Why ``uai`` is not a valid UAI (7 digits and the key letter), in French; None if valid."""
+    if not _UAI.match(uai):
+        return "Un UAI compte 7 chiffres suivis d'une lettre (exemple : 0021593W)."
+    key = UAI_KEYS[int(uai[:7]) % 23]
+    if uai[7] != key:
+        return f"Lettre clé erronée : l'UAI {uai[:7]} prend la lettre {key}."
+    return None
+
+
+def console_school(request: Request) -> str | None:
+    """The UAI of the director logged into the console, from the console cookie."""
+    token = request.cookies.get(CONSOLE_COOKIE)
+    if not token or len(token) > 200:
+        return None
+    return school_of_token(DIRECTOR_PREFIX, settings_of(request).secret_key, token)
+
+
+def _to_console_login() -> RedirectResponse:
+    return redirect("/console", "Connectez-vous à la console pour continuer.")
+
+
+def _login_page(
+    request: Request, session: Session, values: dict[str, str], errors: FormErrors, status: int
+) -> HTMLResponse:
+    context = {
+        "uai": None,
+        "schools": queries.known_schools(session),
+        "values": values,
+        "errors": errors,
+    }
+    return render(request, "console/login.html", context, status)
+
+
+class SearchForm(BaseModel):
+    """The console's search fields (empty ones dropped)."""
+
+    nom: Short | None = None
+    prenom: Short | None = None
+    identifiant: Annotated[str, StringConstraints(max_length=60)] | None = None
+    etat: AccountState | None = None
+    origine: Origin | None = None
+    classe: Annotated[str, StringConstraints(max_length=120)] | None = None
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+
+
+def _search(session: Session, uai: str, wanted: SearchForm, after: int) -> list[Account]:
+    filters = console.ConsoleFilter(
+        nom=wanted.nom,
+        prenom=wanted.prenom,
+        state=wanted.etat.value if wanted.etat else None,
+        origin=wanted.origine.value if wanted.origine else None,
+        email=wanted.email,
+        class_label=wanted.classe,
+    )
+    if not wanted.identifiant:
+        return console.search(session, uai, filters, after, PAGE_SIZE)
+    by_identifiant = AccountFilter(identifiant=wanted.identifiant, school_uai=uai)
+    found = []
+    for account in list_accounts(session, by_identifiant, 0, 1):
+        # The other filters, applied by the console's own search to this one account.
+        same = console.search(session, uai, filters, (account.id or 0) - 1, 1)
+        if same and same[0].id == account.id:
+            found.append(account)
+    return found
+
+
+@router.get("/console", response_class=HTMLResponse, dependencies=with_bar)
+def console_home(request: Request, session: DbSession) -> HTMLResponse:
+    """The simulated login, or the school's search with its results."""
+    uai = console_school(request)
+    if uai is None:
+        return _login_page(request, session, {}, FormErrors(), 200)
+    raw = {k: v.strip() for k, v in request.query_params.items() if v.strip()}
+    after = parse_id(raw.pop("apres", "")) or 0
+    wanted, errors = validate(SearchForm, raw)
+    rows = []
+    if wanted is not None:
+        for account in _search(session, uai, wanted, after):
+            children = attachments_of(session, account.id or 0)
+            rows.append((account, [(a, c) for a, c in children if c.school_uai == uai]))
+    next_after = rows[-1][0].id if len(rows) == PAGE_SIZE else None
+    context = {
+        "uai": uai,
+        "values": raw,
+        "errors": errors,
+        "rows": rows,
+        "next_after": next_after,
+        "classes": queries.class_labels(session, uai),
+        "school_messages": queries.latest_messages(
+            session, None, 5, channel="school", school_uai=uai
+        ),
+    }
+    return render(request, "console/search.html", context, 422 if errors else 200)
+
+
+@router.post("/console/connexion", response_class=HTMLResponse, dependencies=with_bar)
+def console_login(request: Request, form: Form, session: DbSession) -> Response:
+    """Simulated ARENA login: the director picks the school; the cookie holds its token."""
+    uai = (form.get("uai_autre") or form.get("uai") or "").strip().upper()
+    problem = uai_problem(uai) if uai else "Choisissez votre école ou saisissez son UAI."
+    if problem is not None and uai in queries.known_schools(session):
+        problem = None  # a school EduConnect already knows (test data may skip the key letter)
+    if problem is not None:
+        errors = FormErrors()
+        errors.add("uai_autre", problem)
+        return _login_page(request, session, form, errors, 422)
+    token = school_token(DIRECTOR_PREFIX, settings_of(request).secret_key, uai)
+    response = redirect("/console", f"Connecté à la console de l'école {uai} (connexion simulée).")
+    response.set_cookie(
+        CONSOLE_COOKIE, token, max_age=8 * 3600, httponly=True, samesite="lax", path="/"
+    )
+    return response
+
+
+@router.post("/console/deconnexion")
+def console_logout() -> RedirectResponse:
+    """Leave the console."""
+    response = redirect("/console", "Vous avez quitté la console.")
+    response.delete_cookie(CONSOLE_COOKIE, path="/")
+    return response
+
+
+def _scoped_account(session: Session, uai: str, raw_id: str) -> Account:
+    """The account, if it has a responsable in the director's school; else « introuvable »."""
+    account_id = parse_id(raw_id)
+    if account_id is None:
+        raise NotFound(NOT_HERE)
+    try:
+        account = get_account(session, account_id)
+        console.check_account_in_school(session, account, uai)
+    except Problem as exc:
+        raise NotFound(NOT_HERE) from exc
+    return account
+
+
+def _scoped_attachment(session: Session, uai: str, raw_id: str) -> tuple[Attachment, Child]:
+    """The attachment, if its pupil is in the director's school; else « introuvable »."""
+    attachment_id = parse_id(raw_id)
+    attachment = session.get(Attachment, attachment_id) if attachment_id else None
+    child = session.get(Child, attachment.child_id) if attachment else None
+    if attachment is None or child is None:
+        raise NotFound("Aucun rattachement de votre école ne correspond à cette adresse.")
+    try:
+        console.check_attachment_in_school(child, uai)
+    except Problem as exc:
+        raise NotFound("Aucun rattachement de votre école ne correspond à cette adresse.") from exc
+    return attachment, child
+
+
+@router.get("/console/comptes/{account_id}", response_class=HTMLResponse, dependencies=with_bar)
+def account_page(account_id: str, request: Request, session: DbSession) -> Response:
+    """Identifiant, origin, state, activation date, last login, each child's attachment."""
+    uai = console_school(request)
+    if uai is None:
+        return _to_console_login()
+    account = _scoped_account(session, uai, account_id)
+    detail = account_detail(session, account, school_uai=uai)
+    context = {
+        "uai": uai,
+        "account": detail,
+        "self_activated": account.origin in console.SELF_ACTIVATED,
+    }
+    return render(request, "console/account.html", context)
+
+
+@router.post(
+    "/console/comptes/{account_id}/courrier", response_class=HTMLResponse, dependencies=with_bar
+)
+def letter(
+    account_id: str,
+    request: Request,
+    form: Form,
+    session: DbSession,
+    now: Now,
+    passwords: PasswordsDep,
+) -> Response:
+    """A printable notification letter: identifiant and temporary password, valid 3 months."""
+    uai = console_school(request)
+    if uai is None:
+        return _to_console_login()
+    account = _scoped_account(session, uai, account_id)
+    try:
+        # The temporary password opens the account: as for a reset, a parent who activated
+        # alone is first sent to the self-service tools (the API asks `confirm` too).
+        console.check_reset_allowed(account, form.get("confirm") == "1")
+    except Conflict:
+        context = {"uai": uai, "account": account, "action": "courrier"}
+        return render(request, "console/reset_confirm.html", context)
+    validity = timedelta(days=settings_of(request).letter_validity_days)
+    issued = issue_letter(session, now, passwords, account, uai, validity)
+    context = {"uai": uai, "account": account, "issued": issued, "reset": False}
+    return render(request, "console/letter.html", context)
+
+
+@router.post(
+    "/console/comptes/{account_id}/reinitialiser",
+    response_class=HTMLResponse,
+    dependencies=with_bar,
+)
+def reset_password(
+    account_id: str,
+    request: Request,
+    form: Form,
+    session: DbSession,
+    now: Now,
+    passwords: PasswordsDep,
+) -> Response:
+    """A new letter, the old password void; a self-activated parent needs a confirmation first."""
+    uai = console_school(request)
+    if uai is None:
+        return _to_console_login()
+    account = _scoped_account(session, uai, account_id)
+    try:
+        console.check_reset_allowed(account, form.get("confirm") == "1")
+    except Conflict:
+        context = {"uai": uai, "account": account, "action": "reinitialiser"}
+        return render(request, "console/reset_confirm.html", context)
+    validity = timedelta(days=settings_of(request).letter_validity_days)
+    issued = issue_letter(session, now, passwords, account, uai, validity, reset=True)
+    context = {"uai": uai, "account": account, "issued": issued, "reset": True}
+    return render(request, "console/letter.html", context)
+
+
+def _first_name(child: Child) -> str:
+    return child.prenoms.split()[0] if child.prenoms.split() else child.prenoms
+
+
+@router.post("/console/rattachements/{attachment_id}/debloquer")
+def unblock(attachment_id: str, request: Request, session: DbSession, now: Now) -> RedirectResponse:
+    """The child is proposed again at the parent's next login."""
+    uai = console_school(request)
+    if uai is None:
+        return _to_console_login()
+    attachment, child = _scoped_attachment(session, uai, attachment_id)
+    back = f"/console/comptes/{attachment.account_id}"
+    try:
+        console.unblock(attachment, now, settings_of(request).birthdate_tries)
+    except Conflict:
+        return redirect(back, f"Le rattachement de {_first_name(child)} n'est pas à débloquer.")
+    return redirect(
+        back,
+        f"Le rattachement de {_first_name(child)} est débloqué : l'élève sera proposé à la "
+        "prochaine connexion du responsable.",
+    )
+
+
+@router.post("/console/rattachements/{attachment_id}/rattacher")
+def attach(attachment_id: str, request: Request, session: DbSession, now: Now) -> RedirectResponse:
+    """The school attaches the child by hand, without the birth-date check."""
+    uai = console_school(request)
+    if uai is None:
+        return _to_console_login()
+    attachment, child = _scoped_attachment(session, uai, attachment_id)
+    back = f"/console/comptes/{attachment.account_id}"
+    name = _first_name(child)
+    try:
+        console.attach_by_hand(attachment, now)
+    except Conflict:
+        if attachment.status == AttachmentStatus.attached.value:
+            return redirect(back, f"{name} est déjà rattaché(e) à ce compte.")
+        return redirect(
+            back, f"Le lien avec {name} a été retiré par la synchronisation : rien à rattacher."
+        )
+    return redirect(back, f"{name} est rattaché(e) à ce compte par l'école.")
+
+
+ORIGIN_ORDER = ("FranceConnect", "Responsable", "Etablissement", "none")
+STATE_ORDER = ("active", "non_active", "desactive")
+STATUS_ORDER = ("attached", "proposed", "blocked", "refused", "removed")
+
+
+def _bars(counts: dict[str, int], order: tuple[str, ...]) -> list[tuple[str, int, float]]:
+    total = sum(counts.values())
+    keys = list(order) + sorted(k for k in counts if k not in order)
+    return [(k, counts.get(k, 0), 100.0 * counts.get(k, 0) / total if total else 0.0) for k in keys]
+
+
+@router.get("/console/statistiques", response_class=HTMLResponse, dependencies=with_bar)
+def statistics(request: Request, session: DbSession) -> Response:
+    """Activation statistics of the school, by origin, state and attachment status."""
+    uai = console_school(request)
+    if uai is None:
+        return _to_console_login()
+    found = console.stats(session, uai)
+    activated = found.by_state.get(AccountState.active.value, 0)
+    context = {
+        "uai": uai,
+        "accounts": found.accounts,
+        "activated": activated,
+        "rate": 100.0 * activated / found.accounts if found.accounts else 0.0,
+        "by_origin": _bars(found.by_origin, ORIGIN_ORDER),
+        "by_state": _bars(found.by_state, STATE_ORDER),
+        "by_status": _bars(found.attachments, STATUS_ORDER),
+    }
+    return render(request, "console/stats.html", context)
