@@ -93,9 +93,13 @@ def _serialise_postgres_writers(engine: Engine, lock_key: int) -> None:
 
 
 def write_session(engine: Engine) -> Session:
-    """A session whose transaction is a serialised write transaction."""
-    session = Session(engine, expire_on_commit=False)
-    session.connection(execution_options={_WRITE_OPTION: True})
+    """A session whose every transaction is a serialised write transaction.
+
+    The session is bound to a copy of the engine carrying the write option, so that a transaction
+    begun after a commit or a rollback takes the write lock too (not only the first one).
+    """
+    session = Session(engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False)
+    session.connection()
     return session
 
 
