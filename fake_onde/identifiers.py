@@ -28,9 +28,9 @@ __all__ = [
 ]
 
 KEY_ALPHABET: Final = "ABCDEFGHJKLMNPRSTUVWXYZ"
-_UAI = re.compile(r"^\d{7}[A-Z]$")
-_INE = re.compile(r"^\d{10}[A-Z]$")
-_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_UAI = re.compile(r"^[0-9]{7}[A-Z]$")
+_INE = re.compile(r"^[0-9]{10}[A-Z]$")
+_INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
 
 
 def uai_key(digits: str) -> str:

@@ -30,7 +30,7 @@ Mobile = Annotated[
     str, StringConstraints(max_length=30), AfterValidator(lambda v: normalize_phone(v, mobile=True))
 ]
 Phone = Annotated[str, StringConstraints(max_length=30), AfterValidator(normalize_phone)]
-PostalCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
+PostalCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
 
 MAX_ID = 2**31 - 1
 """Largest record id: ids and sequence numbers are INTEGER columns (32-bit on PostgreSQL)."""
@@ -205,9 +205,10 @@ class Pupil(OndeModel, table=True):
     class_id: int | None = Field(default=None, foreign_key="school_class.id", index=True)
     level: str = Field(max_length=3)
     state: str = Field(max_length=20)
-    nom_search: str = Field(max_length=80, index=True)
-    prenoms_search: str = Field(max_length=80)
-    identity_key: str = Field(max_length=200)
+    # Folded keys are unbounded: folding can lengthen a name ("ﬃ" -> "ffi", "ﷺ" -> 18 letters).
+    nom_search: str = Field(sa_type=Text, index=True)
+    prenoms_search: str = Field(sa_type=Text)
+    identity_key: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -290,8 +291,9 @@ class Responsable(OndeModel, table=True):
     postal_code: str | None = Field(default=None, max_length=5)
     city: str | None = Field(default=None, max_length=120)
     country: str | None = Field(default=None, max_length=120)
-    nom_search: str = Field(max_length=80, index=True)
-    prenom_search: str = Field(max_length=80)
+    # Folded keys are unbounded: folding can lengthen a name ("ﬃ" -> "ffi", "ﷺ" -> 18 letters).
+    nom_search: str = Field(sa_type=Text, index=True)
+    prenom_search: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
