@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Engine, MetaData
+from sqlalchemy.engine import make_url
 
 from edusim import snapshot_cli
 from edusim.services import ServiceError, ServiceSpec, Supervisor
@@ -31,6 +32,11 @@ console = Console()
 DataDir = Annotated[
     Path, typer.Option("--data-dir", help="Where the SQLite files live (ignored for other URLs).")
 ]
+
+
+def _masked(url: str) -> str:
+    """A database URL fit to print: its password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _use_data_dir(data_dir: Path) -> None:
@@ -197,7 +203,7 @@ def reset(
         clock_table(metadata)  # the clock too: reset means the clock starts afresh
         metadata.drop_all(engine)
         engine.dispose()
-        console.print(f"{prefix.lower()}: erased ({url})")
+        console.print(f"{prefix.lower()}: erased ({_masked(url)})")
     if demo:
         from fake_onde.seed import DEMO_UAI, seed_demo_school
 
