@@ -57,7 +57,11 @@ class Account(EduConnectModel, table=True):
     identifiant_base: str = Field(index=True, max_length=30)
     nom: str = Field(max_length=80)
     prenom: str = Field(max_length=80)
-    match_key: str = Field(max_length=170, description="Folded family name|first name.")
+    match_key: str = Field(
+        sa_type=Text,
+        description="Folded family name|first name (unbounded: folding can lengthen a name, "
+        "ß → ss, ﬃ → ffi).",
+    )
     mobile: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=254)
     email_confirmed: bool = False

@@ -11,8 +11,8 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 from edusim_common.types import PersonName
 from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
 
-Uai = Annotated[str, StringConstraints(pattern=r"^\d{7}[A-Z]$")]
-E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
+Uai = Annotated[str, StringConstraints(pattern=r"^[0-9]{7}[A-Z]$")]
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
 SourceId = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[\w.:-]+$")]
 # Typed text that is looked up or stored: no control characters (PostgreSQL text cannot hold NUL).
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
@@ -194,7 +194,7 @@ class OutboxPublic(BaseModel):
     created_at: datetime
 
 
-Code = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 RequestId = Annotated[str, StringConstraints(min_length=10, max_length=100)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 MobileIn = Annotated[str, StringConstraints(min_length=1, max_length=30)]
@@ -297,8 +297,10 @@ class FranceConnectIdentityIn(BaseModel):
     family_name: PersonName
     birthdate: date
     gender: Annotated[str, StringConstraints(pattern=r"^(female|male)$")]
-    birthplace: Annotated[str, StringConstraints(pattern=r"^(\d{5}|2[AB]\d{3})$")] | None = None
-    birthcountry: Annotated[str, StringConstraints(pattern=r"^\d{5}$")] = "99100"
+    birthplace: Annotated[str, StringConstraints(pattern=r"^([0-9]{5}|2[AB][0-9]{3})$")] | None = (
+        None
+    )
+    birthcountry: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")] = "99100"
     email: EmailStr | None = None
     phone_number: E164 | None = None
 

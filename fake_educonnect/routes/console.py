@@ -80,7 +80,7 @@ ScopedAttachment = Annotated[tuple[Attachment, Child], Depends(scoped_attachment
 
 @tokens.get("/schools/{uai}/director-token", summary="A director's console token (service)")
 def director_token(
-    uai: Annotated[str, Path(pattern=r"^\d{7}[A-Z]$")], settings: Settings
+    uai: Annotated[str, Path(pattern=r"^[0-9]{7}[A-Z]$")], settings: Settings
 ) -> DirectorToken:
     """Hand a director the token of the console for their school."""
     return DirectorToken(
