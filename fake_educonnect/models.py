@@ -97,6 +97,12 @@ class AccountSource(EduConnectModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     fingerprint: str = Field(max_length=64, description="Hash of the last imported content.")
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="When the source deleted this record: it no longer gives contact data, nor "
+        "a director's rights over the account.",
+    )
 
 
 class Child(EduConnectModel, table=True):

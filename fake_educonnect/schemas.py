@@ -143,6 +143,9 @@ class SourcePublic(BaseModel):
     mobile: str | None
     accepts_sms: bool
     email: str | None
+    deleted_at: datetime | None = Field(
+        default=None, description="When the source deleted this responsable, if it did."
+    )
 
 
 class ChildPublic(BaseModel):

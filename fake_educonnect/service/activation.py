@@ -44,6 +44,7 @@ def _sms_reachable(session: Session, account: Account, mobile: str) -> bool:
             col(AccountSource.account_id) == account.id,
             col(AccountSource.mobile) == mobile,
             col(AccountSource.accepts_sms).is_(True),
+            col(AccountSource.deleted_at).is_(None),
         )
     )
     return found is not None

@@ -56,7 +56,12 @@ def load_siecle(
             continue
         if account.activated_at is None:
             activate(account, now, Origin(item.origin))
-        account.email_confirmed = item.email_confirmed and account.email is not None
+        if (
+            item.email_confirmed
+            and item.email is not None
+            and (account.email or "").lower() == item.email.lower()
+        ):
+            account.email_confirmed = True
         if item.password:
             account.password_hash = passwords.hash(item.password)
         session.execute(

@@ -112,6 +112,7 @@ class _Batch:
     excluded_store: RowStore
     children: dict[tuple[str, str], Row]
     sources: dict[tuple[str, str], Row]
+    by_account: dict[int, list[Row]]
     accounts: dict[int, Row]
     by_match_key: dict[str, list[Row]]
     attachments: dict[int, dict[int, Row]]
@@ -196,9 +197,10 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     }
     children = _upsert_children(stores[Child], now, items)
     item_keys = [(i.source.value, i.source_id) for i in items]
-    sources = _by_source(stores[AccountSource], item_keys)
     keys = sorted({match_key(i.nom, i.prenom) for i in items})
-    known_ids = sorted({s["account_id"] for s in sources.values()})
+    known_ids = sorted(
+        {s["account_id"] for s in _by_source(stores[AccountSource], item_keys).values()}
+    )
     accounts_table = stores[Account].table
     accounts: dict[int, Row] = {}
     for start in range(0, max(len(keys), len(known_ids)), 5000):
@@ -210,8 +212,18 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     by_match_key: dict[str, list[Row]] = defaultdict(list)
     for account_id in sorted(accounts):
         by_match_key[accounts[account_id]["match_key"]].append(accounts[account_id])
-    attachments: dict[int, dict[int, Row]] = defaultdict(dict)
     account_ids = sorted(accounts)
+    # Every source of the loaded accounts (the batch's own among them): matching looks at the
+    # emails they give, and a cleared mobile or email falls back on another source's.
+    sources: dict[tuple[str, str], Row] = {}
+    by_account: dict[int, list[Row]] = defaultdict(list)
+    sources_table = stores[AccountSource].table
+    for start in range(0, len(account_ids), 5000):
+        chunk = account_ids[start : start + 5000]
+        for row in stores[AccountSource].load(sources_table.c.account_id.in_(chunk)):
+            sources[(row["source"], row["source_id"])] = row
+            by_account[row["account_id"]].append(row)
+    attachments: dict[int, dict[int, Row]] = defaultdict(dict)
     attachments_table = stores[Attachment].table
     for start in range(0, len(account_ids), 5000):
         chunk = account_ids[start : start + 5000]
@@ -238,6 +250,7 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
         stores[ExcludedSource],
         children,
         sources,
+        by_account,
         accounts,
         by_match_key,
         attachments,
@@ -265,11 +278,26 @@ def _remember_exclusion(state: _Batch, item: ResponsableIn, reason: str) -> None
         state.excluded_store.changed(row)
 
 
+def _trusted_emails(state: _Batch, account: Row) -> set[str]:
+    """The emails an account can be matched on: confirmed by the parent, or given by a source.
+
+    An email the parent typed but never confirmed proves nothing: it is not used.
+    """
+    emails = {
+        source["email"].lower()
+        for source in state.by_account[account["id"]]
+        if source["email"] and source["deleted_at"] is None
+    }
+    if account["email"] and account["email_confirmed"]:
+        emails.add(account["email"].lower())
+    return emails
+
+
 def _find_match(state: _Batch, item: ResponsableIn) -> Row | None:
     email = item.email.lower() if item.email else None
     for account in state.by_match_key.get(match_key(item.nom, item.prenom), []):
         same_mobile = item.mobile is not None and account["mobile"] == item.mobile
-        same_email = email is not None and (account["email"] or "").lower() == email
+        same_email = email is not None and email in _trusted_emails(state, account)
         if same_mobile or same_email:
             return account
     return None
@@ -306,21 +334,89 @@ def _create_account(state: _Batch, item: ResponsableIn) -> Row:
     return account
 
 
-def _apply_contact(state: _Batch, account: Row, item: ResponsableIn) -> bool:
-    updates: dict[str, object] = {"nom": item.nom, "prenom": item.prenom}
-    if item.mobile is not None:
-        updates["mobile"] = item.mobile
-    if item.email is not None:
-        updates["email"] = item.email
+@dataclass(frozen=True)
+class _Given:
+    """What a source record gives its account: names, mobile, email (nothing once deleted)."""
+
+    nom: str
+    prenom: str
+    mobile: str | None
+    email: str | None
+
+
+def _given(source: Row) -> _Given:
+    if source["deleted_at"] is not None:
+        return _Given(source["nom"], source["prenom"], None, None)
+    return _Given(source["nom"], source["prenom"], source["mobile"], source["email"])
+
+
+def _fallback(state: _Batch, account: Row, source: Row, name: str) -> str | None:
+    """The ``name`` (mobile or email) that the account's other live sources give, latest first."""
+    others = [
+        other
+        for other in state.by_account[account["id"]]
+        if other is not source and other["deleted_at"] is None and other[name]
+    ]
+    if not others:
+        return None
+    value: str = max(others, key=lambda other: (other["updated_at"], other["id"]))[name]
+    return value
+
+
+def _follow(
+    state: _Batch, account: Row, source: Row, name: str, before: str | None, after: str | None
+) -> bool:
+    """Apply one contact field that the source changed since the last import.
+
+    A new value replaces the account's; a cleared one clears it when the account holds what this
+    source gave (another live source's value then takes over), and leaves alone a value that came
+    from elsewhere.
+    """
+    if before == after:
+        return False
+    if after is not None:
+        value: str | None = after
+    elif account[name] == before:
+        value = _fallback(state, account, source, name)
+    else:
+        return False
+    if account[name] == value:
+        return False
+    account[name] = value
+    return True
+
+
+def _apply_contact(state: _Batch, account: Row, source: Row, before: _Given | None) -> bool:
+    """Bring the account up to date with what ``source`` changed since the last import.
+
+    ``before`` is what the source gave at the last import (None for a new source: it only fills
+    what the account lacks). Values that did not change in the source are never re-applied, so a
+    re-sent responsable does not undo what happened since; an email the parent confirmed is
+    theirs, and the import never replaces nor clears it.
+    """
+    after = _given(source)
     changed = False
-    for name, value in updates.items():
-        if account[name] != value:
-            if name == "email":
-                account["email_confirmed"] = False
-            account[name] = value
+    if before is None:
+        for name, value in (("mobile", after.mobile), ("email", after.email)):
+            if account[name] is None and value is not None:
+                account[name] = value
+                changed = True
+    else:
+        names = (after.nom, after.prenom)
+        if (
+            source["deleted_at"] is None
+            and (before.nom, before.prenom) != names
+            and (account["nom"], account["prenom"]) != names
+        ):
+            state.by_match_key[account["match_key"]].remove(account)
+            account["nom"], account["prenom"] = after.nom, after.prenom
+            account["match_key"] = match_key(after.nom, after.prenom)
+            state.by_match_key[account["match_key"]].append(account)
             changed = True
+        changed |= _follow(state, account, source, "mobile", before.mobile, after.mobile)
+        if not account["email_confirmed"]:
+            changed |= _follow(state, account, source, "email", before.email, after.email)
     if changed:
-        account["match_key"] = match_key(account["nom"], account["prenom"])
         account["updated_at"] = state.now
         state.accounts_store.changed(account)
     return changed
@@ -382,7 +478,7 @@ def _apply_links(state: _Batch, account: Row, item: ResponsableIn, result: Impor
 
 
 def _new_source(state: _Batch, account: Row, item: ResponsableIn) -> Row:
-    return state.sources_store.add(
+    source = state.sources_store.add(
         {
             "account_id": account["id"],
             "source": item.source.value,
@@ -396,8 +492,11 @@ def _new_source(state: _Batch, account: Row, item: ResponsableIn) -> Row:
             "email": item.email,
             "fingerprint": _fingerprint(item),
             "updated_at": state.now,
+            "deleted_at": None,
         }
     )
+    state.by_account[account["id"]].append(source)
+    return source
 
 
 def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
@@ -420,9 +519,10 @@ def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
         else:
             result.outcome = Outcome.matched
         state.sources[key] = _new_source(state, account, item)
-        _apply_contact(state, account, item)
+        _apply_contact(state, account, state.sources[key], None)
     else:
         account = state.accounts[source["account_id"]]
+        before = _given(source)
         fingerprint = _fingerprint(item)
         if source["fingerprint"] != fingerprint:
             for name in ("school_uai", "civility", "nom", "prenom", "mobile", "accepts_sms"):
@@ -430,9 +530,13 @@ def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
             source["email"] = item.email
             source["fingerprint"] = fingerprint
             source["updated_at"] = state.now
+            if not item.deleted:
+                source["deleted_at"] = None
+            elif source["deleted_at"] is None:
+                source["deleted_at"] = state.now
             state.sources_store.changed(source)
             result.outcome = Outcome.updated
-        if not item.deleted and _apply_contact(state, account, item):
+        if _apply_contact(state, account, source, before):
             result.outcome = Outcome.updated
         if not has_eligible:
             result.reasons.append(exclusion_reason(item))

@@ -6,6 +6,7 @@ when an account matches exactly. An unconfirmed email gives no self-service by e
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 
@@ -134,6 +135,11 @@ def finish_password_reset(
     return account
 
 
+def _email_digest(email: str) -> str:
+    """What a confirmation code remembers of the address it was sent to."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
 def start_email_confirmation(
     session: Session, now: datetime, policy: CodePolicy, account: Account, email: str
 ) -> str:
@@ -141,7 +147,9 @@ def start_email_confirmation(
     account.email = email
     account.email_confirmed = False
     account.updated_at = now
-    request_id, code = issue_code(session, now, policy, account, EMAIL_CONFIRMATION, "email")
+    request_id, code = issue_code(
+        session, now, policy, account, EMAIL_CONFIRMATION, "email", context=_email_digest(email)
+    )
     outbox.send(
         session,
         now,
@@ -162,9 +170,15 @@ def finish_email_confirmation(
     request_id: str,
     code: str,
 ) -> bool:
-    """Check the code sent to the new email; if right, the email is confirmed."""
+    """Check the code sent to the new email; if right, the email is confirmed.
+
+    The code is bound to the address it was sent to: if the account's email changed meanwhile
+    (the import, another request), it confirms nothing.
+    """
     row = redeem_code(session, now, policy, request_id, EMAIL_CONFIRMATION, code)
     if row is None or row.account_id != account.id:
+        return False
+    if account.email is None or row.context != _email_digest(account.email):
         return False
     account.email_confirmed = True
     account.updated_at = now
