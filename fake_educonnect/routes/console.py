@@ -26,7 +26,7 @@ from fake_educonnect.schemas import (
     StatsOut,
 )
 from fake_educonnect.service import console
-from fake_educonnect.service.accounts import attachments_of, get_account
+from fake_educonnect.service.accounts import get_account
 from fake_educonnect.service.activation import IssuedLetter, issue_letter
 from fake_educonnect.service.explain import explain_account
 from fake_educonnect.service.views import account_detail, account_public, attachment_public
@@ -117,14 +117,14 @@ def search(
         position["id"] if position else 0,
         limit,
     )
-    items = []
-    for account in found:
-        children = [
-            f"{c.prenoms} {c.nom}: {a.status}"
-            for a, c in attachments_of(session, account.id or 0)
-            if c.school_uai == uai
-        ]
-        items.append(AccountSummary(**account_public(account).model_dump(), children=children))
+    attachments = console.school_attachments(session, [a.id or 0 for a in found], uai)
+    items = [
+        AccountSummary(
+            **account_public(account).model_dump(),
+            children=[f"{c.prenoms} {c.nom}: {a.status}" for a, c in attachments[account.id or 0]],
+        )
+        for account in found
+    ]
     next_cursor = encode_cursor({"id": found[-1].id}) if len(found) == limit else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -152,8 +152,14 @@ def letter(
     uai: School,
     settings: Settings,
     passwords: PasswordsDep,
+    body: ResetIn | None = None,
 ) -> LetterOut:
-    """Identifiant and temporary password (3 months); earlier letters die."""
+    """Identifiant and temporary password (3 months); earlier letters die.
+
+    The temporary password opens the account, so for a parent who activated alone
+    (`FranceConnect`, `Responsable`) it needs `confirm`, as a reset does.
+    """
+    console.check_reset_allowed(account, body is not None and body.confirm)
     issued = issue_letter(
         session, now, passwords, account, uai, timedelta(days=settings.letter_validity_days)
     )
@@ -221,9 +227,9 @@ def school_stats(session: DbSession, uai: School) -> StatsOut:
 
 
 @router.get("/accounts/{account_id}/explain", summary="Where this parent stands, and why")
-def explain(account: ScopedAccount, session: DbSession, now: Now) -> Explanation:
+def explain(account: ScopedAccount, session: DbSession, now: Now, uai: School) -> Explanation:
     """The FAQ as a diagnosis for one account of the school."""
-    statements = explain_account(session, now, account)
+    statements = explain_account(session, now, account, school_uai=uai)
     return Explanation(
         subject=account.identifiant,
         account=account_public(account),

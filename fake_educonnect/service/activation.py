@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
 from fake_educonnect.models import (
@@ -19,6 +19,7 @@ from fake_educonnect.models import (
     AccountState,
     FranceConnectIdentity,
     Letter,
+    LoginSession,
     Origin,
 )
 from fake_educonnect.security import Passwords, new_temporary_password
@@ -29,6 +30,11 @@ from fake_educonnect.service.parent import activate
 
 SMS_ACTIVATION = "activation_sms"
 FRANCECONNECT = "franceconnect"
+
+
+def end_sessions(session: Session, account: Account) -> None:
+    """Close every open session of ``account`` (after its password was reset)."""
+    session.execute(delete(LoginSession).where(col(LoginSession.account_id) == account.id))
 
 
 def mask_mobile(mobile: str) -> str:
@@ -124,7 +130,9 @@ def issue_letter(
 ) -> IssuedLetter:
     """Print a notification letter: identifiant and a temporary password, valid ``validity``.
 
-    Earlier unused letters die. With ``reset``, the current password stops working too.
+    Earlier unused letters die. With ``reset``, the current password stops working too, and the
+    parent's open sessions end (a reset is what a school does when an account may be in the wrong
+    hands).
     """
     session.execute(
         update(Letter)
@@ -143,6 +151,7 @@ def issue_letter(
     if reset:
         account.password_hash = None
         account.updated_at = now
+        end_sessions(session, account)
     until = (now + validity).date().strftime("%d/%m/%Y")
     text = (
         f"Madame, Monsieur {account.nom},\n\n"

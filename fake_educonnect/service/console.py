@@ -40,17 +40,18 @@ class ConsoleFilter:
 
 
 def _of_school(uai: str) -> Exists:
+    """The director's scope: accounts with a live (not deleted) responsable in the school."""
     return exists().where(
-        col(AccountSource.account_id) == col(Account.id), col(AccountSource.school_uai) == uai
+        col(AccountSource.account_id) == col(Account.id),
+        col(AccountSource.school_uai) == uai,
+        col(AccountSource.deleted_at).is_(None),
     )
 
 
 def check_account_in_school(session: Session, account: Account, uai: str) -> None:
-    """A director never sees another school's parents."""
+    """A director never sees another school's parents (nor one deleted from their school)."""
     found = session.scalar(
-        select(col(AccountSource.id)).where(
-            col(AccountSource.account_id) == account.id, col(AccountSource.school_uai) == uai
-        )
+        select(col(Account.id)).where(col(Account.id) == account.id, _of_school(uai))
     )
     if found is None:
         raise Forbidden(f"account {account.id} has no responsable in school {uai}")
@@ -68,9 +69,11 @@ def search(
     """The school's accounts by id, filtered."""
     query = select(Account).where(col(Account.id) > after, _of_school(uai))
     if filters.nom:
-        query = query.where(col(Account.match_key).startswith(fold_letters(filters.nom) + "|"))
+        key = fold_letters(filters.nom) + "|"
+        query = query.where(col(Account.match_key).startswith(key, autoescape=True))
     if filters.prenom:
-        query = query.where(col(Account.match_key).endswith("|" + fold_letters(filters.prenom)))
+        key = "|" + fold_letters(filters.prenom)
+        query = query.where(col(Account.match_key).endswith(key, autoescape=True))
     if filters.state:
         query = query.where(col(Account.state) == filters.state)
     if filters.origin:
@@ -87,6 +90,26 @@ def search(
             )
         )
     return list(session.scalars(query.order_by(col(Account.id)).limit(limit)))
+
+
+def school_attachments(
+    session: Session, account_ids: list[int], uai: str
+) -> dict[int, list[tuple[Attachment, Child]]]:
+    """The attachments of these accounts to the school's pupils, in one query."""
+    found: dict[int, list[tuple[Attachment, Child]]] = {
+        account_id: [] for account_id in account_ids
+    }
+    if not account_ids:
+        return found
+    query = (
+        select(Attachment, Child)
+        .join(Child, col(Child.id) == col(Attachment.child_id))
+        .where(col(Attachment.account_id).in_(account_ids), col(Child.school_uai) == uai)
+        .order_by(col(Attachment.id))
+    )
+    for row in session.execute(query):
+        found[row[0].account_id].append((row[0], row[1]))
+    return found
 
 
 def check_reset_allowed(account: Account, confirmed: bool) -> None:

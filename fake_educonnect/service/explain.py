@@ -56,11 +56,28 @@ def explain_source(session: Session, now: datetime, source: str, source_id: str)
         ]
     account = session.get(Account, link.account_id)
     assert account is not None
-    return explain_account(session, now, account)
+    statements = explain_account(session, now, account)
+    if link.deleted_at is not None:
+        statements.insert(
+            0,
+            Statement(
+                "source_deleted",
+                f"{source} responsable {source_id} was deleted in {source.upper()} on "
+                f"{_day(link.deleted_at)}: its links were removed and it gives the account no "
+                "contact data any more.",
+            ),
+        )
+    return statements
 
 
-def explain_account(session: Session, now: datetime, account: Account) -> list[Statement]:
-    """Where an account stands: state, origin, contact, and each child's attachment."""
+def explain_account(
+    session: Session, now: datetime, account: Account, school_uai: str | None = None
+) -> list[Statement]:
+    """Where an account stands: state, origin, contact, and each child's attachment.
+
+    With ``school_uai`` (the director console), only that school's responsables, letters and
+    pupils are looked at: a director learns nothing of another school.
+    """
     out: list[Statement] = []
     who = f"{account.prenom} {account.nom} ({account.identifiant})"
     if account.state == AccountState.non_active.value:
@@ -72,7 +89,11 @@ def explain_account(session: Session, now: datetime, account: Account) -> list[S
                 "ONDE, or a letter printed by the school.",
             )
         )
-        sources = sources_of(session, account.id or 0)
+        sources = [
+            s
+            for s in sources_of(session, account.id or 0)
+            if s.deleted_at is None and school_uai in (None, s.school_uai)
+        ]
         if not any(s.mobile for s in sources):
             out.append(
                 Statement(
@@ -111,13 +132,14 @@ def explain_account(session: Session, now: datetime, account: Account) -> list[S
                 "It comes back by itself if a child is enrolled again.",
             )
         )
-    letter = session.scalars(
-        select(Letter).where(
-            col(Letter.account_id) == account.id,
-            col(Letter.used_at).is_(None),
-            col(Letter.expires_at) > now,
-        )
-    ).first()
+    letters = select(Letter).where(
+        col(Letter.account_id) == account.id,
+        col(Letter.used_at).is_(None),
+        col(Letter.expires_at) > now,
+    )
+    if school_uai is not None:
+        letters = letters.where(col(Letter.school_uai) == school_uai)
+    letter = session.scalars(letters).first()
     if letter is not None:
         out.append(
             Statement(
@@ -127,6 +149,8 @@ def explain_account(session: Session, now: datetime, account: Account) -> list[S
             )
         )
     for attachment, child in attachments_of(session, account.id or 0):
+        if school_uai is not None and child.school_uai != school_uai:
+            continue
         name = f"{child.prenoms} {child.nom}"
         status = attachment.status
         if status == AttachmentStatus.attached.value:

@@ -17,6 +17,7 @@ from fake_educonnect.models import Account, AccountState
 from fake_educonnect.security import Passwords
 from fake_educonnect.service import outbox
 from fake_educonnect.service.accounts_common import match_key
+from fake_educonnect.service.activation import end_sessions
 from fake_educonnect.service.guards import CodePolicy, decoy_request_id, issue_code, redeem_code
 
 PASSWORD_RESET = "password_reset"
@@ -123,7 +124,7 @@ def finish_password_reset(
     code: str,
     new_password: str,
 ) -> Account | None:
-    """Check the code; if right, set the new password."""
+    """Check the code; if right, set the new password (every open session ends)."""
     row = redeem_code(session, now, policy, request_id, PASSWORD_RESET, code)
     account = session.get(Account, row.account_id) if row else None
     if account is None:
@@ -132,6 +133,7 @@ def finish_password_reset(
     account.must_change_password = False
     account.failed_logins = 0
     account.updated_at = now
+    end_sessions(session, account)
     return account
 
 

@@ -39,12 +39,12 @@ def attachment_public(attachment: Attachment, child: Child) -> AttachmentPublic:
 def account_detail(
     session: Session, account: Account, school_uai: str | None = None
 ) -> AccountDetail:
-    """An account with its sources and attachments (only one school's, if given)."""
+    """An account with its sources and attachments (only one school's live ones, if given)."""
     account_id = account.id or 0
     sources = [
         SourcePublic.model_validate(s, from_attributes=True)
         for s in sources_of(session, account_id)
-        if school_uai is None or s.school_uai == school_uai
+        if school_uai is None or (s.school_uai == school_uai and s.deleted_at is None)
     ]
     attachments = [
         attachment_public(a, c)
