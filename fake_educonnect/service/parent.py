@@ -86,30 +86,41 @@ def session_for(session: Session, now: datetime, token: str) -> LoginSession | N
     return login
 
 
-def verify_login(
-    session: Session, passwords: Passwords, now: datetime, identifiant: str, password: str
-) -> tuple[Account, Letter | None] | None:
-    """The account if the password (or a live school letter's password) is right, else None."""
-    account = session.scalars(
-        select(Account).where(col(Account.identifiant) == identifiant.strip().lower())
-    ).first()
-    if account is None:
-        passwords.verify(None, password)
-        return None
-    if account.password_hash and passwords.verify(account.password_hash, password):
-        return account, None
-    letters = session.scalars(
-        select(Letter).where(
-            col(Letter.account_id) == account.id,
+def _live_letter(session: Session, account_id: int, now: datetime) -> Letter | None:
+    """The account's school letter still usable (a new letter voids the earlier ones)."""
+    return session.scalars(
+        select(Letter)
+        .where(
+            col(Letter.account_id) == account_id,
             col(Letter.used_at).is_(None),
             col(Letter.expires_at) > now,
         )
-    ).all()
-    for letter in letters:
-        if passwords.verify(letter.password_hash, password):
-            return account, letter
-    if not account.password_hash and not letters:
-        passwords.verify(None, password)
+        .order_by(col(Letter.id).desc())
+        .limit(1)
+    ).first()
+
+
+def verify_login(
+    session: Session, passwords: Passwords, now: datetime, identifiant: str, password: str
+) -> tuple[Account, Letter | None] | None:
+    """The account if the password (or a live school letter's password) is right, else None.
+
+    Every path does the same work, two argon2 checks (the password, then the letter; a decoy
+    hash stands in for what is missing), so the answer's timing tells nothing about whether the
+    account exists, has a password, or has a letter waiting.
+    """
+    account = session.scalars(
+        select(Account).where(col(Account.identifiant) == identifiant.strip().lower())
+    ).first()
+    letter = _live_letter(session, account.id if account and account.id else 0, now)
+    password_ok = passwords.verify(account.password_hash if account else None, password)
+    letter_ok = passwords.verify(letter.password_hash if letter else None, password)
+    if account is None:
+        return None
+    if password_ok:
+        return account, None
+    if letter_ok and letter is not None:
+        return account, letter
     return None
 
 
@@ -237,11 +248,14 @@ def _settle_step(session: Session, login: LoginSession) -> None:
         login.step = None
 
 
-_RANK = {
-    AttachmentStatus.attached.value: 4,
-    AttachmentStatus.proposed.value: 3,
-    AttachmentStatus.blocked.value: 2,
-    AttachmentStatus.refused.value: 1,
+# How a merge settles one child that both accounts hold: the most restrictive, most informative
+# status wins. A refusal ("not the legal representative") or a block (wrong birth date) is never
+# turned into an attachment by a merge: only the school can lift it.
+_MERGE_RANK = {
+    AttachmentStatus.refused.value: 4,
+    AttachmentStatus.blocked.value: 3,
+    AttachmentStatus.attached.value: 2,
+    AttachmentStatus.proposed.value: 1,
     AttachmentStatus.removed.value: 0,
 }
 
@@ -263,21 +277,12 @@ def merge_from(
     other = session.scalars(
         select(Account).where(col(Account.identifiant) == identifiant.strip().lower())
     ).first()
-    letters = (
-        session.scalars(
-            select(Letter).where(
-                col(Letter.account_id) == other.id,
-                col(Letter.used_at).is_(None),
-                col(Letter.expires_at) > now,
-            )
-        ).all()
-        if other is not None and other.id != target.id
-        else []
-    )
-    if other is None or not any(
-        passwords.verify(x.password_hash, temporary_password) for x in letters
-    ):
-        passwords.verify(None, temporary_password)
+    if other is not None and other.id == target.id:
+        other = None
+    letter = _live_letter(session, other.id if other and other.id else 0, now)
+    # One argon2 check on every path (a decoy hash when there is no letter).
+    proved = passwords.verify(letter.password_hash if letter else None, temporary_password)
+    if other is None or not proved:
         return None
     if other.match_key != target.match_key:
         raise Conflict(
@@ -285,6 +290,17 @@ def merge_from(
             f"differ from yours ({target.prenom} {target.nom}): the school must correct ONDE first"
         )
     return _absorb(session, now, target, other)
+
+
+def _merged_status(status: str) -> str:
+    """What an attachment of the absorbed account becomes here.
+
+    The school letter that proves the other account vouches for its open proposals (they are
+    attached); a blocked, refused or removed link keeps its status.
+    """
+    if status == AttachmentStatus.proposed.value:
+        return AttachmentStatus.attached.value
+    return status
 
 
 def _absorb(session: Session, now: datetime, target: Account, other: Account) -> list[Child]:
@@ -296,19 +312,25 @@ def _absorb(session: Session, now: datetime, target: Account, other: Account) ->
     for attachment in session.scalars(
         select(Attachment).where(col(Attachment.account_id) == other.id)
     ).all():
-        child = session.get(Child, attachment.child_id)
+        status = _merged_status(attachment.status)
         current = mine.get(attachment.child_id)
-        if current is not None and _RANK[current.status] >= _RANK[attachment.status]:
+        if current is not None and _MERGE_RANK[current.status] >= _MERGE_RANK[status]:
             session.delete(attachment)
             continue
         if current is not None:
             session.delete(current)
+            # The delete must reach the database before the move: (account, child) is unique.
+            session.flush()
         attachment.account_id = target.id or 0
-        if attachment.status != AttachmentStatus.removed.value:
-            attachment.status = AttachmentStatus.attached.value
+        if status != attachment.status:
+            attachment.status = status
             attachment.decided_at = now
             attachment.decided_by = "merge"
             attachment.reason = f"added from account {other.identifiant}"
+        if status == AttachmentStatus.attached.value and (
+            current is None or current.status != AttachmentStatus.attached.value
+        ):
+            child = session.get(Child, attachment.child_id)
             if child is not None:
                 moved.append(child)
     session.execute(
