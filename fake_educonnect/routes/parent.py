@@ -52,7 +52,7 @@ from fake_educonnect.schemas import (
 from fake_educonnect.security import check_password_rule
 from fake_educonnect.service import activation, parent, selfservice
 from fake_educonnect.service.accounts import attachments_of
-from fake_educonnect.service.guards import CodePolicy, Limit, count_event, over_limit, take
+from fake_educonnect.service.guards import CodePolicy, Limit, release, reserve, take
 from fake_educonnect.service.parent import Decision, Step
 from fake_educonnect.service.views import attachment_public
 
@@ -190,25 +190,28 @@ def login(
 
     The password check (argon2, slow on purpose) runs outside the service's write lock, between
     two short write transactions: counting the try, then recording the outcome. So logins of
-    different parents run side by side.
+    different parents run side by side. Each try is counted as a failure *before* the check (in
+    the same write transaction as the limit check, so concurrent tries cannot slip past the
+    limit together) and given back if the password was right.
     """
     engine = request.app.state.engine
     identifiant = body.identifiant.strip().lower()
     failures = f"login-fail:{identifiant}"
     window = timedelta(minutes=settings.rate_window_minutes)
     with unit_of_work(engine) as session:
-        allowed = take(session, now, client_key(request, "login"), client_limit(settings))
-        allowed = allowed and not over_limit(
-            session, now, failures, Limit(settings.login_limit_per_account, window)
-        )
-    if not allowed:
+        attempt = None
+        if take(session, now, client_key(request, "login"), client_limit(settings)):
+            attempt = reserve(
+                session, now, failures, Limit(settings.login_limit_per_account, window)
+            )
+    if attempt is None:
         return render(TooManyRequests(TOO_MANY), request)
     with read_session(engine) as reading:
         found = parent.verify_login(reading, passwords, now, identifiant, body.password)
     with unit_of_work(engine) as session:
         if found is None:
-            count_event(session, now, failures)
             return render(Unauthorized(BAD_LOGIN), request)
+        release(session, attempt)
         account = session.get(Account, found[0].id)
         if account is None or account.state == AccountState.desactive.value:
             return render(

@@ -10,7 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from fake_educonnect.models import Account, OneTimeCode, RateEvent
@@ -37,16 +37,33 @@ def over_limit(session: Session, now: datetime, key: str, limit: Limit) -> bool:
 
 
 def count_event(session: Session, now: datetime, key: str) -> None:
-    """Count one event for ``key``."""
+    """Count one event for ``key`` (prefer :func:`reserve`: check and count at once)."""
     session.add(RateEvent(key=key, at=now))
 
 
 def take(session: Session, now: datetime, key: str, limit: Limit) -> bool:
     """Count one event for ``key`` unless its limit is reached; False when it is."""
+    return reserve(session, now, key, limit) is not None
+
+
+def reserve(session: Session, now: datetime, key: str, limit: Limit) -> int | None:
+    """Count one event for ``key`` unless its limit is reached: its id, or None when it is.
+
+    Checking and counting happen in the caller's serialised write transaction, so concurrent
+    tries cannot all pass the check before any of them is counted. A try that turns out not to
+    count (a successful login) gives its event back with :func:`release`.
+    """
     if over_limit(session, now, key, limit):
-        return False
-    count_event(session, now, key)
-    return True
+        return None
+    event = RateEvent(key=key, at=now)
+    session.add(event)
+    session.flush()
+    return event.id
+
+
+def release(session: Session, event_id: int) -> None:
+    """Take back an event counted by :func:`reserve`."""
+    session.execute(delete(RateEvent).where(col(RateEvent.id) == event_id))
 
 
 @dataclass(frozen=True)
