@@ -191,14 +191,17 @@ def franceconnect_return(
 ) -> FranceConnectStart:
     """Match a FranceConnect identity to an account.
 
-    An account already linked to this identity logs in at once. Otherwise the identity is matched
-    on folded family name and first name (the phone claim settles homonyms), and a code goes by
-    SMS to the mobile known from ONDE to confirm the link.
+    An account already linked to this identity logs in at once, unless it is deactivated (then the
+    answer is the same as for no account). Otherwise the identity is matched on folded family name
+    and first name (the phone claim settles homonyms), and a code goes by SMS to the mobile known
+    from ONDE to confirm the link.
     """
     linked = session.scalars(
         select(Account).where(col(Account.franceconnect_sub) == identity.sub)
     ).first()
     if linked is not None:
+        if linked.state == AccountState.desactive.value:
+            return FranceConnectStart(account=None)
         return FranceConnectStart(account=linked)
     first_name = identity.given_name.split()[0] if identity.given_name.split() else ""
     query = select(Account).where(
@@ -235,12 +238,23 @@ def franceconnect_return(
 def franceconnect_confirm(
     session: Session, now: datetime, policy: CodePolicy, request_id: str, code: str
 ) -> Account | None:
-    """Check the code; if right, link the identity and activate with origin ``FranceConnect``."""
+    """Check the code; if right, link the identity and activate with origin ``FranceConnect``.
+
+    None (the same answer as a wrong code) if the account was deactivated meanwhile, or if the
+    account or the identity got linked to another one meanwhile.
+    """
     row = redeem_code(session, now, policy, request_id, FRANCECONNECT, code)
     if row is None or row.context is None:
         return None
     account = session.get(Account, row.account_id)
-    if account is None:
+    if account is None or account.state == AccountState.desactive.value:
+        return None
+    if account.franceconnect_sub not in (None, row.context):
+        return None
+    holder = session.scalar(
+        select(col(Account.id)).where(col(Account.franceconnect_sub) == row.context)
+    )
+    if holder is not None and holder != account.id:
         return None
     account.franceconnect_sub = row.context
     account.updated_at = now

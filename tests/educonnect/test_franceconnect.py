@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.educonnect.factories import responsable
+from tests.educonnect.factories import child, responsable
 from tests.educonnect.helpers import add_identity, import_items, last_code, one_parent
 
 LOGIN = "/api/v1/franceconnect/login"
@@ -94,3 +94,39 @@ def test_identities_are_validated_and_unique(
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} >= {"body.birthdate", "body.gender"}
     assert educonnect.post(LOGIN, json={"sub": "unknown"}).status_code == 404
+
+
+def _deactivate(client: TestClient, service: dict[str, str]) -> None:
+    gone = import_items(client, service, responsable(children=[child(enrolled=False)]))[0]
+    assert gone["deactivated"] is True
+
+
+def test_a_deactivated_linked_account_cannot_log_in_through_franceconnect(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    one_parent(educonnect, ec_service)
+    add_identity(educonnect, ec_service)
+    back = educonnect.post(LOGIN, json={"sub": "fc-sophie"}).json()
+    code = last_code(educonnect, ec_service, "+33612345678")
+    linked = educonnect.post(CONFIRM, json={"request_id": back["request_id"], "code": code})
+    assert linked.status_code == 200, linked.text
+    _deactivate(educonnect, ec_service)
+    refused = educonnect.post(LOGIN, json={"sub": "fc-sophie"})
+    assert refused.status_code == 200
+    assert refused.json()["status"] == "no_account"
+    assert refused.json()["session"] is None
+
+
+def test_an_account_deactivated_before_the_code_comes_back_is_not_linked(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    created = one_parent(educonnect, ec_service)
+    add_identity(educonnect, ec_service)
+    back = educonnect.post(LOGIN, json={"sub": "fc-sophie"}).json()
+    code = last_code(educonnect, ec_service, "+33612345678")
+    _deactivate(educonnect, ec_service)
+    refused = educonnect.post(CONFIRM, json={"request_id": back["request_id"], "code": code})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    account = educonnect.get(f"/api/v1/accounts/{created['account_id']}", headers=ec_service).json()
+    assert (account["state"], account["origin"]) == ("desactive", None)
