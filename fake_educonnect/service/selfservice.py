@@ -10,7 +10,7 @@ import hashlib
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from fake_educonnect.models import Account, AccountState
@@ -89,7 +89,8 @@ def start_password_reset(
     """Send a code by SMS or confirmed email to an active account; a request id either way."""
     account = session.scalars(
         select(Account).where(
-            func.lower(col(Account.identifiant)) == identifiant.strip().lower(),
+            # Identifiants are stored lower-case: a plain comparison uses the unique index.
+            col(Account.identifiant) == identifiant.strip().lower(),
             col(Account.state) == AccountState.active.value,
         )
     ).first()
