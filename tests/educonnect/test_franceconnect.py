@@ -130,3 +130,25 @@ def test_an_account_deactivated_before_the_code_comes_back_is_not_linked(
     assert refused.headers["content-type"] == "application/problem+json"
     account = educonnect.get(f"/api/v1/accounts/{created['account_id']}", headers=ec_service).json()
     assert (account["state"], account["origin"]) == ("desactive", None)
+
+
+def test_an_identity_linked_meanwhile_to_another_account_is_not_linked_twice(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    first = one_parent(educonnect, ec_service)
+    add_identity(educonnect, ec_service)
+    stale = educonnect.post(LOGIN, json={"sub": "fc-sophie"}).json()
+    stale_code = last_code(educonnect, ec_service, "+33612345678")
+    # ONDE corrects the first parent's name; another Sophie Martin arrives and links the identity.
+    import_items(educonnect, ec_service, responsable(nom="Dupont"))
+    second = import_items(educonnect, ec_service, responsable("102", mobile="+33622222222"))[0]
+    back = educonnect.post(LOGIN, json={"sub": "fc-sophie"}).json()
+    assert back["masked_mobile"] == "06 •• •• •• 22"
+    code = last_code(educonnect, ec_service, "+33622222222")
+    linked = educonnect.post(CONFIRM, json={"request_id": back["request_id"], "code": code})
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["identifiant"] == second["identifiant"]
+    refused = educonnect.post(CONFIRM, json={"request_id": stale["request_id"], "code": stale_code})
+    assert refused.status_code == 422
+    account = educonnect.get(f"/api/v1/accounts/{first['account_id']}", headers=ec_service).json()
+    assert (account["state"], account["origin"]) == ("non_active", None)
