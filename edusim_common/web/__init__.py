@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from edusim_common.problems import Forbidden
+from edusim_common.web.links import get_links
 from edusim_common.web.render import STATIC_DIR, STATIC_PATH, make_templates
 
 ERROR_TITLES = {
@@ -30,6 +32,26 @@ ERROR_TITLES = {
 }
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def same_origin_forms(request: Request) -> None:
+    """Refuse a form posted from another site (CSRF), by the browser's own headers.
+
+    Browsers send ``Origin`` (and ``Sec-Fetch-Site``) with every form POST: it must be one of
+    the simulator's services (they post to each other: the simulation bar). Clients that send
+    neither (curl, test clients) are not browsers acting for someone else and pass.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in get_links().origins() | {own}:
+        raise Forbidden("form posted from another site: refused")
+    if origin is None and request.headers.get("sec-fetch-site") == "cross-site":
+        raise Forbidden("form posted from another site: refused")
+
+
 @dataclass
 class Pages:
     """One service's pages: its router and its templates."""
@@ -41,7 +63,7 @@ class Pages:
     def create(cls, template_dir: Path, service: str) -> Pages:
         """Pages reading ``template_dir`` first, then the common layout."""
         return cls(
-            router=APIRouter(include_in_schema=False),
+            router=APIRouter(include_in_schema=False, dependencies=[Depends(same_origin_forms)]),
             templates=make_templates(template_dir, service),
         )
 

@@ -70,3 +70,13 @@ def test_pages_answer_errors_in_french_and_the_api_keeps_problem_json(sync: Test
     api = sync.get("/api/v1/runs/999", headers=HTML)
     assert api.status_code == 404
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_form_posted_from_another_site_is_refused(sync: TestClient) -> None:
+    foreign = HTML | {"origin": "https://evil.example"}
+    refused = sync.post("/sim/run-now", data={"next": "/"}, headers=foreign)
+    assert refused.status_code == 403
+    assert "Accès refusé" in refused.text
+    assert sync.get("/api/v1/runs").json() == []  # nothing ran
+    ours = HTML | {"origin": "http://127.0.0.1:8001"}  # ONDE's pages post to the bar
+    assert sync.post("/sim/run-now", data={"next": "/"}, headers=ours).status_code == 200
