@@ -87,3 +87,9 @@ async def sim_run_now(request: Request) -> RedirectResponse:
     label = STATUS_FR.get(run.status, run.status)
     kind = KIND_FR[RunKind.manual.value]
     return redirect(back, f"Synchronisation {kind} n° {run.id} : {label}.")
+
+
+# The runs and timeline pages register on the same router (imported last: they use it).
+from sync_service.pages import runs, timeline  # noqa: E402
+
+__all__ = ["local_status", "pages", "router", "runs", "timeline"]

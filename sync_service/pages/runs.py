@@ -1,0 +1,159 @@
+"""The runs, newest first, one run's report lines, and the approval of held-back deactivations."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from edusim_common.deps import DbSession
+from edusim_common.problems import Conflict, NotFound, Problem
+from edusim_common.web.forms import read_form, redirect
+from edusim_common.web.links import get_links
+from edusim_common.web.render import page
+from edusim_common.web.simbar import KIND_FR, STATUS_FR
+from sync_service import routes
+from sync_service.models import RunStatus
+from sync_service.pages import pages, router, with_bar
+from sync_service.pages.wording import (
+    COUNT_FR,
+    OUTCOME_BADGE,
+    OUTCOME_FR,
+    STATUS_BADGE,
+    reason_fr,
+    seconds_fr,
+)
+from sync_service.remote import RemoteError
+from sync_service.runner import SyncContext, approve
+from sync_service.schemas import RunPublic
+from sync_service.timeline import names_of, outcome_counts
+
+RUNS_PER_PAGE = 30
+LINES_PER_PAGE = 100
+MAX_ID = 2**31 - 1
+SHOWN_COUNTS = (
+    "created",
+    "matched",
+    "updated",
+    "excluded",
+    "failed",
+    "proposals_added",
+    "links_removed",
+    "deactivated",
+    "deactivation_pending",
+    "restored",
+    "no_mobile",
+)
+
+pages.templates.env.globals.update(
+    KIND_FR=KIND_FR,
+    STATUS_FR=STATUS_FR,
+    STATUS_BADGE=STATUS_BADGE,
+    COUNT_FR=COUNT_FR,
+    OUTCOME_FR=OUTCOME_FR,
+    OUTCOME_BADGE=OUTCOME_BADGE,
+    SHOWN_COUNTS=SHOWN_COUNTS,
+    reason_fr=reason_fr,
+    seconds_fr=seconds_fr,
+)
+
+
+def _position(raw: str | None) -> int | None:
+    """A run or line id from the query string; anything else is ignored."""
+    if raw and raw.isdigit() and 1 <= int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
+def _run_id(raw: str) -> int:
+    found = _position(raw)
+    if found is None:
+        raise NotFound(f"Aucune synchronisation n° {raw[:20]} : vérifiez le lien.")
+    return found
+
+
+def _read_run(session: DbSession, run_id: int) -> RunPublic:
+    try:
+        return routes.read_run(run_id=run_id, session=session)
+    except NotFound:
+        raise NotFound(f"Aucune synchronisation n° {run_id}.") from None
+
+
+@router.get("/runs", response_class=HTMLResponse, dependencies=with_bar)
+def runs_page(request: Request, session: DbSession) -> HTMLResponse:
+    """Every run, newest first: kind, cut-off, duration, counts, status, approval."""
+    before = _position(request.query_params.get("avant"))
+    found = routes.list_runs(session=session, limit=RUNS_PER_PAGE + 1, before=before)
+    shown = found[:RUNS_PER_PAGE]
+    context = {
+        "runs": shown,
+        "next_before": shown[-1].id if len(found) > RUNS_PER_PAGE else None,
+        "first_page": before is not None,
+    }
+    return page(pages.templates, request, "runs.html", context)
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse, dependencies=with_bar)
+def run_page(run_id: str, request: Request, session: DbSession) -> HTMLResponse:
+    """One run: its counts and its report, one line per responsable, filterable by outcome."""
+    run = _read_run(session, _run_id(run_id))
+    counts = outcome_counts(session, run.id)
+    outcome = request.query_params.get("resultat", "")
+    notice = ""
+    if outcome and outcome not in counts and outcome not in OUTCOME_FR:
+        notice = "Filtre ignoré : résultat inconnu."
+        outcome = ""
+    after = _position(request.query_params.get("apres")) or 0
+    lines = routes.run_lines(
+        run_id=run.id,
+        session=session,
+        outcome=outcome or None,
+        source_id=None,
+        after=after,
+        limit=LINES_PER_PAGE + 1,
+    )
+    shown = lines[:LINES_PER_PAGE]
+    context = {
+        "run": run,
+        "outcome_counts": counts,
+        "outcome": outcome,
+        "lines": shown,
+        "names": names_of(session, [line.source_id for line in shown]),
+        "next_after": shown[-1].id if len(lines) > LINES_PER_PAGE else None,
+        "paged": after > 0,
+        "notice": notice,
+    }
+    return page(pages.templates, request, "run.html", context)
+
+
+@router.post("/runs/{run_id}/approuver")
+async def approve_page(run_id: str, request: Request) -> RedirectResponse:
+    """« Approuver les désactivations » of a run awaiting approval; back where the button was."""
+    form = await read_form(request)
+    back = get_links().safe_next(form.get("next"), "/runs")
+    ctx: SyncContext = request.app.state.sync
+    number = _position(run_id)
+    if number is None:
+        return redirect(back, f"Aucune synchronisation n° {run_id[:20]}.")
+    try:
+        run = await run_in_threadpool(approve, ctx, number)
+    except NotFound:
+        return redirect(back, f"Aucune synchronisation n° {number}.")
+    except Conflict:
+        return redirect(
+            back,
+            f"La synchronisation n° {number} n'attend pas d'approbation : rien n'a été fait.",
+        )
+    except (Problem, RemoteError):
+        return redirect(
+            back, "Approbation impossible pour l'instant (EduConnect ne répond pas) : réessayez."
+        )
+    public = RunPublic.of(run)
+    label = STATUS_FR.get(public.status, public.status)
+    deactivated = public.counts.get("deactivated", 0)
+    done = "réussie" if public.status == RunStatus.succeeded.value else label
+    return redirect(
+        back,
+        f"Désactivations approuvées : synchronisation n° {number} {done}, "
+        f"{deactivated} compte(s) désactivé(s) au total.",
+    )
