@@ -20,16 +20,8 @@ from edusim_common.web.forms import redirect
 from edusim_common.web.render import page
 from edusim_common.web.simbar import KIND_FR
 from sync_service.pages import pages, router, with_bar
-from sync_service.pages.wording import (
-    ACCOUNT_STATE_FR,
-    ATTACHMENT_FR,
-    OUTCOME_FR,
-    diagnosis_fr,
-    educonnect_event,
-    onde_change,
-    reason_fr,
-    when,
-)
+from sync_service.pages.story import diagnosis_fr, educonnect_event, onde_change
+from sync_service.pages.wording import ACCOUNT_STATE_FR, ATTACHMENT_FR, OUTCOME_FR, reason_fr, when
 from sync_service.runner import SyncContext
 from sync_service.timeline import TimelineData, search_responsables, timeline_data
 
