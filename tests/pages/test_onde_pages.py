@@ -664,3 +664,23 @@ def test_no_500_on_garbage(site: TestClient, director: dict[str, str]) -> None:
         f"/responsables/{lea['id']}/modifier", data={"mobile": "\x00" * 40}, headers=HTML
     )
     assert 400 <= weird.status_code < 500
+
+
+def test_changes_after_the_last_run_are_marked_for_tomorrow(
+    site: TestClient, director: dict[str, str]
+) -> None:
+    lea = admit_pupil(site, director)
+    add_parent(site, director, lea["id"])
+
+    async def after_a_night(request: Request) -> dict[str, Any] | None:
+        run = {"id": 1, "kind": "nightly", "status": "succeeded", "dry_run": False}
+        run |= {"cutoff": "2026-08-31T21:59:59.999999Z", "counts": {}}
+        clock = {"now": "2026-09-01T06:00:00Z", "mode": "manual"}
+        return {"clock": clock, "last_run": run}
+
+    site.app.state.simbar_source = after_a_night  # type: ignore[attr-defined]
+    login(site)
+    page = text(site.get(f"/eleves/{lea['id']}", headers=HTML))
+    assert 'id="pupil-pending"' in page
+    assert "Pas encore transmis à EduConnect" in page
+    assert "Synchronisation nocturne n° 1 : réussie" in page  # the bar
