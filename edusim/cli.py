@@ -14,6 +14,7 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import make_url
 
 from edusim import snapshot_cli
+from edusim.scenario import cli as scenario_cli
 from edusim.services import ServiceError, ServiceSpec, Supervisor
 from edusim_common.clock import SimClock
 from edusim_common.clock_api import clock_table, load_clock
@@ -229,6 +230,7 @@ def token(
 
 
 app.add_typer(snapshot_cli.app, name="snapshot")
+app.add_typer(scenario_cli.app, name="scenario")
 
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""Training scenarios: YAML files of days, actions and expectations, replayed on the services."""
