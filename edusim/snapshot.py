@@ -17,98 +17,26 @@ restored clock to them (the sync service's snapshot API does).
 
 from __future__ import annotations
 
-import base64
 import gzip
-import json
-import os
-import re
-import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, func, insert, select, text
-from sqlalchemy.engine.url import make_url
 
-from edusim_common.db import make_engine, unit_of_work
-
-FORMAT = "edusim-snapshot"
-VERSION = 1
-SUFFIX = ".snapshot.jsonl.gz"
-SERVICES = ("onde", "educonnect", "sync")
-#: Each service's PostgreSQL writer lock (``*_LOCK_KEY`` in its ``main.py``): a restore holds it.
-WRITER_LOCK_KEYS = {"onde": 0x4F4E4445, "educonnect": 0x4544554E, "sync": 0x53594E43}
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-INSERT_BATCH = 1000
-
-
-class SnapshotError(Exception):
-    """A snapshot could not be saved, read or restored; the message says why, for a person."""
-
-
-class RunInProgress(SnapshotError):
-    """A sync run is in progress: the databases would not be consistent."""
-
-
-def check_name(name: str) -> str:
-    """A snapshot name: letters, digits, ``.``, ``_``, ``-``; 64 characters at most."""
-    if not NAME_PATTERN.match(name) or name.endswith(".tmp"):
-        raise SnapshotError(
-            f"invalid snapshot name {name!r}: use letters, digits, '.', '_' and '-' "
-            "(64 characters at most, starting with a letter or a digit)"
-        )
-    return name
-
-
-# -- values --------------------------------------------------------------------------------------
-
-
-def encode_value(value: Any) -> Any:
-    """A column value as JSON: plain scalars as they are, the others tagged (``{"$dt": …}``)."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, datetime):
-        return {"$dt": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, time):
-        return {"$time": value.isoformat()}
-    if isinstance(value, timedelta):
-        return {"$td": value.total_seconds()}
-    if isinstance(value, Decimal):
-        return {"$dec": str(value)}
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"$b64": base64.b64encode(bytes(value)).decode()}
-    if isinstance(value, uuid.UUID):
-        return {"$uuid": str(value)}
-    if isinstance(value, dict | list):
-        return {"$json": value}
-    raise SnapshotError(f"cannot store a value of type {type(value).__name__}")
-
-
-_DECODERS: dict[str, Callable[[Any], Any]] = {
-    "$dt": datetime.fromisoformat,
-    "$date": date.fromisoformat,
-    "$time": time.fromisoformat,
-    "$td": lambda seconds: timedelta(seconds=seconds),
-    "$dec": Decimal,
-    "$b64": base64.b64decode,
-    "$uuid": uuid.UUID,
-    "$json": lambda value: value,
-}
-
-
-def decode_value(value: Any) -> Any:
-    """The inverse of :func:`encode_value`."""
-    if isinstance(value, dict):
-        [(tag, payload)] = value.items()
-        return _DECODERS[tag](payload)
-    return value
-
+from edusim.snapshot_format import (
+    INSERT_BATCH,
+    WRITER_LOCK_KEYS,
+    RunInProgress,
+    SnapshotError,
+    SnapshotInfo,
+    decode_value,
+    encode_value,
+    read_lines,
+    write_line,
+)
+from edusim_common.db import unit_of_work
 
 # -- reading databases ---------------------------------------------------------------------------
 
@@ -187,89 +115,18 @@ def save(engines: Mapping[str, Engine], out: IO[bytes], name: str, wall: datetim
         clock = next((c for c in (read_clock(conns[svc], metas[svc]) for svc in order) if c), None)
         info = SnapshotInfo(name=name, saved_at=wall, clock=clock, databases=databases)
         with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as gz:
-            _line(gz, info.header())
+            write_line(gz, info.header())
             for svc, conn in conns.items():
                 for table in metas[svc].sorted_tables:
                     columns = [c.name for c in table.columns]
-                    _line(gz, {"table": {"database": svc, "name": table.name, "columns": columns}})
+                    write_line(
+                        gz, {"table": {"database": svc, "name": table.name, "columns": columns}}
+                    )
                     result = conn.execution_options(yield_per=INSERT_BATCH).execute(_ordered(table))
                     for row in result:
-                        _line(gz, [encode_value(v) for v in row])
-            _line(gz, {"end": True})
+                        write_line(gz, [encode_value(v) for v in row])
+            write_line(gz, {"end": True})
         return info
-
-
-def _line(out: gzip.GzipFile, value: Any) -> None:
-    out.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
-    out.write(b"\n")
-
-
-# -- the header ----------------------------------------------------------------------------------
-
-
-@dataclass
-class SnapshotInfo:
-    """What a snapshot holds, from its header."""
-
-    name: str
-    saved_at: datetime
-    clock: dict[str, str] | None
-    databases: dict[str, Any] = field(default_factory=dict)
-    size: int | None = None
-
-    def header(self) -> dict[str, Any]:
-        """The first line of the file."""
-        return {
-            "format": FORMAT,
-            "version": VERSION,
-            "name": self.name,
-            "saved_at": self.saved_at.isoformat(),
-            "clock": self.clock,
-            "databases": self.databases,
-        }
-
-    @property
-    def simulated_now(self) -> datetime | None:
-        """The simulated time the snapshot was taken at."""
-        return datetime.fromisoformat(self.clock["now"]) if self.clock else None
-
-    def rows(self) -> dict[str, int]:
-        """Rows per database."""
-        return {svc: sum(db["tables"].values()) for svc, db in self.databases.items()}
-
-    @classmethod
-    def from_header(cls, header: Any, size: int | None = None) -> SnapshotInfo:
-        """Parse and check a header line."""
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise SnapshotError("not an EduSim snapshot file")
-        if header.get("version") != VERSION:
-            raise SnapshotError(f"snapshot format version {header.get('version')} is not {VERSION}")
-        try:
-            return cls(
-                name=str(header["name"]),
-                saved_at=datetime.fromisoformat(header["saved_at"]),
-                clock=header["clock"],
-                databases=dict(header["databases"]),
-                size=size,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"damaged snapshot header: {exc}") from exc
-
-
-def _lines(source: IO[bytes]) -> Iterator[Any]:
-    try:
-        with gzip.GzipFile(fileobj=source, mode="rb") as gz:
-            for raw in gz:
-                yield json.loads(raw)
-    except (OSError, EOFError, ValueError) as exc:
-        raise SnapshotError(f"damaged snapshot file: {exc}") from exc
-
-
-def read_info(source: IO[bytes], size: int | None = None) -> SnapshotInfo:
-    """The header of a snapshot file."""
-    for header in _lines(source):
-        return SnapshotInfo.from_header(header, size)
-    raise SnapshotError("empty snapshot file")
 
 
 # -- restoring -----------------------------------------------------------------------------------
@@ -285,7 +142,7 @@ def restore(
     ``create`` gives, per service, metadata whose missing tables are created first (a fresh
     database). Tables of a database absent from the snapshot are emptied.
     """
-    lines = _lines(source)
+    lines = read_lines(source)
     info = SnapshotInfo.from_header(next(lines, None))
     missing = [svc for svc in engines if svc not in info.databases]
     if missing:
@@ -397,117 +254,3 @@ def _reset_sequences(conn: Connection, metadata: MetaData) -> None:
             conn.execute(
                 select(func.setval(sequence, func.coalesce(highest, 1), highest.is_not(None)))
             )
-
-
-# -- a directory of snapshots --------------------------------------------------------------------
-
-
-class SnapshotStore:
-    """Snapshot files in one directory: ``NAME.snapshot.jsonl.gz``."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def path(self, name: str) -> Path:
-        """The file of snapshot ``name``."""
-        return self.directory / f"{check_name(name)}{SUFFIX}"
-
-    def exists(self, name: str) -> bool:
-        """Whether snapshot ``name`` exists."""
-        return self.path(name).is_file()
-
-    def list(self) -> list[SnapshotInfo]:
-        """Every readable snapshot, oldest first (damaged files are skipped)."""
-        found = []
-        if not self.directory.is_dir():
-            return []
-        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
-            try:
-                found.append(self.info(path.name.removesuffix(SUFFIX)))
-            except SnapshotError:
-                continue
-        return sorted(found, key=lambda info: info.saved_at)
-
-    def info(self, name: str) -> SnapshotInfo:
-        """The header of snapshot ``name``."""
-        path = self.path(name)
-        if not path.is_file():
-            raise FileNotFoundError(name)
-        with path.open("rb") as source:
-            info = read_info(source, path.stat().st_size)
-        info.name = name  # the file's name wins: an uploaded file may carry another
-        return info
-
-    @contextmanager
-    def writing(self, name: str, overwrite: bool = False) -> Iterator[IO[bytes]]:
-        """A file to write snapshot ``name`` into; it appears only if the block succeeds."""
-        path = self.path(name)
-        if path.exists() and not overwrite:
-            raise FileExistsError(name)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with temporary.open("wb") as out:
-                yield out
-            temporary.replace(path)
-        finally:
-            temporary.unlink(missing_ok=True)
-
-    def delete(self, name: str) -> None:
-        """Remove snapshot ``name``."""
-        path = self.path(name)
-        if not path.is_file():
-            raise FileNotFoundError(name)
-        path.unlink()
-
-
-def save_to_store(
-    store: SnapshotStore,
-    name: str,
-    urls: Mapping[str, str],
-    overwrite: bool = False,
-    wall: datetime | None = None,
-) -> SnapshotInfo:
-    """Save the databases at ``urls`` (by service name) as snapshot ``name``."""
-    engines = {svc: make_engine(url) for svc, url in urls.items()}
-    try:
-        with store.writing(name, overwrite) as out:
-            info = save(engines, out, name, wall or datetime.now(UTC))
-        info.size = store.path(name).stat().st_size
-        return info
-    finally:
-        for engine in engines.values():
-            engine.dispose()
-
-
-def restore_from_store(
-    store: SnapshotStore,
-    name: str,
-    urls: Mapping[str, str],
-    create: Mapping[str, MetaData] | None = None,
-) -> SnapshotInfo:
-    """Restore snapshot ``name`` into the databases at ``urls``."""
-    path = store.path(name)
-    if not path.is_file():
-        raise FileNotFoundError(name)
-    engines = {
-        svc: make_engine(url, lock_key=WRITER_LOCK_KEYS.get(svc, 0)) for svc, url in urls.items()
-    }
-    try:
-        with path.open("rb") as source:
-            return restore(engines, source, create)
-    finally:
-        for engine in engines.values():
-            engine.dispose()
-
-
-def default_directory(sync_url: str, fallback: Path = Path("data")) -> Path:
-    """Where snapshots live: ``EDUSIM_SNAPSHOT_DIR``, else beside the sync's SQLite file, else
-    ``fallback/snapshots``."""
-    configured = os.environ.get("EDUSIM_SNAPSHOT_DIR")
-    if configured:
-        return Path(configured)
-    parsed = make_url(sync_url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return Path(parsed.database or ".").parent / "snapshots"
-    return fallback / "snapshots"

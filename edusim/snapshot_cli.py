@@ -24,14 +24,12 @@ from rich.table import Table
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine.url import make_url
 
-from edusim.snapshot import (
-    SERVICES,
-    SnapshotError,
-    SnapshotInfo,
+from edusim.snapshot import save
+from edusim.snapshot_format import SERVICES, SnapshotError, SnapshotInfo
+from edusim.snapshot_store import (
     SnapshotStore,
     default_directory,
     restore_from_store,
-    save,
     save_to_store,
 )
 from edusim_common.app import ServiceSettings

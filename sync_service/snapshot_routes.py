@@ -27,17 +27,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 from sqlalchemy.engine.url import make_url
 
-from edusim.snapshot import (
+from edusim.snapshot import restore, save
+from edusim.snapshot_format import (
     WRITER_LOCK_KEYS,
     RunInProgress,
     SnapshotError,
     SnapshotInfo,
-    SnapshotStore,
-    default_directory,
     read_info,
-    restore,
-    save,
 )
+from edusim.snapshot_store import SnapshotStore, default_directory
 from edusim_common.clock import ClockMode, ClockState
 from edusim_common.db import make_engine
 from edusim_common.problems import PROBLEM_RESPONSES, Conflict, InvalidInput, NotFound, Problem

@@ -66,10 +66,17 @@ class Runner:
     def run(self, scenario: Scenario) -> Report:
         """Play every step (stopping at the first failure unless ``keep_going``)."""
         api = Api(self.endpoints)
+        report = Report(scenario.title)
         try:
             api.check()
-            ctx = self._setup(api, scenario)
-            report = Report(scenario.title)
+            try:
+                ctx = self._setup(api, scenario)
+            except CallFailed as exc:
+                self.console.print(
+                    f"[bold red]✘ Mise en place impossible: {escape(str(exc))}[/bold red]"
+                )
+                report.skipped = len(scenario.steps)
+                return report
             for index, step in enumerate(scenario.steps, 1):
                 done = self._step(ctx, index, step)
                 report.steps.append(done)

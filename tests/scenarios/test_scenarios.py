@@ -202,3 +202,16 @@ def test_services_that_do_not_answer(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 3
     assert "edusim up" in result.output
+
+
+def test_a_setup_refused_by_a_service_plays_no_step(demo_stack: Stack, tmp_path: Path) -> None:
+    path = tmp_path / "setup.yaml"
+    path.write_text(
+        FAILING.replace(
+            'school: {uai: "0590411B"}', f'school: {{uai: "0590415F", name: "{"É" * 200}"}}'
+        )
+    )
+    code, output = _run(demo_stack, path)
+    assert code == 1
+    assert "✘ Mise en place impossible: ONDE POST /schools → 422" in output
+    assert "1. Jour J" not in output

@@ -17,7 +17,8 @@ from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from edusim.cli import app
-from edusim.snapshot import WRITER_LOCK_KEYS, decode_value, encode_value, reflect
+from edusim.snapshot import reflect
+from edusim.snapshot_format import WRITER_LOCK_KEYS, decode_value, encode_value
 from edusim_common.db import make_engine
 from fake_educonnect.main import EDUCONNECT_LOCK_KEY
 from fake_onde.main import ONDE_LOCK_KEY
