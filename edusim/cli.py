@@ -87,6 +87,9 @@ def up(
     supervisor = Supervisor(host, specs)
     for spec in specs:  # every page links to the others' pages
         os.environ[f"EDUSIM_{spec.name.upper()}_URL"] = supervisor.url(spec)
+    # the sync reaches the fakes where they listen (unless told otherwise)
+    os.environ.setdefault("SYNC_ONDE_URL", supervisor.url(specs[0]))
+    os.environ.setdefault("SYNC_EDUCONNECT_URL", supervisor.url(specs[1]))
     try:
         supervisor.start()
     except ServiceError as exc:

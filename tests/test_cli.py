@@ -69,6 +69,16 @@ def test_up_seeds_the_demo_school_serves_and_stops_on_ctrl_c(tmp_path: Path) -> 
         )
         assert pupils.status_code == 200
         assert len(pupils.json()["items"]) > 10
+        sync = f"http://127.0.0.1:{ports[2]}"
+        moved = httpx.post(  # the sync reaches the fakes on the ports chosen
+            sync + "/api/v1/clock/next-day",
+            headers={"Authorization": "Bearer sync-service-dev-token"},
+            timeout=60,
+        )
+        assert moved.status_code == 200, moved.text
+        assert [run["status"] for run in moved.json()["runs"]] == ["succeeded"]
+        home = httpx.get(sync + "/", headers={"accept": "text/html"}).text
+        assert f"http://127.0.0.1:{ports[0]}/" in home  # the pages link to each other
     finally:
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=30)[0].decode()

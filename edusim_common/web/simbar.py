@@ -21,6 +21,23 @@ from edusim_common.web.links import get_links
 StatusSource = Callable[[Request], Awaitable[dict[str, Any] | None]]
 
 KIND_FR = {"nightly": "nocturne", "manual": "manuelle", "full": "réconciliation complète"}
+# A run's counts, in French (the bar, the runs pages).
+COUNT_FR = {
+    "changes_read": "changements lus",
+    "responsables_sent": "responsables envoyés",
+    "created": "comptes créés",
+    "matched": "rapprochés d'un compte existant",
+    "updated": "mis à jour",
+    "unchanged": "inchangés",
+    "excluded": "exclus",
+    "failed": "en échec",
+    "proposals_added": "enfants proposés",
+    "links_removed": "liens retirés",
+    "deactivated": "comptes désactivés",
+    "deactivation_pending": "désactivations retenues",
+    "restored": "comptes restaurés",
+    "no_mobile": "sans mobile",
+}
 STATUS_FR = {
     "running": "en cours",
     "succeeded": "réussie",
@@ -78,7 +95,11 @@ async def load_simbar(request: Request) -> None:
         request.state.simbar = SimBar(now=clock.now(), mode=clock.mode, reachable=False, here=here)
         return
     run = status.get("last_run")
-    counts = sorted(((k, int(v)) for k, v in (run or {}).get("counts", {}).items() if v), key=str)
+    counts = [
+        (COUNT_FR.get(name, name), int(value))
+        for name, value in sorted((run or {}).get("counts", {}).items())
+        if value and name != "changes_read"
+    ]
     request.state.simbar = SimBar(
         now=datetime.fromisoformat(status["clock"]["now"]),
         mode=str(status["clock"]["mode"]),

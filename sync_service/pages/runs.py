@@ -11,12 +11,11 @@ from edusim_common.problems import Conflict, NotFound, Problem
 from edusim_common.web.forms import read_form, redirect
 from edusim_common.web.links import get_links
 from edusim_common.web.render import page
-from edusim_common.web.simbar import KIND_FR, STATUS_FR
+from edusim_common.web.simbar import COUNT_FR, KIND_FR, STATUS_FR
 from sync_service import routes
 from sync_service.models import RunStatus
 from sync_service.pages import pages, router, with_bar
 from sync_service.pages.wording import (
-    COUNT_FR,
     OUTCOME_BADGE,
     OUTCOME_FR,
     STATUS_BADGE,

@@ -9,22 +9,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-COUNT_FR = {
-    "changes_read": "changements lus",
-    "responsables_sent": "responsables envoyés",
-    "created": "comptes créés",
-    "matched": "rapprochés d'un compte existant",
-    "updated": "mis à jour",
-    "unchanged": "inchangés",
-    "excluded": "exclus",
-    "failed": "en échec",
-    "proposals_added": "enfants proposés",
-    "links_removed": "liens retirés",
-    "deactivated": "comptes désactivés",
-    "deactivation_pending": "désactivations retenues",
-    "restored": "comptes restaurés",
-    "no_mobile": "sans mobile",
-}
 OUTCOME_FR = {
     "created": "compte créé",
     "matched": "rapproché d'un compte existant",
