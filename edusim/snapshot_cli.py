@@ -219,7 +219,8 @@ def list_command(
         console.print("No snapshot yet: [bold]edusim snapshot save NAME[/bold] makes one.")
         return
     table = Table(title="Snapshots")
-    for column in ("name", "saved at", "simulated time", "size", "rows"):
+    table.add_column("name", no_wrap=True)
+    for column in ("saved at", "simulated time", "size", "rows"):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)

@@ -180,10 +180,12 @@ class Context:
         if isinstance(model, list):
             return [self.resolve(item) for item in model]
         if isinstance(model, BaseModel):
-            changes = {
-                key: self.resolve(getattr(model, key))
-                for key in type(model).model_fields
-                if isinstance(getattr(model, key), str | list | BaseModel)
-            }
-            return model.model_copy(update=changes)
+            changes = {}
+            for key in type(model).model_fields:
+                value = getattr(model, key)
+                if isinstance(value, str | list | BaseModel):
+                    resolved = self.resolve(value)
+                    if resolved != value:  # only what changed: fields_set stays as written
+                        changes[key] = resolved
+            return model.model_copy(update=changes) if changes else model
         return model
