@@ -36,11 +36,6 @@ def over_limit(session: Session, now: datetime, key: str, limit: Limit) -> bool:
     return (used or 0) >= limit.count
 
 
-def count_event(session: Session, now: datetime, key: str) -> None:
-    """Count one event for ``key`` (prefer :func:`reserve`: check and count at once)."""
-    session.add(RateEvent(key=key, at=now))
-
-
 def take(session: Session, now: datetime, key: str, limit: Limit) -> bool:
     """Count one event for ``key`` unless its limit is reached; False when it is."""
     return reserve(session, now, key, limit) is not None
