@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -146,11 +147,11 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ["--sync", f"http://127.0.0.1:{_free_port()}"]
 
 
-def _rows(data_dir: Path) -> dict[str, dict[str, list[tuple[object, ...]]]]:
-    """Every row of the three SQLite databases (tables with rows only)."""
+def _rows(url: Callable[[str], str]) -> dict[str, dict[str, list[tuple[object, ...]]]]:
+    """Every row of the three databases (tables with rows only)."""
     out = {}
     for name in ("onde", "educonnect", "sync"):
-        engine = make_engine(f"sqlite:///{data_dir / name}.db")
+        engine = make_engine(url(name))
         with engine.connect() as conn:
             metadata = reflect(conn)
             tables = {
@@ -163,24 +164,31 @@ def _rows(data_dir: Path) -> dict[str, dict[str, list[tuple[object, ...]]]]:
 
 
 def test_snapshot_save_list_restore_on_the_databases(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_urls: Callable[[str], str]
 ) -> None:
     sync = _offline(monkeypatch)
+    for name in ("onde", "educonnect", "sync"):  # SQLite files, or PostgreSQL schemas
+        monkeypatch.setenv(f"{name.upper()}_DATABASE_URL", db_urls(name))
     where = ["--data-dir", str(tmp_path), *sync]
     assert runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)]).exit_code == 0
     saved = runner.invoke(app, ["snapshot", "save", "debut", *where])
     assert saved.exit_code == 0, saved.output
     assert "2026-09-01 06:00 UTC" in saved.output  # the clock the services would start from
-    before = _rows(tmp_path)
+    assert (tmp_path / "snapshots" / "debut.snapshot.jsonl.gz").is_file()
+    before = _rows(db_urls)
     more = ["seed", "--schools", "1", "--pupils", "20", "--data-dir", str(tmp_path)]
     assert runner.invoke(app, more).exit_code == 0
-    assert _rows(tmp_path) != before
+    after_seed = _rows(db_urls)
+    assert after_seed != before
     again = runner.invoke(app, ["snapshot", "save", "debut", *where])
     assert again.exit_code == 1
     assert "--overwrite" in again.output
     restored = runner.invoke(app, ["snapshot", "restore", "debut", *where])
     assert restored.exit_code == 0, restored.output
-    assert _rows(tmp_path) == before
+    assert _rows(db_urls) == before
+    # The same seed again gives the same rows: ids continue as they did the first time.
+    assert runner.invoke(app, more).exit_code == 0
+    assert _rows(db_urls)["onde"]["pupil"] == after_seed["onde"]["pupil"]
     listed = runner.invoke(app, ["snapshot", "list", *where])
     assert "debut" in listed.output
     missing = runner.invoke(app, ["snapshot", "restore", "absent", *where])
@@ -204,14 +212,17 @@ def test_snapshot_refuses_a_sync_service_that_does_not_answer(
 def test_reset_demo_goes_back_to_the_demo_seed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def files(name: str) -> str:
+        return f"sqlite:///{tmp_path / name}.db"
+
     sync = _offline(monkeypatch)
     assert runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)]).exit_code == 0
-    demo = _rows(tmp_path)["onde"]
+    demo = _rows(files)["onde"]
     more = ["seed", "--schools", "1", "--pupils", "20", "--data-dir", str(tmp_path)]
     assert runner.invoke(app, more).exit_code == 0
     reset = runner.invoke(app, ["reset", "--demo", "--yes", "--data-dir", str(tmp_path), *sync])
     assert reset.exit_code == 0, reset.output
-    after = _rows(tmp_path)
+    after = _rows(files)
     assert after["onde"]["pupil"] == demo["pupil"]
     assert after["onde"]["sim_clock"] == demo["sim_clock"]
     assert after["educonnect"] == {}  # made afresh at the next start
