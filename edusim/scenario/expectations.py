@@ -154,6 +154,8 @@ def run(ctx: Context, e: m.RunExpect) -> Verdict:
     wrong = []
     if e.runs is not None and len(ctx.step_runs) != e.runs:
         wrong.append(f"{e.runs} synchronisation(s) attendue(s), {len(ctx.step_runs)} faite(s)")
+    if e.runs == 0 and not ctx.step_runs and set(e.model_fields_set) == {"runs"}:
+        return Verdict(True, "aucune synchronisation pendant cette étape")
     if not runs:
         return Verdict(False, "aucune synchronisation n'a encore eu lieu")
     last = runs[-1]
