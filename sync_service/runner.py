@@ -212,36 +212,73 @@ class _Sender:
         # A dry run rolls its transaction back: its lines are kept aside and written afterwards.
         self.held_lines: list[dict[str, Any]] = []
 
-    def send(self, session: Session, items: Sequence[dict[str, Any]], allow: bool = False) -> None:
-        """Send ``items`` in batches and record one line per item."""
-        for batch in _chunks(items, self.ctx.settings.batch_size):
-            self._send_batch(session, list(batch), allow)
+    def send(
+        self,
+        session: Session,
+        items: Sequence[dict[str, Any]],
+        allow: bool = False,
+        again: bool = False,
+    ) -> None:
+        """Send ``items`` in batches and record one line per item.
 
-    def _send_batch(self, session: Session, batch: list[dict[str, Any]], allow: bool) -> None:
+        ``again``: these responsables were already sent by this run (their deactivation held
+        back): their new answer completes their line instead of counting them twice.
+        """
+        for batch in _chunks(items, self.ctx.settings.batch_size):
+            self._send_batch(session, list(batch), allow, again)
+
+    def _send_batch(
+        self, session: Session, batch: list[dict[str, Any]], allow: bool, again: bool
+    ) -> None:
         try:
             report = self.ctx.educonnect.import_batch(batch, allow, dry_run=self.dry_run)
         except RemoteError as exc:
             if exc.status != 422:
                 raise
             if len(batch) == 1:  # one invalid item: report it, go on with the others
-                self._record(session, batch, [_failed(batch[0], str(exc))])
+                self._record(session, batch, [_failed(batch[0], str(exc))], again)
                 return
             middle = len(batch) // 2
-            self._send_batch(session, batch[:middle], allow)
-            self._send_batch(session, batch[middle:], allow)
+            self._send_batch(session, batch[:middle], allow, again)
+            self._send_batch(session, batch[middle:], allow, again)
             return
-        self._record(session, batch, report.results)
+        self._record(session, batch, report.results, again)
+
+    def _earlier_lines(self, session: Session, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        """This run's lines of ``batch``'s responsables, taken out of the report and the counts."""
+        ids = [str(item["source_id"]) for item in batch]
+        where = (RUN_LINES.c.run_id == self.run_id, RUN_LINES.c.source_id.in_(ids))
+        earlier = {row.source_id: row for row in session.execute(select(RUN_LINES).where(*where))}
+        for row in earlier.values():
+            self.tally.counts["responsables_sent"] -= 1
+            self.tally.counts[row.outcome] -= 1
+            if any(part.startswith("no mobile") for part in row.reason.split("; ")):
+                self.tally.counts["no_mobile"] -= 1
+        if earlier:
+            session.execute(delete(RUN_LINES).where(*where))
+        return earlier
 
     def _record(
-        self, session: Session, batch: list[dict[str, Any]], results: list[ImportResult]
+        self,
+        session: Session,
+        batch: list[dict[str, Any]],
+        results: list[ImportResult],
+        again: bool = False,
     ) -> None:
         counts = self.tally.counts
+        earlier = self._earlier_lines(session, batch) if again and not self.dry_run else {}
         lines = []
         answered: list[int] = []
         held: list[dict[str, Any]] = []
         for item, result in zip(batch, results, strict=True):
+            outcome, reasons = result.outcome, _line_reasons(result)
+            first = earlier.get(result.source_id)
+            if first is not None:  # one line per responsable: what both answers said
+                outcome = first.outcome if outcome == "unchanged" else outcome
+                kept = [r for r in first.reason.split("; ") if r and not r.startswith(HELD)]
+                reasons = kept + [r for r in reasons if r not in kept]
             counts["responsables_sent"] += 1
-            counts[result.outcome] += 1
+            counts[outcome] += 1
             counts["proposals_added"] += result.proposals_added
             counts["links_removed"] += result.links_removed
             counts["deactivated"] += int(result.deactivated)
@@ -257,9 +294,9 @@ class _Sender:
                     "run_id": self.run_id,
                     "source_id": result.source_id,
                     "school_uai": item.get("school_uai"),
-                    "outcome": result.outcome,
+                    "outcome": outcome,
                     "identifiant": result.identifiant,
-                    "reason": "; ".join(_line_reasons(result)),
+                    "reason": "; ".join(reasons),
                 }
             )
         if self.dry_run:
@@ -286,6 +323,9 @@ def _pending_row(run_id: int, item: dict[str, Any]) -> dict[str, Any]:
     return {"run_id": run_id, "responsable_id": int(item["source_id"]), "deleted": deleted}
 
 
+HELD = "deactivation held back"
+
+
 def _line_reasons(result: ImportResult) -> list[str]:
     reasons = list(result.reasons)
     if result.proposals_added:
@@ -295,7 +335,7 @@ def _line_reasons(result: ImportResult) -> list[str]:
     if result.deactivated:
         reasons.append("account deactivated: no enrolled child left")
     if result.deactivation_pending:
-        reasons.append("deactivation held back: waiting for the threshold check")
+        reasons.append(f"{HELD}: waiting for the threshold check")
     if result.restored:
         reasons.append("account restored: a child is enrolled again")
     return reasons
@@ -439,7 +479,7 @@ def _apply_deactivations(
     answer is in the report (an item refused as invalid is a `failed` line): none stays pending.
     """
     deleted = {rid: last for rid, last in pending.items() if last is not None}
-    sender.send(session, build_items(session, pending, deleted), allow=True)
+    sender.send(session, build_items(session, pending, deleted), allow=True, again=True)
     session.execute(delete(PENDING).where(PENDING.c.run_id == sender.run_id))
 
 

@@ -55,6 +55,10 @@ FOSTER = (
 NO_AUTHORITY = "no parental authority over an enrolled pupil: no EduConnect account"
 NO_ENROLLED = "no enrolled pupil (admis or admis_definitif) linked: no EduConnect account"
 DELETED = "deleted in ONDE"
+NO_LONGER_ELIGIBLE = (
+    "no longer linked to an enrolled pupil with parental authority through this record: "
+    "the account keeps its other children (deactivated if none is left)"
+)
 
 
 @dataclass(frozen=True)
@@ -538,8 +542,8 @@ def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
             result.outcome = Outcome.updated
         if _apply_contact(state, account, source, before):
             result.outcome = Outcome.updated
-        if not has_eligible:
-            result.reasons.append(exclusion_reason(item))
+        if not has_eligible:  # the account exists: it is not "no account", it loses a child
+            result.reasons.append(DELETED if item.deleted else NO_LONGER_ELIGIBLE)
     if _apply_links(state, account, item, result) and result.outcome is Outcome.unchanged:
         result.outcome = Outcome.updated
     if has_eligible and item.mobile is None:

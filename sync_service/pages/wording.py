@@ -85,6 +85,11 @@ _REASONS: list[tuple[str, str]] = [
         "no enrolled pupil",
         "aucun élève admis (admis ou admis définitivement) lié : pas de compte EduConnect",
     ),
+    (
+        "no longer linked to an enrolled pupil",
+        "plus de lien avec un élève admis (avec autorité parentale) par cette fiche : le compte "
+        "garde ses autres enfants (désactivé s'il n'en reste aucun)",
+    ),
     ("deleted in ONDE", "supprimé dans ONDE"),
     ("account deactivated", "compte désactivé : plus aucun enfant inscrit"),
     ("deactivation held back", "désactivation retenue : en attente du contrôle de seuil"),

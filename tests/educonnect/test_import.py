@@ -7,7 +7,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from fake_educonnect.service.imports import FOSTER, NO_AUTHORITY, NO_ENROLLED, NO_MOBILE
+from fake_educonnect.service.imports import (
+    FOSTER,
+    NO_AUTHORITY,
+    NO_ENROLLED,
+    NO_LONGER_ELIGIBLE,
+    NO_MOBILE,
+)
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
 
 IMPORT = "/api/v1/import/responsables"
@@ -154,6 +160,7 @@ def test_struck_off_child_removes_the_link_deactivates_then_restores(
         1,
         True,
     )
+    assert result["reasons"] == [NO_LONGER_ELIGIBLE]  # an account exists: not "no account"
     account = _account(educonnect, ec_service, created["account_id"])
     assert account["state"] == "desactive"
     assert account["attachments"][0]["status"] == "removed"

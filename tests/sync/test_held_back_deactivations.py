@@ -108,3 +108,33 @@ def test_a_deactivation_held_back_by_a_run_that_failed_is_not_lost(
     # Applied once: a later night has nothing pending any more.
     later = _next_day(sync, sync_admin)
     assert (later["status"], later["pending_deactivations"]) == ("succeeded", 0)
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["under-threshold", "approved"])
+def test_a_deactivated_responsable_is_one_line_and_counted_once(
+    held: bool,
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+) -> None:
+    """Held back, then applied: one answer in the report, with what both passes said."""
+    if held:
+        _settings(sync).deactivation_max_count = 0
+    pupil = admit_pupil(onde, director)
+    parent = add_parent(onde, director, pupil["id"])
+    _next_day(sync, sync_admin)
+    set_state(onde, director, pupil["id"], "radie")
+    run = _next_day(sync, sync_admin)
+    if held:
+        run = sync.post(f"/api/v1/runs/{run['id']}/approve", headers=sync_admin).json()
+    counts = run["counts"]
+    assert (counts["responsables_sent"], counts["updated"], counts["deactivated"]) == (1, 1, 1)
+    assert (counts["unchanged"], counts["links_removed"]) == (0, 1)
+    lines = sync.get(f"/api/v1/runs/{run['id']}/lines").json()
+    assert [line["source_id"] for line in lines] == [str(parent["id"])]
+    reason = lines[0]["reason"]
+    assert "1 link(s) removed" in reason
+    assert "account deactivated" in reason
+    assert "held back" not in reason
+    assert "no EduConnect account" not in reason  # the account exists: it loses its child
