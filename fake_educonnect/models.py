@@ -195,9 +195,15 @@ class Letter(EduConnectModel, table=True):
 
 
 class LoginSession(EduConnectModel, table=True):
-    """A parent's session after login; ``step`` says what they must do before going on."""
+    """A parent's session after login; ``step`` says what they must do before going on.
+
+    Ended sessions are kept (their token hash voided), and ids are never reused (SQLite
+    AUTOINCREMENT; a PostgreSQL sequence never goes back): the proposals shown at a login are
+    tied to its id.
+    """
 
     __tablename__ = "login_session"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, max_length=64)

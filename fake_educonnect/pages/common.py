@@ -170,11 +170,7 @@ def current_parent(
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 200:
         return None
-    login = parent.session_for(session, now, token)
-    account = session.get(Account, login.account_id) if login else None
-    if login is None or account is None:
-        return None
-    return login, account
+    return parent.logged_in(session, now, token)
 
 
 def to_login() -> RedirectResponse:

@@ -84,9 +84,7 @@ def logout(request: Request, session: DbSession, now: Now) -> RedirectResponse:
     """Close the session (its token stops working) and forget the cookie."""
     current = current_parent(request, session, now)
     if current is not None:
-        # Expired rather than deleted: on SQLite a deleted last row's id is given to the next
-        # session, which would then "own" the proposals presented at this one and show them again.
-        current[0].expires_at = now
+        parent.end_session(current[0], now)
     response = redirect("/", "Vous êtes déconnecté.")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -47,7 +47,8 @@ class SourceHistoryOut(BaseModel):
     account: AccountPublic | None
     excluded_reason: str | None
     first_login_at: datetime | None = Field(
-        description="The earliest login still known (a session ended by a logout leaves no trace)."
+        description="The earliest login known (ended sessions are kept; a merged-away account's "
+        "are not)."
     )
     attachments: list[AttachmentPublic]
     events: list[EventOut] = Field(description="Oldest first.")

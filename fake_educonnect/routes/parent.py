@@ -105,12 +105,11 @@ def current_login(
     now: Now,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> tuple[LoginSession, Account]:
-    """The logged-in parent, from the session token."""
-    login = parent.session_for(session, now, credentials.credentials) if credentials else None
-    account = session.get(Account, login.account_id) if login else None
-    if login is None or account is None:
+    """The logged-in parent, from the session token (refused once the account is deactivated)."""
+    found = parent.logged_in(session, now, credentials.credentials) if credentials else None
+    if found is None:
         raise Unauthorized("no session, or the session has expired: log in again")
-    return login, account
+    return found
 
 
 Parent = Annotated[tuple[LoginSession, Account], Depends(current_login)]
@@ -224,9 +223,9 @@ def login(
 
 
 @router.post("/logout", status_code=204, summary="Close the session")
-def logout(current: Parent, session: DbSession) -> None:
-    """The session token stops working."""
-    session.delete(current[0])
+def logout(current: Parent, now: Now) -> None:
+    """The session token stops working (the session is ended, not deleted)."""
+    parent.end_session(current[0], now)
 
 
 @router.get("/me", summary="Who is logged in, and what they must do next")

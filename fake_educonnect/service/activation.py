@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from fake_educonnect.models import (
@@ -26,15 +26,25 @@ from fake_educonnect.security import Passwords, new_temporary_password
 from fake_educonnect.service import outbox
 from fake_educonnect.service.accounts_common import match_key
 from fake_educonnect.service.guards import CodePolicy, decoy_request_id, issue_code, redeem_code
-from fake_educonnect.service.parent import activate
+from fake_educonnect.service.parent import ENDED, activate, end_session
 
 SMS_ACTIVATION = "activation_sms"
 FRANCECONNECT = "franceconnect"
 
 
-def end_sessions(session: Session, account: Account) -> None:
-    """Close every open session of ``account`` (after its password was reset)."""
-    session.execute(delete(LoginSession).where(col(LoginSession.account_id) == account.id))
+def end_sessions(session: Session, now: datetime, account: Account) -> None:
+    """Close every open session of ``account`` (after its password was reset).
+
+    Ended, not deleted (see :func:`fake_educonnect.service.parent.end_session`).
+    """
+    open_sessions = session.scalars(
+        select(LoginSession).where(
+            col(LoginSession.account_id) == account.id,
+            col(LoginSession.token_hash).not_like(f"{ENDED}%"),
+        )
+    )
+    for login in open_sessions.all():
+        end_session(login, now)
 
 
 def mask_mobile(mobile: str) -> str:
@@ -151,7 +161,7 @@ def issue_letter(
     if reset:
         account.password_hash = None
         account.updated_at = now
-        end_sessions(session, account)
+        end_sessions(session, now, account)
     until = (now + validity).date().strftime("%d/%m/%Y")
     text = (
         f"Madame, Monsieur {account.nom},\n\n"

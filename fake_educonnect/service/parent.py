@@ -21,6 +21,7 @@ from fake_educonnect.models import (
     LoginSession,
     OneTimeCode,
     Origin,
+    OutboxMessage,
 )
 from fake_educonnect.security import Passwords, new_token, token_digest
 from fake_educonnect.service import outbox
@@ -84,6 +85,34 @@ def session_for(session: Session, now: datetime, token: str) -> LoginSession | N
     if login is None or login.expires_at <= now:
         return None
     return login
+
+
+def logged_in(session: Session, now: datetime, token: str) -> tuple[LoginSession, Account] | None:
+    """The live session of a bearer token and its account, or None.
+
+    A session outlives neither its account nor the account's activity: once the account is
+    deactivated (no enrolled child left), its open sessions stop working, as its login does.
+    """
+    login = session_for(session, now, token)
+    account = session.get(Account, login.account_id) if login else None
+    if login is None or account is None or account.state == AccountState.desactive.value:
+        return None
+    return login, account
+
+
+ENDED = "ended-"
+"""Prefix of the token hash of an ended session (a SHA-256 digest is hex: it never matches)."""
+
+
+def end_session(login: LoginSession, now: datetime) -> None:
+    """Close a session for good: its token stops working, even if the clock is set back.
+
+    The row is kept, not deleted: its id is never given to a later session (the proposals shown
+    at a login are tied to it; on SQLite a deleted last row's id would be reused), and the
+    account's first login stays on record.
+    """
+    login.token_hash = f"{ENDED}{login.id}"
+    login.expires_at = min(login.expires_at, now)
 
 
 def _live_letter(session: Session, account_id: int, now: datetime) -> Letter | None:
@@ -162,6 +191,7 @@ def presented_proposals(session: Session, login: LoginSession) -> list[tuple[Att
         .join(Child, col(Child.id) == col(Attachment.child_id))
         .where(
             col(Attachment.presented_session_id) == login.id,
+            col(Attachment.account_id) == login.account_id,
             col(Attachment.status) == AttachmentStatus.proposed.value,
         )
         .order_by(col(Attachment.id))
@@ -336,6 +366,13 @@ def _absorb(session: Session, now: datetime, target: Account, other: Account) ->
     session.execute(
         update(AccountSource)
         .where(col(AccountSource.account_id) == other.id)
+        .values(account_id=target.id)
+    )
+    # The messages sent about the other account are this parent's too; none must stay under an
+    # id that a later account may be given.
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.account_id) == other.id)
         .values(account_id=target.id)
     )
     for model in (Letter, OneTimeCode, LoginSession):

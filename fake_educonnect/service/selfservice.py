@@ -134,7 +134,7 @@ def finish_password_reset(
     account.must_change_password = False
     account.failed_logins = 0
     account.updated_at = now
-    end_sessions(session, account)
+    end_sessions(session, now, account)
     return account
 
 
