@@ -70,7 +70,6 @@ class Account(EduConnectModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)
     must_change_password: bool = False
     franceconnect_sub: str | None = Field(default=None, unique=True, max_length=80)
-    failed_logins: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -325,7 +325,6 @@ def _create_account(state: _Batch, item: ResponsableIn) -> Row:
             "password_hash": None,
             "must_change_password": False,
             "franceconnect_sub": None,
-            "failed_logins": 0,
             "created_at": state.now,
             "activated_at": None,
             "last_login_at": None,

@@ -132,7 +132,6 @@ def finish_password_reset(
         return None
     account.password_hash = passwords.hash(new_password)
     account.must_change_password = False
-    account.failed_logins = 0
     account.updated_at = now
     end_sessions(session, now, account)
     return account

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from fake_educonnect.models import Account
 from tests.educonnect.factories import child, responsable
 from tests.educonnect.helpers import (
     activate_by_sms,
@@ -120,3 +121,9 @@ def test_a_session_of_an_account_deactivated_since_stops_working(
         assert answer.json()["detail"] == (
             "no session, or the session has expired: log in again"
         ), path
+
+
+def test_failed_logins_are_counted_by_the_rate_limit_only() -> None:
+    """Failed logins live in the per-account rate limit (``login-fail:<identifiant>``), not in a
+    counter on the account that nothing read."""
+    assert "failed_logins" not in Account.__table__.columns  # type: ignore[attr-defined]
