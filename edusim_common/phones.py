@@ -11,6 +11,9 @@ _MOBILE_TYPES: Final = {
     phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 }
 
+_DIALLED_WITH_ZERO: Final = frozenset({"FR", "RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF"})
+"""Metropolitan France and the overseas departments dialled from France with a leading 0."""
+
 
 def normalize_phone(value: str, *, mobile: bool = False) -> str:
     """Parse a French-style phone number and return it in E.164; ``ValueError`` if malformed."""
@@ -28,3 +31,21 @@ def normalize_phone(value: str, *, mobile: bool = False) -> str:
     if mobile and phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
         raise ValueError("not a mobile number (in France, mobiles start with 06 or 07)")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(value: str) -> str:
+    """A stored (E.164) number as people write it: ``+33612345678`` → ``06 12 34 56 78``.
+
+    Overseas departments too (``+262692123456`` → ``0692 12 34 56``); a foreign number keeps its
+    country code (``+32 470 12 34 56``); what does not parse is shown
+    as it is.
+    """
+    try:
+        parsed = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_valid_number(parsed):
+        return value
+    if phonenumbers.region_code_for_number(parsed) in _DIALLED_WITH_ZERO:
+        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))

@@ -17,27 +17,36 @@ import httpx
 from fastapi import FastAPI, Request
 
 from edusim_common.web.links import get_links
+from edusim_common.web.plural import plural_word
 
 StatusSource = Callable[[Request], Awaitable[dict[str, Any] | None]]
 
 KIND_FR = {"nightly": "nocturne", "manual": "manuelle", "full": "réconciliation complète"}
-# A run's counts, in French (the bar, the runs pages).
-COUNT_FR = {
-    "changes_read": "changements lus",
-    "responsables_sent": "responsables envoyés",
-    "created": "comptes créés",
-    "matched": "rapprochés d'un compte existant",
-    "updated": "mis à jour",
-    "unchanged": "inchangés",
-    "excluded": "exclus",
-    "failed": "en échec",
-    "proposals_added": "enfants proposés",
-    "links_removed": "liens retirés",
-    "deactivated": "comptes désactivés",
-    "deactivation_pending": "désactivations retenues",
-    "restored": "comptes restaurés",
-    "no_mobile": "sans mobile",
+# A run's counts, in French: (singular, plural), the form chosen by the value.
+COUNT_FR: dict[str, tuple[str, str]] = {
+    "changes_read": ("changement lu", "changements lus"),
+    "responsables_sent": ("responsable envoyé", "responsables envoyés"),
+    "created": ("compte créé", "comptes créés"),
+    "matched": ("rapproché d'un compte existant", "rapprochés d'un compte existant"),
+    "updated": ("mis à jour", "mis à jour"),
+    "unchanged": ("inchangé", "inchangés"),
+    "excluded": ("exclu", "exclus"),
+    "failed": ("en échec", "en échec"),
+    "proposals_added": ("enfant proposé", "enfants proposés"),
+    "links_removed": ("lien retiré", "liens retirés"),
+    "deactivated": ("compte désactivé", "comptes désactivés"),
+    "deactivation_pending": ("désactivation retenue", "désactivations retenues"),
+    "restored": ("compte restauré", "comptes restaurés"),
+    "no_mobile": ("sans mobile", "sans mobile"),
 }
+
+
+def count_label(name: str, value: int) -> str:
+    """The words of a run's count, agreeing with its value: « compte créé » for 1."""
+    forms = COUNT_FR.get(name)
+    return plural_word(value, *forms) if forms else name
+
+
 STATUS_FR = {
     "running": "en cours",
     "succeeded": "réussie",
@@ -96,7 +105,7 @@ async def load_simbar(request: Request) -> None:
         return
     run = status.get("last_run")
     counts = [
-        (COUNT_FR.get(name, name), int(value))
+        (count_label(name, int(value)), int(value))
         for name, value in sorted((run or {}).get("counts", {}).items())
         if value and name != "changes_read"
     ]

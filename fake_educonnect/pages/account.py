@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from edusim_common.deps import DbSession, Now
 from edusim_common.problems import Conflict
 from edusim_common.web.forms import FormErrors, redirect, validate
+from edusim_common.web.plural import plural_fr
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import Account
 from fake_educonnect.pages import flows
@@ -136,5 +137,8 @@ def merge_submit(
     if moved is None:
         errors.add("password", "Identifiant ou mot de passe provisoire incorrect.")
         return _merge_page(request, values, errors, 422)
-    names = ", ".join(f"{c.prenoms} {c.nom}" for c in moved) or "aucun élève"
-    return redirect("/me", f"{len(moved)} élève(s) ajouté(s) à votre compte : {names}.")
+    if not moved:
+        return redirect("/me", "Aucun nouvel élève n'a été ajouté à votre compte.")
+    names = ", ".join(f"{c.prenoms} {c.nom}" for c in moved)
+    added = plural_fr(len(moved), "élève ajouté", "élèves ajoutés")
+    return redirect("/me", f"{added} à votre compte : {names}.")

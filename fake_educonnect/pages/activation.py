@@ -30,7 +30,7 @@ from fake_educonnect.routes.parent import SMS_SENT
 from fake_educonnect.schemas import FranceConnectLogin, SmsActivationStart
 
 RequestId = Annotated[str, StringConstraints(min_length=10, max_length=100)]
-CodeText = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+CodeText = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 
 class CodeForm(BaseModel):

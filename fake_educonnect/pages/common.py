@@ -15,9 +15,11 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import Session
 
+from edusim_common.phones import display_phone
 from edusim_common.problems import InvalidInput
 from edusim_common.web import Pages
 from edusim_common.web.forms import FormErrors, read_form, redirect
+from edusim_common.web.plural import plural_fr, plural_word
 from edusim_common.web.render import page
 from edusim_common.web.simbar import load_simbar
 from fake_educonnect.config import EduConnectSettings
@@ -92,6 +94,8 @@ WORDS = {
     "lien_fr": LIEN_FR,
 }
 pages.templates.env.globals.update(WORDS)
+pages.templates.env.filters["phone_fr"] = display_phone
+pages.templates.env.globals.update(plural_fr=plural_fr, plural_word=plural_word)
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -122,14 +126,14 @@ def keep(form: dict[str, str], *secret: str) -> dict[str, str]:
 
 def parse_id(raw: str) -> int | None:
     """A record id from a path, or None (garbage answers « introuvable », never a 500)."""
-    if not raw.isdigit() or len(raw) > 10:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         return None
     value = int(raw)
     return value if 1 <= value <= MAX_ID else None
 
 
-_FR_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_FR_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+_ISO_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 
 
 def parse_birth_date(raw: str) -> date | None:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from edusim_common.deps import DbSession, Now
 from edusim_common.problems import Conflict, NotFound, Problem
 from edusim_common.school_tokens import school_of_token, school_token
+from edusim_common.web.explain_fr import diagnosis_fr
 from edusim_common.web.forms import FormErrors, redirect, validate
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import (
@@ -41,18 +42,14 @@ from fake_educonnect.pages.common import (
 )
 from fake_educonnect.routes.console import DIRECTOR_PREFIX
 from fake_educonnect.service import console
-from fake_educonnect.service.accounts import (
-    AccountFilter,
-    attachments_of,
-    get_account,
-    list_accounts,
-)
+from fake_educonnect.service.accounts import AccountFilter, get_account, list_accounts
 from fake_educonnect.service.activation import issue_letter
+from fake_educonnect.service.explain import explain_account
 from fake_educonnect.service.views import account_detail
 
 PAGE_SIZE = 50
 UAI_KEYS = "ABCDEFGHJKLMNPRSTUVWXYZ"
-_UAI = re.compile(r"^\d{7}[A-Z]$")
+_UAI = re.compile(r"^[0-9]{7}[A-Z]$")
 NOT_HERE = "Aucun compte de votre école ne correspond à cette adresse."
 Short = Annotated[str, StringConstraints(max_length=80)]
 
@@ -133,11 +130,11 @@ def console_home(request: Request, session: DbSession) -> HTMLResponse:
     raw = {k: v.strip() for k, v in request.query_params.items() if v.strip()}
     after = parse_id(raw.pop("apres", "")) or 0
     wanted, errors = validate(SearchForm, raw)
-    rows = []
+    rows: list[tuple[Account, list[tuple[Attachment, Child]]]] = []
     if wanted is not None:
-        for account in _search(session, uai, wanted, after):
-            children = attachments_of(session, account.id or 0)
-            rows.append((account, [(a, c) for a, c in children if c.school_uai == uai]))
+        accounts = _search(session, uai, wanted, after)
+        children = console.school_attachments(session, [a.id or 0 for a in accounts], uai)
+        rows = [(account, children[account.id or 0]) for account in accounts]
     next_after = rows[-1][0].id if len(rows) == PAGE_SIZE else None
     context = {
         "uai": uai,
@@ -208,17 +205,23 @@ def _scoped_attachment(session: Session, uai: str, raw_id: str) -> tuple[Attachm
 
 
 @router.get("/console/comptes/{account_id}", response_class=HTMLResponse, dependencies=with_bar)
-def account_page(account_id: str, request: Request, session: DbSession) -> Response:
-    """Identifiant, origin, state, activation date, last login, each child's attachment."""
+def account_page(account_id: str, request: Request, session: DbSession, now: Now) -> Response:
+    """Identifiant, origin, state, activation date, last login, each child's attachment, and
+    the « explain » diagnosis in French (this school only, like the rest of the page)."""
     uai = console_school(request)
     if uai is None:
         return _to_console_login()
     account = _scoped_account(session, uai, account_id)
     detail = account_detail(session, account, school_uai=uai)
+    statements = explain_account(session, now, account, school_uai=uai)
+    shown = detail.model_dump(mode="json")
     context = {
         "uai": uai,
         "account": detail,
         "self_activated": account.origin in console.SELF_ACTIVATED,
+        "diagnosis": diagnosis_fr(
+            [{"code": s.code, "text": s.text} for s in statements], shown, shown["attachments"]
+        ),
     }
     return render(request, "console/account.html", context)
 

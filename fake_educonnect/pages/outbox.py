@@ -25,9 +25,9 @@ CHANNEL_FR = {
     "letter": "Courrier",
     "school": "Message à l'école",
 }
-_CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+_CODE = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
 _TEMPORARY = re.compile(r"(Mot de passe provisoire : )(\S+)")
-_PHONE_LIKE = re.compile(r"^[+\d][\d .-]{5,}$")
+_PHONE_LIKE = re.compile(r"^[+0-9][0-9 .-]{5,}$")
 
 
 def highlight_codes(body: str) -> Markup:

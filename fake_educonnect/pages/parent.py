@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from edusim_common.deps import DbSession, Now
 from edusim_common.web.forms import FormErrors, redirect, validate
+from edusim_common.web.plural import plural_fr
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import Account, Attachment, AttachmentStatus, Child, LoginSession
 from fake_educonnect.pages import flows
@@ -197,7 +198,7 @@ def decision_message(decision: Decision, child: Child, tries_left: int) -> str:
     if decision is Decision.wrong_date:
         return (
             f"La date de naissance de {name} ne correspond pas. Attention : il vous reste "
-            f"{tries_left} essai(s) avant que le rattachement soit bloqué."
+            f"{plural_fr(tries_left, 'essai', 'essais')} avant que le rattachement soit bloqué."
         )
     return f"C'est noté : vous n'êtes pas le représentant légal de {name}. L'école en est informée."
 

@@ -21,6 +21,7 @@ from edusim_common.problems import (
     Unauthorized,
     render,
 )
+from edusim_common.web.plural import plural_fr
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.deps import IdPath, PasswordsDep, Settings
 from fake_educonnect.models import (
@@ -417,5 +418,5 @@ def merge(
         )
     return MergeOut(
         added=[f"{c.prenoms} {c.nom}" for c in moved],
-        message=f"{len(moved)} élève(s) ajouté(s) à votre compte.",
+        message=f"{plural_fr(len(moved), 'élève ajouté', 'élèves ajoutés')} à votre compte.",
     )

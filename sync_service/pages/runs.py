@@ -10,8 +10,9 @@ from edusim_common.deps import DbSession
 from edusim_common.problems import Conflict, NotFound, Problem
 from edusim_common.web.forms import read_form, redirect
 from edusim_common.web.links import get_links
+from edusim_common.web.plural import plural_fr, plural_word
 from edusim_common.web.render import page
-from edusim_common.web.simbar import COUNT_FR, KIND_FR, STATUS_FR
+from edusim_common.web.simbar import COUNT_FR, KIND_FR, STATUS_FR, count_label
 from sync_service import routes
 from sync_service.models import RunStatus
 from sync_service.pages import pages, router, with_bar
@@ -49,6 +50,9 @@ pages.templates.env.globals.update(
     STATUS_FR=STATUS_FR,
     STATUS_BADGE=STATUS_BADGE,
     COUNT_FR=COUNT_FR,
+    count_label=count_label,
+    plural_fr=plural_fr,
+    plural_word=plural_word,
     OUTCOME_FR=OUTCOME_FR,
     OUTCOME_BADGE=OUTCOME_BADGE,
     SHOWN_COUNTS=SHOWN_COUNTS,
@@ -59,7 +63,7 @@ pages.templates.env.globals.update(
 
 def _position(raw: str | None) -> int | None:
     """A run or line id from the query string; anything else is ignored."""
-    if raw and raw.isdigit() and 1 <= int(raw) <= MAX_ID:
+    if raw and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID:
         return int(raw)
     return None
 
@@ -154,5 +158,5 @@ async def approve_page(run_id: str, request: Request) -> RedirectResponse:
     return redirect(
         back,
         f"Désactivations approuvées : synchronisation n° {number} {done}, "
-        f"{deactivated} compte(s) désactivé(s) au total.",
+        f"{plural_fr(deactivated, 'compte désactivé', 'comptes désactivés')} au total.",
     )

@@ -1,7 +1,7 @@
-"""The timeline's sentences in French: ONDE changes, EduConnect events, the « explain » diagnosis.
+"""The timeline's sentences in French: ONDE changes and EduConnect events.
 
-The statements about children come in the order of the account's attachments (EduConnect reads
-both by id), so the n-th such statement is about the n-th attachment.
+EduConnect's « explain » diagnosis is worded in :mod:`edusim_common.web.explain_fr`, shared with
+EduConnect's console.
 """
 
 from __future__ import annotations
@@ -9,24 +9,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from edusim_common.web.render import date_fr, datetime_fr, short_date
-from sync_service.pages.wording import (
-    CHANNEL_FR,
-    LIEN_FR,
-    ORIGIN_FR,
-    STATE_FR,
-    reason_fr,
-    when,
-)
+from edusim_common.phones import display_phone
+from edusim_common.web.explain_fr import ORIGIN_FR
+from edusim_common.web.render import date_fr, short_date
+from sync_service.pages.wording import CHANNEL_FR, LIEN_FR, STATE_FR, reason_fr, when
 
 
 def _phone(value: str | None) -> str:
-    if not value:
-        return "aucun"
-    if value.startswith("+33") and len(value) == 12:
-        digits = "0" + value[3:]
-        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
-    return value
+    return display_phone(value) if value else "aucun"
 
 
 def _pupil_name(data: dict[str, Any]) -> str:
@@ -184,86 +174,3 @@ def educonnect_event(event: dict[str, Any], existing_account: bool) -> str:
             "Compte désactivé : plus aucun enfant inscrit (il revient si un enfant est réinscrit)"
         )
     return kind
-
-
-ATTACHMENT_CODES = frozenset(
-    {"attached", "proposed", "proposed_open", "blocked", "refused", "removed"}
-)
-
-
-def diagnosis_fr(
-    statements: list[dict[str, Any]], account: dict[str, Any] | None, attachments: list[Any]
-) -> list[tuple[str, str]]:
-    """EduConnect's « explain » statements in French: (code, text).
-
-    The statements about children come in the order of the account's attachments (both are read
-    by id), so the n-th such statement is about the n-th attachment.
-    """
-    out: list[tuple[str, str]] = []
-    children = iter(attachments)
-    for statement in statements:
-        code, text = str(statement.get("code")), str(statement.get("text"))
-        if code in ATTACHMENT_CODES:
-            attachment = next(children, None)
-            name = _attachment_child(attachment)
-            out.append((code, _attachment_fr(code, name, attachment) or text))
-        else:
-            out.append((code, _account_fr(code, account) or text))
-    return out
-
-
-def _attachment_child(attachment: Any) -> str:
-    if not isinstance(attachment, dict):
-        return "l'enfant"
-    child = attachment.get("child") or {}
-    return f"{child.get('prenoms', '')} {child.get('nom', '')}".strip() or "l'enfant"
-
-
-def _attachment_fr(code: str, name: str, attachment: Any) -> str:
-    decided = when(attachment.get("decided_at")) if isinstance(attachment, dict) else None
-    return {
-        "attached": f"{name} est rattaché(e).",
-        "proposed": f"{name} sera proposé(e) à la prochaine connexion (contrôle de la date de "
-        "naissance).",
-        "proposed_open": f"{name} a été proposé(e) à une connexion et laissé(e) en attente : les "
-        "propositions ne sont présentées qu'une fois ; l'école peut débloquer (nouvelle "
-        "proposition à la connexion suivante) ou rattacher à la main.",
-        "blocked": f"Rattachement de {name} bloqué après une mauvaise date de naissance : l'école "
-        "peut le débloquer ou rattacher à la main.",
-        "refused": f"{name} : le parent a déclaré ne pas être son représentant légal ; l'école "
-        "a été prévenue.",
-        "removed": f"{name} : lien retiré par la synchronisation le {short_date(decided)} (élève "
-        "radié, ou lien supprimé dans ONDE).",
-    }.get(code, "")
-
-
-def _account_fr(code: str, account: dict[str, Any] | None) -> str:
-    acc = account or {}
-    created, activated = when(acc.get("created_at")), when(acc.get("activated_at"))
-    last = when(acc.get("last_login_at"))
-    origin = str(acc.get("origin"))
-    return {
-        "not_synchronised": "Pas encore d'enregistrement EduConnect pour ce responsable : une "
-        "saisie faite dans ONDE le jour J arrive dans EduConnect avec la synchronisation de la "
-        "nuit, à J+1.",
-        "excluded": "Pas de compte EduConnect pour ce responsable (voir la raison dans le "
-        "parcours).",
-        "source_deleted": "Ce responsable a été supprimé dans ONDE : ses liens ont été retirés "
-        "et il ne donne plus de coordonnées au compte.",
-        "non_active": f"Compte créé le {short_date(created)} par la synchronisation, jamais "
-        "activé. Activation : FranceConnect (à privilégier), code par SMS au mobile connu "
-        "d'ONDE, ou courrier imprimé par l'école.",
-        "no_mobile": "Pas de mobile dans ONDE : activation par SMS impossible ; FranceConnect ou "
-        "courrier de l'école (le directeur peut aussi saisir le mobile dans ONDE : il arrive le "
-        "lendemain).",
-        "sms_refused": "Le mobile connu d'ONDE n'accepte pas les SMS : pas de code par SMS.",
-        "active": f"Compte activé le {short_date(activated)} (origine "
-        f"{ORIGIN_FR.get(origin, origin)}) ; "
-        + (f"dernière connexion le {datetime_fr(last)}." if last else "aucune connexion."),
-        "self_activated": "Ce parent a activé son compte seul : pour un identifiant ou un mot de "
-        "passe oublié, l'orienter d'abord vers « Identifiant oublié » et « Mot de passe "
-        "oublié » plutôt que de réinitialiser le compte.",
-        "desactive": "Compte désactivé : plus aucun enfant inscrit. Il revient de lui-même si un "
-        "enfant est de nouveau inscrit.",
-        "letter_pending": "Un courrier de notification de l'école est en cours de validité.",
-    }.get(code, "")

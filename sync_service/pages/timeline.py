@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from edusim_common.db import read_session
 from edusim_common.problems import NotFound
+from edusim_common.web.explain_fr import diagnosis_fr
 from edusim_common.web.forms import redirect
 from edusim_common.web.render import page
 from edusim_common.web.simbar import KIND_FR
 from sync_service.pages import pages, router, with_bar
-from sync_service.pages.story import diagnosis_fr, educonnect_event, onde_change
+from sync_service.pages.story import educonnect_event, onde_change
 from sync_service.pages.wording import ACCOUNT_STATE_FR, ATTACHMENT_FR, OUTCOME_FR, reason_fr, when
 from sync_service.runner import SyncContext
 from sync_service.timeline import TimelineData, search_responsables, timeline_data
@@ -114,7 +115,7 @@ def _dated(account: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _parse_id(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
         raise NotFound(f"Aucun responsable n° {raw[:20]} : vérifiez le lien.")
     return int(raw)
 
@@ -123,7 +124,7 @@ def _parse_id(raw: str) -> int:
 def search_page(request: Request) -> Response:
     """Find a responsable by name (ONDE, every school) or go straight to an id."""
     query = request.query_params.get("q", "").strip()
-    if query.isdigit():
+    if query.isascii() and query.isdigit():
         return redirect(f"/timeline/{_parse_id(query)}")
     results: list[dict[str, Any]] = []
     error = ""

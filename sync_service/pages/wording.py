@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from edusim_common.web.plural import plural_fr
+
 OUTCOME_FR = {
     "created": "compte créé",
     "matched": "rapproché d'un compte existant",
@@ -32,11 +34,6 @@ ATTACHMENT_FR = {
     "blocked": "bloqué",
     "refused": "refusé par le parent",
     "removed": "retiré",
-}
-ORIGIN_FR = {
-    "FranceConnect": "FranceConnect (le parent a activé seul, par FranceConnect)",
-    "Responsable": "Responsable (le parent a activé seul, code par SMS)",
-    "Etablissement": "Etablissement (courrier de notification imprimé par l'école)",
 }
 LIEN_FR = {
     "mere": "mère",
@@ -95,8 +92,8 @@ _REASONS: list[tuple[str, str]] = [
     ("deactivation held back", "désactivation retenue : en attente du contrôle de seuil"),
     ("account restored", "compte restauré : un enfant est de nouveau inscrit"),
 ]
-_PROPOSED = re.compile(r"^(\d+) child\(ren\) proposed$")
-_REMOVED = re.compile(r"^(\d+) link\(s\) removed$")
+_PROPOSED = re.compile(r"^([0-9]+) child\(ren\) proposed$")
+_REMOVED = re.compile(r"^([0-9]+) link\(s\) removed$")
 
 
 def reason_fr(reason: str | None) -> str:
@@ -107,9 +104,10 @@ def reason_fr(reason: str | None) -> str:
     for part in reason.split("; "):
         proposed, removed = _PROPOSED.match(part), _REMOVED.match(part)
         if proposed:
-            out.append(f"{proposed.group(1)} enfant(s) proposé(s) au rattachement")
+            count = int(proposed.group(1))
+            out.append(plural_fr(count, "enfant proposé", "enfants proposés") + " au rattachement")
         elif removed:
-            out.append(f"{removed.group(1)} lien(s) retiré(s)")
+            out.append(plural_fr(int(removed.group(1)), "lien retiré", "liens retirés"))
         else:
             out.append(next((fr for en, fr in _REASONS if part.startswith(en)), part))
     return " ; ".join(out)

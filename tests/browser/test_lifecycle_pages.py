@@ -88,7 +88,7 @@ def test_admission_to_attachment_through_the_pages(
     onde.click("#sim-next-day")
     expect(onde.locator("#sim-date")).to_have_text("mercredi 2 septembre 2026")
     expect(onde.locator("#sim-last-run")).to_contain_text("réussie")
-    expect(onde.locator("#sim-last-run")).to_contain_text("1 comptes créés")
+    expect(onde.locator("#sim-last-run")).to_contain_text("1 compte créé")
 
     # Day D+1: activation by SMS, the code read in the outbox page.
     parent.goto(stack.educonnect.url + "/")

@@ -63,8 +63,8 @@ def test_runs_newest_first_with_kind_cutoff_counts_and_status(
     assert "nocturne" in first
     assert "01/09/2026 à 23:59" in first  # the night of the 2nd reads up to the end of the 1st
     assert "02/09/2026 à 02:00" in first
-    assert "comptes créés <strong>1</strong>" in first
-    assert "sans mobile <strong>1</strong>" in first
+    assert "<strong>1</strong> compte créé<" in first
+    assert "<strong>1</strong> sans mobile<" in first
     assert ">réussie<" in first
     assert " s<" in first  # a duration
     assert "manuelle" in section(rows, f'id="run-row-{manual["id"]}"', "</tr>")
@@ -104,7 +104,7 @@ def test_a_run_report_with_reasons_in_french_filters_and_downloads(
     assert "compte créé" in lines
     assert "Sophie Martin" in lines  # the sync's mirror names each responsable
     assert "pas de mobile dans ONDE : activation autonome par SMS impossible" in lines
-    assert "1 enfant(s) proposé(s) au rattachement" in lines
+    assert "1 enfant proposé au rattachement" in lines
     assert "famille d'accueil : pas de compte EduConnect" in lines
     assert "Personnel Collectivité et Invité" in lines
     assert 'href="/timeline/' in lines
@@ -168,7 +168,7 @@ def test_a_held_back_run_is_approved_from_the_page(
     next_day(sync)
     page = text(sync.get("/runs", headers=HTML))
     assert "en attente d'approbation" in section(page, 'id="run-row-2"', "</tr>")
-    assert 'id="approve-2">Approuver 1 désactivation(s)<' in page
+    assert 'id="approve-2">Approuver 1 désactivation<' in page
     detail = text(sync.get("/runs/2", headers=HTML))
     assert 'id="awaiting-approval"' in detail
     assert "désactivation retenue : en attente du contrôle de seuil" in detail
@@ -261,7 +261,7 @@ def test_timeline_of_a_whole_lifecycle(
     assert "→ transmis par la" in steps
     assert 'href="/runs/1">synchronisation nocturne n° 1</a>' in steps
     assert "Synchronisation nocturne n° 1 : compte créé — identifiant s.martin" in steps
-    assert "2 enfant(s) proposé(s) au rattachement" in steps
+    assert "2 enfants proposés au rattachement" in steps
     assert "Compte EduConnect créé, non activé : identifiant s.martin" in steps
     assert "SMS envoyé : « Code d'activation EduConnect »" in steps
     assert "Compte activé — origine Responsable (le parent a activé seul, code par SMS)" in steps
