@@ -40,11 +40,25 @@ def _masked(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _use_data_dir(data_dir: Path) -> None:
-    """Point each service at its SQLite file under ``data_dir`` unless its URL is already set."""
+def _use_data_dir(data_dir: Path) -> set[str]:
+    """Point each service at its SQLite file under ``data_dir`` unless its URL is already set;
+    the prefixes of the services pointed there."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    defaulted = set()
     for prefix, name in (("ONDE", "onde"), ("EDUCONNECT", "educonnect"), ("SYNC", "sync")):
-        os.environ.setdefault(f"{prefix}_DATABASE_URL", f"sqlite:///{data_dir / name}.db")
+        if f"{prefix}_DATABASE_URL" not in os.environ:
+            os.environ[f"{prefix}_DATABASE_URL"] = f"sqlite:///{data_dir / name}.db"
+            defaulted.add(prefix)
+    return defaulted
+
+
+def _educonnect_at_hand(defaulted: set[str]) -> bool:
+    """Whether EduConnect's database is this simulator's: configured, or beside ONDE's.
+
+    Not when only ONDE's is configured (a container seeding ONDE alone): the default file would
+    be a stray one that no EduConnect reads.
+    """
+    return "EDUCONNECT" not in defaulted or "ONDE" in defaulted
 
 
 def _open_onde(settings: OndeSettings) -> tuple[Engine, SimClock]:
@@ -53,6 +67,39 @@ def _open_onde(settings: OndeSettings) -> tuple[Engine, SimClock]:
     table = clock_table(OndeModel.metadata)
     OndeModel.metadata.create_all(engine)
     return engine, load_clock(engine, table, settings.clock_start, settings.clock_mode)
+
+
+def _seed_demo(settings: OndeSettings, defaulted: set[str]) -> tuple[int, int, int]:
+    """The demo school in ONDE (unless there) and its FranceConnect test identities in
+    EduConnect (unless there, or EduConnect's database is elsewhere): pupils added, responsables
+    added, identities added."""
+    from edusim.demo_franceconnect import seed_demo_franceconnect
+    from fake_educonnect.config import EduConnectSettings
+    from fake_educonnect.main import EDUCONNECT_LOCK_KEY
+    from fake_onde.seed import seed_demo_school
+
+    engine, clock = _open_onde(settings)
+    try:
+        report = seed_demo_school(engine, clock.now())
+        identities = 0
+        if _educonnect_at_hand(defaulted):
+            url = EduConnectSettings().database_url
+            educonnect = make_engine(url, lock_key=EDUCONNECT_LOCK_KEY)
+            try:
+                identities = seed_demo_franceconnect(engine, educonnect, clock.now())
+            finally:
+                educonnect.dispose()
+    finally:
+        engine.dispose()
+    return report.pupils, report.responsables, identities
+
+
+def _identities_added(count: int) -> None:
+    if count:
+        console.print(
+            f"Added {count} FranceConnect test identities for the demo parents (after the first "
+            "night, pick one on EduConnect's /franceconnect page)."
+        )
 
 
 @app.command()
@@ -65,20 +112,18 @@ def up(
     demo: Annotated[bool, typer.Option(help="Seed the demo school on first start.")] = True,
 ) -> None:
     """Start every service, seed the demo school on first start, and stop cleanly on Ctrl-C."""
-    from fake_onde.seed import DEMO_UAI, seed_demo_school
+    from fake_onde.seed import DEMO_UAI
 
-    _use_data_dir(data_dir)
+    defaulted = _use_data_dir(data_dir)
     os.environ.setdefault("EDUSIM_SNAPSHOT_DIR", str(data_dir / "snapshots"))
     settings = OndeSettings()
     if demo:
-        engine, clock = _open_onde(settings)
-        report = seed_demo_school(engine, clock.now())
-        engine.dispose()
-        if report.pupils:
+        pupils, responsables, identities = _seed_demo(settings, defaulted)
+        if pupils:
             console.print(
-                f"Seeded the demo school {DEMO_UAI}: {report.pupils} pupils, "
-                f"{report.responsables} responsables."
+                f"Seeded the demo school {DEMO_UAI}: {pupils} pupils, {responsables} responsables."
             )
+        _identities_added(identities)
     specs = [
         ServiceSpec("onde", "fake_onde.main:create_app", onde_port),
         ServiceSpec("educonnect", "fake_educonnect.main:create_app", educonnect_port),
@@ -129,17 +174,17 @@ def seed(
     data_dir: DataDir = Path("data"),
 ) -> None:
     """Generate realistic schools, pupils, responsables and links into the fake ONDE database."""
-    from fake_onde.seed import DEMO_UAI, seed_database, seed_demo_school
+    from fake_onde.seed import DEMO_UAI, seed_database
 
-    _use_data_dir(data_dir)
+    defaulted = _use_data_dir(data_dir)
     settings = OndeSettings()
-    engine, clock = _open_onde(settings)
     if demo:
-        demo_report = seed_demo_school(engine, clock.now())
-        engine.dispose()
-        state = f"{demo_report.pupils} pupils added" if demo_report.pupils else "already there"
+        pupils, _, identities = _seed_demo(settings, defaulted)
+        state = f"{pupils} pupils added" if pupils else "already there"
         console.print(f"Demo school {DEMO_UAI}: {state}.")
+        _identities_added(identities)
         return
+    engine, clock = _open_onde(settings)
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -198,7 +243,7 @@ def reset(
             typer.confirm("Rewind the running simulation to the demo seed?", abort=True)
         snapshot_cli.reset_running_to_demo(sync, sync_token)
         return
-    _use_data_dir(data_dir)
+    defaulted = _use_data_dir(data_dir)
     if not yes:
         typer.confirm("Erase all the simulator's data?", abort=True)
     for prefix, metadata in _service_metadata().items():
@@ -209,12 +254,11 @@ def reset(
         engine.dispose()
         console.print(f"{prefix.lower()}: erased ({_masked(url)})")
     if demo:
-        from fake_onde.seed import DEMO_UAI, seed_demo_school
+        from fake_onde.seed import DEMO_UAI
 
-        engine, clock = _open_onde(OndeSettings())
-        report = seed_demo_school(engine, clock.now())
-        engine.dispose()
-        console.print(f"Demo school {DEMO_UAI} seeded: {report.pupils} pupils.")
+        pupils, _, identities = _seed_demo(OndeSettings(), defaulted)
+        console.print(f"Demo school {DEMO_UAI} seeded: {pupils} pupils.")
+        _identities_added(identities)
 
 
 @app.command()

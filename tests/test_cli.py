@@ -225,5 +225,9 @@ def test_reset_demo_goes_back_to_the_demo_seed(
     after = _rows(files)
     assert after["onde"]["pupil"] == demo["pupil"]
     assert after["onde"]["sim_clock"] == demo["sim_clock"]
-    assert after["educonnect"] == {}  # made afresh at the next start
+    # made afresh at the next start, but for the demo parents' FranceConnect test identities
+    assert list(after["educonnect"]) == ["franceconnect_identity"]
+    assert all(
+        str(row[0]).startswith("demo-fc-") for row in after["educonnect"]["franceconnect_identity"]
+    )
     assert after["sync"] == {}

@@ -13,7 +13,6 @@ from edusim_common.deps import DbSession, Now
 from edusim_common.phones import normalize_phone
 from edusim_common.problems import (
     PROBLEM_RESPONSES,
-    Conflict,
     InvalidInput,
     NotFound,
     TooManyRequests,
@@ -45,7 +44,7 @@ from fake_educonnect.schemas import (
     SessionOpened,
 )
 from fake_educonnect.security import check_password_rule
-from fake_educonnect.service import activation, selfservice
+from fake_educonnect.service import activation, franceconnect, selfservice
 from fake_educonnect.service.guards import Limit, take
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
@@ -161,12 +160,7 @@ def add_identity(
     body: FranceConnectIdentityIn, session: DbSession, now: Now
 ) -> FranceConnectIdentityPublic:
     """A person FranceConnect knows, with the pivot claims."""
-    if session.get(FranceConnectIdentity, body.sub) is not None:
-        raise Conflict.for_field("body.sub", f"identity {body.sub} already exists")
-    identity = FranceConnectIdentity(**body.model_dump(mode="python"), created_at=now)
-    identity.email = str(body.email) if body.email else None
-    session.add(identity)
-    session.flush()
+    identity = franceconnect.add_identity(session, now, body)
     return FranceConnectIdentityPublic.model_validate(identity, from_attributes=True)
 
 
