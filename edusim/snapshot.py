@@ -1,15 +1,18 @@
 """Snapshots of the whole simulation: the three databases and the clock, saved and restored.
 
 A snapshot file is gzip-compressed JSON Lines: a header (name, wall time, the sync's simulated
-clock, the row count of every table), then for each database and table a table line followed by
-one line per row, then an end line. Tables are found by reflection, so this module imports none of
-the services and works on any SQLAlchemy URL (SQLite files, PostgreSQL schemas):
+clock, the row count and the id counter of every table), then for each database and table a table
+line followed by one line per row, then an end line. Tables are found by reflection, so this
+module imports none of the services and works on any SQLAlchemy URL (SQLite files, PostgreSQL
+schemas):
 
 * **save** reads each database in one read transaction (repeatable read on PostgreSQL), all three
   opened before the first row is read, and refuses while a sync run is ``running``;
 * **restore** empties every table and inserts the saved rows in one write transaction per
   database (the three committed together at the end), taking each service's writer lock, then
-  resets PostgreSQL sequences.
+  sets each table's id counter (SQLite AUTOINCREMENT, PostgreSQL sequence) back to where it was
+  when the snapshot was saved: the restored timeline gives the ids the original one gave, and
+  never the id of a row deleted before the save.
 
 A running service keeps its clock in memory: whoever restores under running services must push the
 restored clock to them (the sync service's snapshot API does).
@@ -109,7 +112,11 @@ def save(engines: Mapping[str, Engine], out: IO[bytes], name: str, wall: datetim
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
                 for t in metas[svc].sorted_tables
             }
-            databases[svc] = {"dialect": conn.dialect.name, "tables": tables}
+            databases[svc] = {
+                "dialect": conn.dialect.name,
+                "tables": tables,
+                "sequences": read_sequences(conn, metas[svc]),
+            }
         # The sync's clock is the master; a database never opened by its service has none.
         order = sorted(conns, key=lambda svc: svc != "sync")
         clock = next((c for c in (read_clock(conns[svc], metas[svc]) for svc in order) if c), None)
@@ -168,7 +175,7 @@ def restore(
                 conn.execute(table.delete())
         _insert_rows(info, lines, conns, metas)
         for svc, conn in conns.items():
-            _reset_sequences(conn, metas[svc])
+            _reset_sequences(conn, metas[svc], info.databases[svc].get("sequences") or {})
     return info
 
 
@@ -239,18 +246,72 @@ def _check_counts(
                 )
 
 
-def _reset_sequences(conn: Connection, metadata: MetaData) -> None:
-    """PostgreSQL: each serial/identity column's sequence continues after the restored rows."""
-    if conn.dialect.name != "postgresql":
-        return
+def _serial_columns(conn: Connection, metadata: MetaData) -> Iterator[tuple[Table, Any, str]]:
+    """PostgreSQL: each table's primary-key column fed by a sequence, with that sequence."""
     for table in metadata.sorted_tables:
         for column in table.primary_key.columns:
             sequence = conn.execute(
                 select(func.pg_get_serial_sequence(table.name, column.name))
             ).scalar()
-            if sequence is None:
+            if sequence is not None:
+                yield table, column, str(sequence)
+
+
+def _sqlite_autoincrement(conn: Connection) -> set[str] | None:
+    """SQLite: the AUTOINCREMENT tables (None when there are none: no ``sqlite_sequence``)."""
+    found = conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+    ).first()
+    if found is None:
+        return None
+    rows = conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name != 'sqlite_sequence'"
+    )
+    return {name for name, sql in rows if "AUTOINCREMENT" in (sql or "").upper()}
+
+
+def read_sequences(conn: Connection, metadata: MetaData) -> dict[str, int]:
+    """The last id each table gave, rows deleted since included (SQLite AUTOINCREMENT counters,
+    PostgreSQL sequences): restored with the rows, so a deleted row's id is not given again
+    (ONDE's ids are EduConnect's keys)."""
+    out: dict[str, int] = {}
+    if conn.dialect.name == "sqlite":
+        if _sqlite_autoincrement(conn) is None:
+            return out
+        for name, seq in conn.exec_driver_sql("SELECT name, seq FROM sqlite_sequence"):
+            if name in metadata.tables and seq:
+                out[name] = int(seq)
+    elif conn.dialect.name == "postgresql":
+        for table, _column, sequence in _serial_columns(conn, metadata):
+            value = conn.execute(select(func.pg_sequence_last_value(sequence))).scalar()
+            if value:
+                out[table.name] = int(value)
+    return out
+
+
+def _reset_sequences(conn: Connection, metadata: MetaData, saved: Mapping[str, int]) -> None:
+    """Each table's id counter as it was when the snapshot was saved (at least past the restored
+    rows): the restored timeline gives the ids the original one gave, and never a deleted one."""
+    if conn.dialect.name == "sqlite":
+        autoincrement = _sqlite_autoincrement(conn)
+        for table in metadata.sorted_tables:
+            if autoincrement is None or table.name not in autoincrement:
                 continue
-            highest = select(func.max(column)).scalar_subquery()
-            conn.execute(
-                select(func.setval(sequence, func.coalesce(highest, 1), highest.is_not(None)))
+            [column] = table.primary_key.columns
+            highest = max(
+                int(saved.get(table.name, 0)),
+                int(conn.execute(select(func.coalesce(func.max(column), 0))).scalar_one()),
             )
+            conn.exec_driver_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table.name,))
+            if highest:
+                conn.exec_driver_sql(
+                    "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table.name, highest)
+                )
+        return
+    if conn.dialect.name != "postgresql":
+        return
+    for table, column, sequence in _serial_columns(conn, metadata):
+        last = func.greatest(
+            select(func.max(column)).scalar_subquery(), int(saved.get(table.name, 0))
+        )
+        conn.execute(select(func.setval(sequence, func.greatest(last, 1), last > 0)))

@@ -1,6 +1,7 @@
 """The snapshot file: gzip-compressed JSON Lines, its header, and column values as JSON.
 
-Line 1 is the header (name, wall time, the simulated clock, the row count of every table); then,
+Line 1 is the header (name, wall time, the simulated clock, the row count of every table and, in
+``sequences``, the last id each table gave — absent from older files); then,
 for each database and table, a table line (``{"table": {database, name, columns}}``) followed by
 one line per row (a list of values); last, ``{"end": true}``. Values JSON cannot hold are tagged:
 ``{"$dt": "2026-09-01T08:00:00"}``, ``{"$date": …}``, ``{"$b64": …}``…

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import AfterValidator, EmailStr, StringConstraints, field_validator
 from sqlalchemy import Index, String, Text, UniqueConstraint
@@ -34,6 +34,17 @@ PostalCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
 
 MAX_ID = 2**31 - 1
 """Largest record id: ids and sequence numbers are INTEGER columns (32-bit on PostgreSQL)."""
+
+
+NEVER_REUSED: Final = {"sqlite_autoincrement": True}
+"""Table option of the tables whose ids leave ONDE (classes, pupils, responsables, links).
+
+EduConnect knows a parent and a child by their ONDE id (``onde:<id>``): an id given again after a
+deletion would hand the deleted person's account to a newcomer. SQLite reuses the highest id once
+its row is deleted, unless the table is AUTOINCREMENT; a PostgreSQL sequence never goes back. The
+seed, which sets ids itself, starts after both the highest row and the sequence
+(``fake_onde.seed``). The change log is never deleted from: its ``seq`` cannot come back.
+"""
 
 
 class OndeModel(SQLModel, registry=registry()):
@@ -139,7 +150,7 @@ class ClassCreate(OndeModel):
 
 class SchoolClass(OndeModel, table=True):
     __tablename__ = "school_class"
-    __table_args__ = (UniqueConstraint("school_uai", "label"),)
+    __table_args__ = (UniqueConstraint("school_uai", "label"), NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     school_uai: str = Field(foreign_key="school.uai", index=True, max_length=8)
@@ -192,6 +203,7 @@ class Pupil(OndeModel, table=True):
     __table_args__ = (
         Index("ix_pupil_school_id", "school_uai", "id"),
         Index("ix_pupil_identity", "identity_key"),
+        NEVER_REUSED,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -274,7 +286,7 @@ class ResponsableUpdate(OndeModel):
 
 
 class Responsable(OndeModel, table=True):
-    __table_args__ = (Index("ix_responsable_school_id", "school_uai", "id"),)
+    __table_args__ = (Index("ix_responsable_school_id", "school_uai", "id"), NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     school_uai: str = Field(foreign_key="school.uai", max_length=8)
@@ -333,7 +345,7 @@ class LinkUpdate(OndeModel):
 
 class PupilResponsable(OndeModel, table=True):
     __tablename__ = "pupil_responsable"
-    __table_args__ = (UniqueConstraint("pupil_id", "responsable_id"),)
+    __table_args__ = (UniqueConstraint("pupil_id", "responsable_id"), NEVER_REUSED)
 
     id: int | None = Field(default=None, primary_key=True)
     pupil_id: int = Field(foreign_key="pupil.id")

@@ -70,6 +70,8 @@ PUPIL_TABLE: Final[Table] = Pupil.__table__  # type: ignore[attr-defined]
 RESPONSABLE_TABLE: Final[Table] = Responsable.__table__  # type: ignore[attr-defined]
 LINK_TABLE: Final[Table] = PupilResponsable.__table__  # type: ignore[attr-defined]
 CHANGE_TABLE: Final[Table] = Change.__table__  # type: ignore[attr-defined]
+ID_TABLES: Final = (CLASS_TABLE, PUPIL_TABLE, RESPONSABLE_TABLE, LINK_TABLE)
+"""The tables whose ids the seed gives itself (each AUTOINCREMENT on SQLite)."""
 
 Row = dict[str, Any]
 
@@ -889,31 +891,65 @@ def _insert(conn: Connection, table: Table, rows: list[Row]) -> None:
 
 
 def write_batch(conn: Connection, batch: SeedBatch) -> None:
-    """Insert a batch in foreign-key order; on PostgreSQL move the id sequences past it."""
+    """Insert a batch in foreign-key order; on PostgreSQL move the id sequences past it.
+
+    On SQLite the tables are AUTOINCREMENT: inserting explicit ids moves ``sqlite_sequence`` to
+    the highest of them by itself.
+    """
     for table, rows in batch.tables():
         _insert(conn, table, rows)
     if conn.dialect.name == "postgresql":
-        # Ids were given explicitly: the serial sequences must not hand them out again.
-        for table in (CLASS_TABLE, PUPIL_TABLE, RESPONSABLE_TABLE, LINK_TABLE):
-            conn.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"(SELECT MAX(id) FROM {table.name}))"
-                    f" WHERE EXISTS (SELECT 1 FROM {table.name})"
+        # Ids were given explicitly: the serial sequences must not hand them out again. They only
+        # go forward: the batch's ids start after the sequence (``_reserve``).
+        for table, rows in batch.tables():
+            if table in ID_TABLES and rows:
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"GREATEST(:highest, COALESCE(pg_sequence_last_value("
+                        f"pg_get_serial_sequence('{table.name}', 'id')), 0)))"
+                    ),
+                    {"highest": max(row["id"] for row in rows)},
                 )
-            )
 
 
 def _max_id(conn: Connection, table: Table) -> int:
     return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
 
 
+def _last_given(conn: Connection, table: Table) -> int:
+    """The highest id the table ever gave, deleted rows included (0 if none, or not known)."""
+    if conn.dialect.name == "sqlite":
+        known = conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+        ).first()
+        if known is None:
+            return 0
+        found = conn.exec_driver_sql(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?", (table.name,)
+        ).scalar()
+    elif conn.dialect.name == "postgresql":
+        found = conn.execute(
+            text("SELECT pg_sequence_last_value(pg_get_serial_sequence(:name, 'id'))"),
+            {"name": table.name},
+        ).scalar()
+    else:
+        found = None
+    return int(found or 0)
+
+
+def _next_id(conn: Connection, table: Table) -> int:
+    """The first id never given: after the highest row and after every deleted one."""
+    return max(_max_id(conn, table), _last_given(conn, table)) + 1
+
+
 def _reserve(conn: Connection, ids: _Ids) -> None:
-    """Start after every id in the database (someone may have written since the last batch)."""
-    ids.school_class = max(ids.school_class, _max_id(conn, CLASS_TABLE) + 1)
-    ids.pupil = max(ids.pupil, _max_id(conn, PUPIL_TABLE) + 1)
-    ids.responsable = max(ids.responsable, _max_id(conn, RESPONSABLE_TABLE) + 1)
-    ids.link = max(ids.link, _max_id(conn, LINK_TABLE) + 1)
+    """Start after every id in the database (someone may have written since the last batch),
+    and after every id given then deleted: an id leaves ONDE, it must never come back."""
+    ids.school_class = max(ids.school_class, _next_id(conn, CLASS_TABLE))
+    ids.pupil = max(ids.pupil, _next_id(conn, PUPIL_TABLE))
+    ids.responsable = max(ids.responsable, _next_id(conn, RESPONSABLE_TABLE))
+    ids.link = max(ids.link, _next_id(conn, LINK_TABLE))
 
 
 def _taken_in(conn: Connection, batch: SeedBatch) -> set[str]:
