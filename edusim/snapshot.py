@@ -196,6 +196,7 @@ def _insert_rows(
     metas: Mapping[str, MetaData],
 ) -> None:
     current: tuple[str, Table, list[str]] | None = None
+    skipping = False  # the rows of a database not being restored
     batch: list[dict[str, Any]] = []
     written: dict[tuple[str, str], int] = {}
 
@@ -208,6 +209,8 @@ def _insert_rows(
 
     for line in lines:
         if isinstance(line, list):
+            if skipping:
+                continue
             if current is None:
                 raise SnapshotError("damaged snapshot file: a row before any table")
             batch.append(dict(zip(current[2], map(decode_value, line), strict=True)))
@@ -216,8 +219,8 @@ def _insert_rows(
         elif "table" in line:
             flush()
             svc, name, columns = (line["table"][k] for k in ("database", "name", "columns"))
-            if svc not in conns:
-                current = None
+            current, skipping = None, svc not in conns
+            if skipping:
                 continue
             table = metas[svc].tables[name]
             unknown = sorted(set(columns) - set(table.columns.keys()))

@@ -298,7 +298,10 @@ def service_metadata() -> dict[str, MetaData]:
 
 
 def build_demo_snapshot(out_path: Path) -> SnapshotInfo:
-    """The state of a first ``edusim up``: the demo school in ONDE, clocks at their start."""
+    """The state of a first ``edusim up``: the demo school in ONDE, its FranceConnect test
+    identities in EduConnect, clocks at their start (as ``up``, ``seed --demo`` and an offline
+    ``reset --demo`` leave them)."""
+    from edusim.demo_franceconnect import seed_demo_franceconnect
     from edusim_common.clock_api import clock_table, load_clock
     from fake_educonnect.config import EduConnectSettings
     from fake_onde.config import OndeSettings
@@ -313,16 +316,17 @@ def build_demo_snapshot(out_path: Path) -> SnapshotInfo:
     with tempfile.TemporaryDirectory(prefix="edusim-demo-") as workdir:
         engines = {svc: make_engine(f"sqlite:///{Path(workdir) / f}") for svc, f in FILES.items()}
         try:
+            clocks = {}
             for svc, metadata in service_metadata().items():
                 metadata.create_all(engines[svc])
-                clock = load_clock(
+                clocks[svc] = load_clock(
                     engines[svc],
                     clock_table(metadata),
                     settings[svc].clock_start,
                     settings[svc].clock_mode,
                 )
-                if svc == "onde":
-                    seed_demo_school(engines[svc], clock.now())
+            seed_demo_school(engines["onde"], clocks["onde"].now())
+            seed_demo_franceconnect(engines["onde"], engines["educonnect"], clocks["onde"].now())
             with out_path.open("wb") as out:
                 return save(engines, out, DEMO_SNAPSHOT, datetime.now(UTC))
         finally:

@@ -15,8 +15,11 @@ from typer.testing import CliRunner
 
 from edusim.cli import app
 from edusim.demo_franceconnect import demo_identities, seed_demo_franceconnect
+from edusim.snapshot import restore
+from edusim.snapshot_cli import build_demo_snapshot
 from edusim_common.db import make_engine, read_session
 from fake_educonnect.config import EduConnectSettings
+from fake_educonnect.main import METADATA
 from fake_educonnect.models import Account, FranceConnectIdentity
 from fake_onde.config import OndeSettings
 from fake_onde.seed import seed_demo_school
@@ -147,3 +150,20 @@ def test_after_the_first_night_a_demo_identity_activates_its_parent(
     assert (account.state, account.origin) == ("active", "FranceConnect")
     nobody = ec.post("/franceconnect", data={"sub": "demo-fc-camille-fontaine"})
     assert "Contactez l'école" in text_of(nobody.text)
+
+
+@pytest.mark.usefixtures("offline")
+def test_the_demo_snapshot_of_a_running_reset_holds_the_identities(tmp_path: Path) -> None:
+    """`reset --demo` on a running simulator restores this snapshot: same demo as `seed --demo`."""
+    built = build_demo_snapshot(tmp_path / "demo.snapshot.jsonl.gz")
+    assert built.databases["educonnect"]["tables"]["franceconnect_identity"] == len(EXPECTED)
+    engine = make_engine(f"sqlite:///{tmp_path / 'educonnect.db'}")
+    try:
+        with (tmp_path / "demo.snapshot.jsonl.gz").open("rb") as source:
+            restore({"educonnect": engine}, source, {"educonnect": METADATA})
+    finally:
+        engine.dispose()
+    assert _subs(tmp_path / "educonnect.db") == sorted(EXPECTED)
+    seeded = runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path / "seeded")])
+    assert seeded.exit_code == 0, seeded.output
+    assert _subs(tmp_path / "seeded" / "educonnect.db") == sorted(EXPECTED)

@@ -201,7 +201,9 @@ def test_download_then_upload_under_another_name(snap_stack: Stack) -> None:
     assert [p["prenoms"] for p in pupils] == ["Léa"]
 
 
-def test_reset_demo_rewinds_a_running_simulator(snap_stack: Stack) -> None:
+def test_reset_demo_rewinds_a_running_simulator(
+    snap_stack: Stack, db_urls: Callable[[str], str]
+) -> None:
     stack = snap_stack
     director = open_school(stack)
     parent_of(stack, director, admit(stack, director, "Léa", LEA))
@@ -215,6 +217,15 @@ def test_reset_demo_rewinds_a_running_simulator(snap_stack: Stack) -> None:
     assert result.exit_code == 0, result.output
     assert "demo seed" in result.output
     assert stack.ec_call("GET", "/api/v1/accounts").json()["items"] == []
+    # the demo's FranceConnect test identities, as after `edusim up` or an offline reset --demo
+    identities = dump(db_urls)["educonnect"]["franceconnect_identity"]
+    assert sorted(str(row[0]) for row in identities) == [
+        "demo-fc-alexandrie-dalmeida",
+        "demo-fc-andre-dacosta",
+        "demo-fc-camille-fontaine",
+        "demo-fc-ines-martin",
+        "demo-fc-ines-ndiaye",
+    ]
     schools = stack.onde_call("GET", "/api/v1/schools").json()["items"]
     assert [s["name"] for s in schools] == [
         "École élémentaire Jean Jaurès",
