@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from edusim_common.clock import PARIS
+from edusim_common.web.plural import plural_fr
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = (
@@ -14,18 +15,19 @@ MONTHS = (
 )  # fmt: skip
 KINDS = {"nightly": "de la nuit", "manual": "manuelle", "full": "complète"}
 COUNTS = {
-    "created": "compte(s) créé(s)",
-    "matched": "rapproché(s) d'un compte existant",
-    "updated": "mis à jour",
-    "excluded": "exclu(s)",
-    "failed": "en échec",
-    "proposals_added": "enfant(s) proposé(s)",
-    "links_removed": "lien(s) retiré(s)",
-    "deactivated": "compte(s) désactivé(s)",
-    "deactivation_pending": "désactivation(s) en attente",
-    "restored": "compte(s) rétabli(s)",
-    "no_mobile": "sans mobile",
+    "created": ("compte créé", "comptes créés"),
+    "matched": ("rapproché d'un compte existant", "rapprochés d'un compte existant"),
+    "updated": ("mis à jour", "mis à jour"),
+    "excluded": ("exclu", "exclus"),
+    "failed": ("en échec", "en échec"),
+    "proposals_added": ("enfant proposé", "enfants proposés"),
+    "links_removed": ("lien retiré", "liens retirés"),
+    "deactivated": ("compte désactivé", "comptes désactivés"),
+    "deactivation_pending": ("désactivation en attente", "désactivations en attente"),
+    "restored": ("compte rétabli", "comptes rétablis"),
+    "no_mobile": ("sans mobile", "sans mobile"),
 }
+"""Each count's words, singular and plural (« 1 compte créé », « 2 comptes créés »)."""
 
 
 def _parse(value: str | datetime) -> datetime:
@@ -50,18 +52,17 @@ def day_text(value: str | datetime | None) -> str:
 def run_text(run: dict[str, Any]) -> str:
     """One run in a line: kind, id, status, cut-off, non-zero counts."""
     counts = run.get("counts", {})
-    said = [f"{counts[k]} {label}" for k, label in COUNTS.items() if counts.get(k)]
+    said = [plural_fr(counts[k], *words) for k, words in COUNTS.items() if counts.get(k)]
     cutoff = _parse(run["cutoff"]).astimezone(PARIS)
     status = "" if run["status"] == "succeeded" else f" [{run['status']}]"
     text = (
         f"synchronisation {KINDS.get(run['kind'], run['kind'])} n°{run['id']}{status} "
         f"(changements jusqu'au {cutoff:%d/%m %H:%M}): "
     )
-    text += (
-        ", ".join(said)
-        if said
-        else f"{counts.get('responsables_sent', 0)} responsable(s) envoyé(s), rien à changer"
+    sent = plural_fr(
+        counts.get("responsables_sent", 0), "responsable envoyé", "responsables envoyés"
     )
+    text += ", ".join(said) if said else f"{sent}, rien à changer"
     if run.get("error"):
         text += f" — erreur: {run['error']}"
     return text

@@ -14,6 +14,7 @@ from edusim_common.clock import PARIS
 from edusim_common.deps import DbSession
 from edusim_common.problems import Forbidden, NotFound, Problem, Unauthorized
 from edusim_common.web import Pages
+from edusim_common.web.plural import plural_word
 from edusim_common.web.render import date_fr
 from edusim_common.web.simbar import load_simbar
 from fake_onde.auth import authenticate
@@ -196,6 +197,7 @@ def labels() -> dict[str, Any]:
         "SEX_FR": SEX_FR,
         "phone_fr": phone_fr,
         "state_fr": state_fr,
+        "plural_word": plural_word,
     }
 
 

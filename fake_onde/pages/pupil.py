@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from edusim_common.deps import DbSession, Now
 from edusim_common.problems import Problem
 from edusim_common.web.forms import FormErrors, read_form, redirect
+from edusim_common.web.plural import plural_fr
 from edusim_common.web.render import page
 from fake_onde.models import Level, LinkCreate, Pupil, PupilState, School
 from fake_onde.pages.common import (
@@ -152,7 +153,7 @@ async def admit(request: Request, session: DbSession, school: DirectorSchool, no
         errors = shown_on(service_errors(problem), PUPIL_FIELDS)
         return _admission_page(request, session, school, values, errors, 409)
     verb = state_fr(pupil.state, pupil.sex)
-    with_whom = f" avec {len(blocks)} responsable(s)" if blocks else ""
+    with_whom = f" avec {plural_fr(len(blocks), 'responsable', 'responsables')}" if blocks else ""
     flash = f"{pupil.prenoms} {pupil.nom} : {verb}{with_whom} (INE {pupil.ine}). {j_plus_1(now)}"
     return redirect(f"/eleves/{pupil.id}", flash)
 

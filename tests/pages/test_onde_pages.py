@@ -147,7 +147,8 @@ def test_dashboard_shows_classes_counts_and_pupils(
     page = text(site.get("/", headers=HTML))
     assert "<h1>École Jean Jaurès</h1>" in page
     assert "UAI 0021593W · Lille · académie de Lille" in page
-    assert re.search(r'id="count-total">2<', page)
+    assert re.search(r'id="count-total">2</strong> élèves<', page)
+    assert re.search(r'id="count-responsables">1</strong> responsable\s', page)
     assert "1 sans mobile" in page
     classes = page.split('id="classes"')[1].split("</table>")[0]
     assert "CP Mme Durand" in classes
@@ -344,7 +345,7 @@ def test_admission_with_two_responsables(site: TestClient, director: dict[str, s
     answer = site.post("/eleves/admettre", data=form, headers=HTML)
     assert answer.status_code == 200
     message = flash(answer.text)
-    assert message.startswith("Léa Lefèvre : admise avec 2 responsable(s) (INE ")
+    assert message.startswith("Léa Lefèvre : admise avec 2 responsables (INE ")
     assert f"{J_PLUS_1}, le {TOMORROW}." in message
     [pupil] = pupils_of_school(site, director)
     assert pupil["birth_date"] == "2019-05-02"
