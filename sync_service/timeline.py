@@ -90,7 +90,9 @@ def carriers(session: Session, seqs: list[int]) -> dict[int, Run]:
 
 def names_of(session: Session, source_ids: list[str]) -> dict[str, str]:
     """« Sophie Martin » for each ONDE responsable id the sync's mirror knows."""
-    ids = [int(s) for s in source_ids if s.isdigit() and int(s) < 2**31]
+    # ASCII digits only: ``isdigit`` also takes ``²`` (int() refuses it) and ``٣`` (int() reads 3).
+    ids = [int(s) for s in source_ids if len(s) <= 10 and s.isascii() and s.isdigit()]
+    ids = [i for i in ids if i < 2**31]
     if not ids:
         return {}
     rows = session.execute(

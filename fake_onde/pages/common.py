@@ -91,11 +91,24 @@ def state_fr(state: str, sex: str = "M") -> str:
     return (STATE_FR_F if sex == "F" else STATE_FR).get(state, state)
 
 
+def ascii_number(raw: str, max_digits: int = 10) -> int | None:
+    """``raw`` as a number when it is 1 to ``max_digits`` ASCII digits, else None.
+
+    ``str.isdigit`` also says yes to ``²`` (which ``int`` refuses: a 500) and to Arabic-Indic or
+    full-width digits (which ``int`` reads: ``٣`` would open record 3); a very long number makes
+    ``int`` refuse too (over 4,300 digits).
+    """
+    if not (0 < len(raw) <= max_digits and raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
 def parse_id(raw: str, what: str) -> int:
     """A record id from a path or a form, or a French 404."""
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+    value = ascii_number(raw)
+    if value is None or not 1 <= value <= MAX_ID:
         raise NotFound(f"Aucun {what} n° {raw[:20]} : vérifiez le lien.")
-    return int(raw)
+    return value
 
 
 def director_uai(request: Request) -> str | None:

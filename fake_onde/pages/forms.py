@@ -11,7 +11,8 @@ from edusim_common.web.forms import FormErrors, problem_errors, validate
 from fake_onde.models import LinkFields, PupilCreate, ResponsableCreate, ResponsableUpdate
 from fake_onde.pages.common import STATE_FR, TRANSLATIONS
 
-_FRENCH_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_FRENCH_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+"""ASCII digits only: ``\\d`` would read ``٠٣/٠٢/٢٠١٩`` (Arabic-Indic digits) as a date."""
 RESPONSABLE_FIELDS = ("civility", "nom", "prenom", "mobile", "email", "lien")
 
 

@@ -13,6 +13,7 @@ from fake_onde.models import LinkCreate, Pupil, Responsable, School
 from fake_onde.pages.common import (
     CIVILITY_FR,
     DirectorSchool,
+    ascii_number,
     lien_options,
     pages,
     phone_fr,
@@ -139,7 +140,7 @@ async def add(
 def _back(values: dict[str, str], session: DbSession, school: School) -> str:
     """Back to the pupil the director came from, if it is theirs; else the dashboard."""
     raw = values.get("eleve", "")
-    if raw.isdigit():
+    if ascii_number(raw) is not None:
         try:
             return f"/eleves/{pupil_of(session, school, raw).id}"
         except Problem:

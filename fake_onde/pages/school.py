@@ -17,6 +17,7 @@ from fake_onde.models import PupilState, School
 from fake_onde.pages.common import (
     DIRECTOR_COOKIE,
     LIST_PAGE_SIZE,
+    ascii_number,
     director_uai,
     pages,
     router,
@@ -96,8 +97,9 @@ def _filters(request: Request, school: School, class_ids: set[int]) -> tuple[dic
     chosen: dict[str, Any] = {"classe": None, "etat": None, "nom": "", "apres": 0}
     raw_class = params.get("classe", "")
     if raw_class:
-        if raw_class.isdigit() and int(raw_class) in class_ids:
-            chosen["classe"] = int(raw_class)
+        class_id = ascii_number(raw_class)
+        if class_id is not None and class_id in class_ids:
+            chosen["classe"] = class_id
         else:
             ignored.append("classe")
     raw_state = params.get("etat", "")
@@ -112,9 +114,9 @@ def _filters(request: Request, school: School, class_ids: set[int]) -> tuple[dic
             chosen["nom"] = name
         else:
             ignored.append("nom")
-    raw_after = params.get("apres", "")
-    if raw_after.isdigit() and int(raw_after) < 2**31:
-        chosen["apres"] = int(raw_after)
+    after = ascii_number(params.get("apres", ""))
+    if after is not None and after < 2**31:
+        chosen["apres"] = after
     notice = f"Filtre ignoré (valeur invalide) : {', '.join(ignored)}." if ignored else ""
     return chosen, notice
 

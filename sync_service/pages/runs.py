@@ -63,7 +63,8 @@ pages.templates.env.globals.update(
 
 def _position(raw: str | None) -> int | None:
     """A run or line id from the query string; anything else is ignored."""
-    if raw and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID:
+    # At most 10 digits: int() refuses over 4,300 (a 500).
+    if raw and len(raw) <= 10 and raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID:
         return int(raw)
     return None
 

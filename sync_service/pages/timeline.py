@@ -115,7 +115,8 @@ def _dated(account: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _parse_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
+    # At most 10 digits: int() refuses over 4,300 (a 500).
+    if not (len(raw) <= 10 and raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_ID:
         raise NotFound(f"Aucun responsable n° {raw[:20]} : vérifiez le lien.")
     return int(raw)
 

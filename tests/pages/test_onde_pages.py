@@ -685,3 +685,46 @@ def test_changes_after_the_last_run_are_marked_for_tomorrow(
     assert 'id="pupil-pending"' in page
     assert "Pas encore transmis à EduConnect" in page
     assert "Synchronisation nocturne n° 1 : réussie" in page  # the bar
+
+
+# Digits to ``str.isdigit`` that are not ASCII: ``²`` (``int`` refuses it: it was a 500),
+# Arabic-Indic and full-width one (``int`` reads them as 1: they opened record 1).
+NOT_ASCII_DIGITS = ("²", "١", "１", "1" * 5000)
+
+
+def test_ids_and_filters_take_ascii_digits_only(site: TestClient, director: dict[str, str]) -> None:
+    made = site.post(
+        f"/api/v1/schools/{DEMO_UAI}/classes",
+        json={"label": "CP Mme Durand", "levels": ["CP"]},
+        headers=director,
+    ).json()
+    assert made["id"] == 1
+    lea = admit_pupil(site, director, class_id=1)
+    mother = add_parent(site, director, lea["id"])
+    assert lea["id"] == mother["id"] == 1
+    login(site)
+    for raw in NOT_ASCII_DIGITS:
+        for url in (f"/eleves/{raw}", f"/responsables/{raw}/modifier"):
+            answer = site.get(url, headers=HTML)
+            assert answer.status_code == 404, (url[:30], answer.status_code)
+            assert "Aucun " in text(answer)
+        listed = site.get("/", params={"classe": raw, "apres": raw}, headers=HTML)
+        assert listed.status_code == 200
+        assert "Filtre ignoré (valeur invalide) : classe." in text(listed)
+        saved = site.post(
+            f"/responsables/{mother['id']}/modifier",
+            data={"mobile": "06 12 34 56 78", "accepts_sms": "on", "eleve": raw},
+            headers=HTML,
+            follow_redirects=False,
+        )
+        assert saved.status_code == 303, saved.text
+        assert saved.headers["location"] == "/"  # not back to pupil 1
+
+
+def test_a_birth_date_in_other_digits_is_refused_in_french(site: TestClient) -> None:
+    login(site)
+    for typed in ("٠٢/٠٥/٢٠١٩", "０２/０５/２０１９", "02/05/２０19"):
+        answer = site.post("/eleves/admettre", data=ADMISSION | {"birth_date": typed}, headers=HTML)
+        assert answer.status_code == 422, typed
+        assert field_error(answer.text, "birth_date")
+        assert f'value="{typed}"' in answer.text
