@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from edusim_common.clock import ClockMode
 from edusim_common.clock_api import clock_router, clock_table, get_clock, load_clock
-from edusim_common.db import make_engine
+from edusim_common.db import SchemaMismatch, check_schema, make_engine
 from edusim_common.faults import FaultInjection, FaultRegistry, faults_router
 from edusim_common.problems import FieldError, install_problem_handlers, problem_response
 from edusim_common.web import Pages
@@ -73,19 +74,30 @@ def create_service_app(
     on_start: Callable[[FastAPI], None] | None = None,
     on_stop: Callable[[FastAPI], None] | None = None,
     pages: Pages | None = None,
+    upgrade_schema: Callable[[Engine], None] | None = None,
 ) -> FastAPI:
     """Build a service: its database and clock opened in the lifespan, its routers mounted.
 
     ``clock_api=False`` leaves the clock's routes to the service (the sync drives the clock);
     ``on_start``/``on_stop`` run after the database and clock are ready / before they close;
-    ``pages`` are the service's HTML pages (French), mounted outside ``/api``.
+    ``pages`` are the service's HTML pages (French), mounted outside ``/api``;
+    ``upgrade_schema`` brings a database of an older version up to date, before the check that
+    refuses tables unlike the models (``check_schema``: no start rather than 500s later).
     """
     clock_store = clock_table(metadata)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, echo=settings.echo_sql, lock_key=lock_key)
-        metadata.create_all(engine)
+        try:
+            metadata.create_all(engine)
+            if upgrade_schema is not None:
+                upgrade_schema(engine)
+            check_schema(engine, metadata, name)
+        except SchemaMismatch as exc:
+            logging.getLogger("uvicorn.error").error("%s", exc)
+            engine.dispose()
+            raise
         app.state.engine = engine
         app.state.clock = load_clock(engine, clock_store, settings.clock_start, settings.clock_mode)
         if on_start is not None:

@@ -5,6 +5,8 @@
   upgrade.
 * PostgreSQL (any ``postgresql+psycopg://`` URL) serialises the writers of one service with a
   transaction-level advisory lock, which also makes change-log sequence numbers commit in order.
+* There are no migrations: ``metadata.create_all`` makes the missing tables, and
+  :func:`check_schema` refuses, at start-up, tables an older version made differently.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.pool import NullPool
@@ -125,3 +127,67 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
 def is_sqlite(engine: Engine) -> bool:
     """Whether ``engine`` talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+class SchemaMismatch(RuntimeError):
+    """The database's tables are not the ones this version of the service writes."""
+
+
+def _sqlite_plain_tables(engine: Engine, tables: list[Table]) -> set[str]:
+    """SQLite: those of ``tables`` meant to be AUTOINCREMENT that were made without it."""
+    wanted = [t for t in tables if t.dialect_options["sqlite"].get("autoincrement")]
+    if not wanted or engine.dialect.name != "sqlite":
+        return set()
+    with engine.connect() as conn:
+        made: dict[str, str | None] = {
+            str(name): sql
+            for name, sql in conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+            )
+        }
+    return {t.name for t in wanted if "AUTOINCREMENT" not in str(made.get(t.name) or "").upper()}
+
+
+def schema_problems(engine: Engine, metadata: MetaData) -> list[str]:
+    """How the existing tables differ from ``metadata`` in ways that break writes or reads.
+
+    A column the models have and the table lacks; a column the table has, NOT NULL without a
+    default, that the models do not know (every insert would fail); on SQLite, a table meant to be
+    AUTOINCREMENT made without it (the id of a deleted row would be given again).
+    """
+    inspector = inspect(engine)
+    existing = set(inspector.get_table_names())
+    problems: list[str] = []
+    tables = [t for t in metadata.sorted_tables if t.name in existing]
+    for table in tables:
+        found = {reflected["name"]: reflected for reflected in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in found:
+                problems.append(f"table {table.name} has no column {column.name}")
+        for name, reflected in found.items():
+            if name in table.columns:
+                continue
+            if not reflected.get("nullable", True) and reflected.get("default") is None:
+                problems.append(
+                    f"table {table.name} has a column {name} (NOT NULL, no default) that this "
+                    "version does not write"
+                )
+    for name in sorted(_sqlite_plain_tables(engine, tables)):
+        problems.append(
+            f"table {name} was made without AUTOINCREMENT (the id of a deleted row would be "
+            "given again)"
+        )
+    return problems
+
+
+def check_schema(engine: Engine, metadata: MetaData, service: str) -> None:
+    """Refuse a database made by another version of the service, saying what to do."""
+    problems = schema_problems(engine, metadata)
+    if problems:
+        where = engine.url.render_as_string(hide_password=True)
+        raise SchemaMismatch(
+            f"The {service} database ({where}) was made by another version of EduSim: "
+            + "; ".join(problems)
+            + ". EduSim has no migrations: stop the simulator and run `edusim reset` (or "
+            "`edusim reset --demo`) to start again from empty databases (or the demo seed)."
+        )

@@ -61,7 +61,6 @@ def create_app(
             clock=app.state.clock,
         )
         app.state.sync = ctx
-        upgrade_schema(ctx.engine)
         # Runs a dead process left "running" are marked interrupted by the leader only.
         app.state.scheduler = NightlyScheduler(ctx) if settings.scheduler_enabled else None
         if app.state.scheduler is not None:
@@ -88,6 +87,7 @@ def create_app(
         on_start=start,
         on_stop=stop,
         pages=sync_pages,
+        upgrade_schema=upgrade_schema,  # run.night, before the schema check
     )
     app.state.simbar_source = local_status
     map_exception(app, RemoteError, 503, "upstream-unavailable", "ONDE or EduConnect unavailable")

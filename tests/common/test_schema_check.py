@@ -1,0 +1,111 @@
+"""A database made by an older version is refused at start-up, with what to do (no migrations).
+
+Without the check, a table with a column the models no longer write (NOT NULL, no default) or
+without one they read started fine and failed later, one request at a time, with a 500.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Column, Integer, MetaData, Table, text
+
+from edusim_common.db import SchemaMismatch, make_engine, schema_problems
+from fake_educonnect.config import EduConnectSettings
+from fake_educonnect.main import METADATA as EDUCONNECT_METADATA
+from fake_educonnect.main import create_app as create_educonnect_app
+from fake_onde.config import OndeSettings
+from fake_onde.main import create_app as create_onde_app
+from fake_onde.models import OndeModel
+from sync_service.config import SyncSettings
+from sync_service.main import create_app as create_sync_app
+from sync_service.models import SyncModel
+
+
+def _copy(metadata: MetaData) -> MetaData:
+    copied = MetaData()
+    for table in metadata.sorted_tables:
+        table.to_metadata(copied)
+    return copied
+
+
+def _refused(client: TestClient) -> str:
+    with pytest.raises(SchemaMismatch) as refused, client:
+        pass
+    return str(refused.value)
+
+
+def test_an_extra_not_null_column_is_refused_naming_it(
+    educonnect_settings: EduConnectSettings,
+) -> None:
+    # EduConnect's account table once had failed_logins INTEGER NOT NULL: every insert failed.
+    old = _copy(EDUCONNECT_METADATA)
+    old.tables["account"].append_column(Column("failed_logins", Integer, nullable=False))
+    engine = make_engine(educonnect_settings.database_url)
+    old.create_all(engine)
+    engine.dispose()
+    message = _refused(TestClient(create_educonnect_app(educonnect_settings)))
+    assert message.startswith("The educonnect database (")
+    assert "table account has a column failed_logins (NOT NULL, no default)" in message
+    assert "run `edusim reset` (or `edusim reset --demo`)" in message
+
+
+def test_a_missing_column_is_refused_naming_it(onde_settings: OndeSettings) -> None:
+    engine = make_engine(onde_settings.database_url)
+    OndeModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE responsable DROP COLUMN email"))
+    engine.dispose()
+    message = _refused(TestClient(create_onde_app(onde_settings)))
+    assert "The onde database" in message
+    assert "table responsable has no column email" in message
+    assert "edusim reset" in message
+
+
+def test_columns_inserts_can_live_with_are_accepted(onde_settings: OndeSettings) -> None:
+    engine = make_engine(onde_settings.database_url)
+    OndeModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE school ADD COLUMN note TEXT"))
+        conn.execute(text("ALTER TABLE school ADD COLUMN rank INTEGER NOT NULL DEFAULT 0"))
+    assert schema_problems(engine, OndeModel.metadata) == []
+    engine.dispose()
+    with TestClient(create_onde_app(onde_settings)) as onde:
+        assert onde.get("/health").status_code == 200
+
+
+def test_the_sync_upgrades_its_older_run_table_before_the_check(
+    sync_settings: SyncSettings,
+) -> None:
+    engine = make_engine(sync_settings.database_url)
+    SyncModel.metadata.create_all(engine)
+    with engine.begin() as conn:  # the run table before run.night
+        conn.execute(text("DROP INDEX ux_run_night"))
+        conn.execute(text("ALTER TABLE run DROP COLUMN night"))
+    assert schema_problems(engine, SyncModel.metadata) == ["table run has no column night"]
+    engine.dispose()
+    app = create_sync_app(sync_settings)
+    with TestClient(app) as sync:
+        assert sync.get("/health").status_code == 200
+    engine = make_engine(sync_settings.database_url)
+    assert schema_problems(engine, SyncModel.metadata) == []
+    engine.dispose()
+
+
+def test_sqlite_tables_made_without_autoincrement_are_refused(
+    onde_settings: OndeSettings,
+) -> None:
+    if not onde_settings.database_url.startswith("sqlite"):
+        pytest.skip("AUTOINCREMENT is SQLite's; PostgreSQL sequences never go back")
+    # ONDE's tables before ids were kept from coming back (a deleted parent's id given again).
+    old = MetaData()
+    for table in OndeModel.metadata.sorted_tables:
+        copied: Table = table.to_metadata(old)
+        copied.dialect_options["sqlite"]["autoincrement"] = False
+    engine = make_engine(onde_settings.database_url)
+    old.create_all(engine)
+    engine.dispose()
+    message = _refused(TestClient(create_onde_app(onde_settings)))
+    for name in ("pupil", "responsable", "pupil_responsable", "school_class"):
+        assert f"table {name} was made without AUTOINCREMENT" in message
+    assert "table school " not in message
