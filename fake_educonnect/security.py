@@ -43,7 +43,7 @@ def check_password_rule(password: str, field: str = "body.password") -> None:
         problems.append(f"at least {PASSWORD_MIN_LENGTH} characters")
     if not any(ch.isalpha() for ch in password):
         problems.append("a letter")
-    if not any(ch.isdigit() for ch in password):
+    if not any(ch in string.digits for ch in password):  # "²" or "٣" is not a digit here
         problems.append("a digit")
     if password != password.strip():
         problems.append("no space at the start or end")

@@ -18,6 +18,7 @@ from edusim.scenario.api import Endpoints, Unreachable
 from edusim.scenario.loader import ScenarioFileError, load
 from edusim.scenario.model import Scenario
 from edusim.scenario.runner import Runner
+from edusim_common.web.plural import plural_word
 from fake_educonnect.config import DEV_SERVICE_TOKEN as EDUCONNECT_DEV_TOKEN
 from fake_onde.config import DEV_SERVICE_TOKEN as ONDE_DEV_TOKEN
 from sync_service.config import DEV_SERVICE_TOKEN as SYNC_DEV_TOKEN
@@ -85,7 +86,9 @@ def run(
             failed.append(path)
     if len(scenarios) > 1:
         console.rule()
-        console.print(f"{len(scenarios) - len(failed)}/{len(scenarios)} scénario(s) réussi(s)")
+        passed = len(scenarios) - len(failed)
+        words = plural_word(passed, "scénario réussi", "scénarios réussis")
+        console.print(f"{passed}/{len(scenarios)} {words}")
     if failed:
         raise typer.Exit(1)
 

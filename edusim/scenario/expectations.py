@@ -9,6 +9,7 @@ from typing import Any
 from edusim.scenario import check_models as m
 from edusim.scenario.context import Context, ParentVar
 from edusim.scenario.fields import COUNT_KEYS, as_list
+from edusim_common.web.plural import plural_fr, plural_word
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,9 @@ def outbox(ctx: Context, e: m.OutboxExpect) -> Verdict:
     matching = [
         msg for msg in messages if not _contains(f"{msg['subject']} {msg['body']}", needles)
     ]
-    where = f"{e.channel or 'message'}(s)" + (f" à {who}" if who else "")
-    said = f"{len(matching)} {where}" + (f" contenant {needles}" if needles else "")
+    kind = e.channel or "message"
+    where = plural_fr(len(matching), kind, f"{kind}s") + (f" à {who}" if who else "")
+    said = where + (f" contenant {needles}" if needles else "")
     if matching:
         said += f": « {matching[-1]['body']} »"
     ok = len(matching) == e.count if e.count is not None else bool(matching)
@@ -153,7 +155,9 @@ def run(ctx: Context, e: m.RunExpect) -> Verdict:
     runs = _runs(ctx)
     wrong = []
     if e.runs is not None and len(ctx.step_runs) != e.runs:
-        wrong.append(f"{e.runs} synchronisation(s) attendue(s), {len(ctx.step_runs)} faite(s)")
+        expected = plural_fr(e.runs, "synchronisation attendue", "synchronisations attendues")
+        done = plural_word(len(ctx.step_runs), "faite", "faites")
+        wrong.append(f"{expected}, {len(ctx.step_runs)} {done}")
     if e.runs == 0 and not ctx.step_runs and set(e.model_fields_set) == {"runs"}:
         return Verdict(True, "aucune synchronisation pendant cette étape")
     if not runs:
@@ -173,7 +177,8 @@ def run(ctx: Context, e: m.RunExpect) -> Verdict:
         if got != expected:
             wrong.append(f"{key}: {got}, attendu {expected}")
     ids = ", ".join(f"n°{r['id']}" for r in runs)
-    text = f"synchronisation(s) {ids}: {', '.join(checked) or last['status']}"
+    label = plural_word(len(runs), "synchronisation", "synchronisations")
+    text = f"{label} {ids}: {', '.join(checked) or last['status']}"
     return Verdict(not wrong, text + (f" — {'; '.join(wrong)}" if wrong else ""))
 
 

@@ -14,6 +14,7 @@ from edusim.scenario.context import Context, School, StepFailed
 from edusim.scenario.expectations import BEFORE, CHECKS, Verdict
 from edusim.scenario.model import Scenario, Step
 from edusim.scenario.render import clock_text, run_text
+from edusim_common.web.plural import plural_fr
 
 
 @dataclass
@@ -190,10 +191,13 @@ class Runner:
         for step in report.failed:
             self.console.print(
                 f"[bold red]✘ Étape {step.index} « {escape(step.name)} »[/bold red]: "
-                f"{len(step.failures)} échec(s)"
+                f"{plural_fr(len(step.failures), 'échec', 'échecs')}"
             )
             for failure in step.failures:
                 self.console.print(f"   - {escape(failure)}")
         if report.skipped:
-            self.console.print(f"{report.skipped} étape(s) suivante(s) non jouée(s).")
+            skipped = plural_fr(
+                report.skipped, "étape suivante non jouée", "étapes suivantes non jouées"
+            )
+            self.console.print(f"{skipped}.")
         self.console.print("[bold red]✘ Scénario en échec[/bold red]")

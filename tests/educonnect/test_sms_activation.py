@@ -206,11 +206,12 @@ def test_a_weak_password_is_refused_without_spending_the_code(
         START, json={"nom": "Martin", "prenom": "Sophie", "mobile": "0612345678"}
     ).json()
     code = last_code(educonnect, ec_service, "+33612345678")
-    weak = educonnect.post(
-        CONFIRM, json={"request_id": started["request_id"], "code": code, "password": "short"}
-    )
-    assert weak.status_code == 422
-    assert weak.json()["errors"][0]["field"] == "body.password"
+    for password in ("short", "Soleilété²", "Soleil٢٠٢٦"):  # superscript, Arabic-Indic digits
+        weak = educonnect.post(
+            CONFIRM, json={"request_id": started["request_id"], "code": code, "password": password}
+        )
+        assert weak.status_code == 422, password
+        assert weak.json()["errors"][0]["field"] == "body.password"
     good = educonnect.post(
         CONFIRM, json={"request_id": started["request_id"], "code": code, "password": "Soleil2026"}
     )

@@ -111,7 +111,7 @@ def test_a_failing_expectation_names_its_step_and_stops(demo_stack: Stack, tmp_p
     assert code == 1
     assert "✘ Étape 2 « Le même jour, un compte déjà là ? »" in output
     assert "aucun compte EduConnect pour Lucie Pasquier" in output
-    assert "1 étape(s) suivante(s) non jouée(s)" in output
+    assert "1 étape suivante non jouée" in output
     assert "3. Jour suivant" not in output
     assert "✘ Scénario en échec" in output
 
