@@ -8,7 +8,7 @@ school on a simulated login page, and the console cookie holds that school's dir
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Request
@@ -41,6 +41,7 @@ from fake_educonnect.pages.common import (
     with_bar,
 )
 from fake_educonnect.routes.console import DIRECTOR_PREFIX
+from fake_educonnect.security import Passwords
 from fake_educonnect.service import console
 from fake_educonnect.service.accounts import AccountFilter, get_account, list_accounts
 from fake_educonnect.service.activation import issue_letter
@@ -226,6 +227,37 @@ def account_page(account_id: str, request: Request, session: DbSession, now: Now
     return render(request, "console/account.html", context)
 
 
+def _letter_page(
+    request: Request,
+    form: dict[str, str],
+    session: Session,
+    now: datetime,
+    passwords: Passwords,
+    account_id: str,
+    reset: bool,
+) -> Response:
+    """Print a notification letter (``reset``: the old password dies too).
+
+    The temporary password opens the account: a parent who activated alone (FranceConnect,
+    SMS) is first sent to the self-service tools and the director confirms (the API asks
+    `confirm` too).
+    """
+    uai = console_school(request)
+    if uai is None:
+        return _to_console_login()
+    account = _scoped_account(session, uai, account_id)
+    try:
+        console.check_reset_allowed(account, form.get("confirm") == "1")
+    except Conflict:
+        action = "reinitialiser" if reset else "courrier"
+        context = {"uai": uai, "account": account, "action": action}
+        return render(request, "console/reset_confirm.html", context)
+    validity = timedelta(days=settings_of(request).letter_validity_days)
+    issued = issue_letter(session, now, passwords, account, uai, validity, reset=reset)
+    context = {"uai": uai, "account": account, "issued": issued, "reset": reset}
+    return render(request, "console/letter.html", context)
+
+
 @router.post(
     "/console/comptes/{account_id}/courrier", response_class=HTMLResponse, dependencies=with_bar
 )
@@ -238,21 +270,7 @@ def letter(
     passwords: PasswordsDep,
 ) -> Response:
     """A printable notification letter: identifiant and temporary password, valid 3 months."""
-    uai = console_school(request)
-    if uai is None:
-        return _to_console_login()
-    account = _scoped_account(session, uai, account_id)
-    try:
-        # The temporary password opens the account: as for a reset, a parent who activated
-        # alone is first sent to the self-service tools (the API asks `confirm` too).
-        console.check_reset_allowed(account, form.get("confirm") == "1")
-    except Conflict:
-        context = {"uai": uai, "account": account, "action": "courrier"}
-        return render(request, "console/reset_confirm.html", context)
-    validity = timedelta(days=settings_of(request).letter_validity_days)
-    issued = issue_letter(session, now, passwords, account, uai, validity)
-    context = {"uai": uai, "account": account, "issued": issued, "reset": False}
-    return render(request, "console/letter.html", context)
+    return _letter_page(request, form, session, now, passwords, account_id, reset=False)
 
 
 @router.post(
@@ -269,19 +287,7 @@ def reset_password(
     passwords: PasswordsDep,
 ) -> Response:
     """A new letter, the old password void; a self-activated parent needs a confirmation first."""
-    uai = console_school(request)
-    if uai is None:
-        return _to_console_login()
-    account = _scoped_account(session, uai, account_id)
-    try:
-        console.check_reset_allowed(account, form.get("confirm") == "1")
-    except Conflict:
-        context = {"uai": uai, "account": account, "action": "reinitialiser"}
-        return render(request, "console/reset_confirm.html", context)
-    validity = timedelta(days=settings_of(request).letter_validity_days)
-    issued = issue_letter(session, now, passwords, account, uai, validity, reset=True)
-    context = {"uai": uai, "account": account, "issued": issued, "reset": True}
-    return render(request, "console/letter.html", context)
+    return _letter_page(request, form, session, now, passwords, account_id, reset=True)
 
 
 def _first_name(child: Child) -> str:
