@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic.networks import validate_email
 
 from edusim_common.text import clean_name
 
@@ -35,6 +38,51 @@ def _person_name(value: str) -> str:
     return value
 
 
+# Latin-1 and Latin Extended-A letters: every one is ``str.isalpha()`` and none is a control.
+_LETTER = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f"
+_CLEAN_NAME = re.compile(f"[{_LETTER}][{_LETTER} \\-'\u2019]*")
+
+
+def _person_name_fast(value: str) -> str:
+    """``_no_control_chars`` then ``_person_name``; a name already clean skips the Python loops.
+
+    A Latin name starting with a letter, with single inner spaces and none at the end, passes
+    both checks unchanged: it is returned as is (the same answer, ~10x sooner). Anything else
+    takes the full path, with its messages.
+    """
+    if _CLEAN_NAME.fullmatch(value) and "  " not in value and value[-1] != " ":
+        return value
+    return _person_name(_no_control_chars(value))
+
+
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
+    r"@(?P<domain>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63})"
+)
+# email-validator rejects these domains and their subdomains; all are single labels (TLDs).
+_SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+assert not any("." in name for name in _SPECIAL_USE)
+
+
+def _email(value: str) -> str:
+    """pydantic's ``EmailStr`` check; a plain lower-case ASCII address skips email-validator.
+
+    Such an address (dot-atom local part of at most 64 characters, lower-case LDH labels, an
+    alphabetic TLD, no ``--``, not a special-use domain) is valid and already normalised: the
+    full check would return it unchanged. Anything else goes through email-validator.
+    """
+    match = _PLAIN_EMAIL.fullmatch(value)
+    if (
+        match is not None
+        and len(value) <= 254
+        and len(match["local"]) <= 64
+        and "--" not in match["domain"]
+        and match["domain"].rpartition(".")[2] not in _SPECIAL_USE
+    ):
+        return value
+    return validate_email(value)[1]
+
+
 ShortText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
@@ -42,10 +90,8 @@ ShortText = Annotated[
 ]
 """Trimmed, non-empty text of at most 120 characters, without control characters."""
 
-PersonName = Annotated[
-    str,
-    StringConstraints(max_length=80),
-    AfterValidator(_no_control_chars),
-    AfterValidator(_person_name),
-]
+PersonName = Annotated[str, StringConstraints(max_length=80), AfterValidator(_person_name_fast)]
 """A family or first name: letters, spaces, hyphens and apostrophes, 80 characters at most."""
+
+Email = Annotated[str, AfterValidator(_email), Field(json_schema_extra={"format": "email"})]
+"""An email address, as pydantic's ``EmailStr`` checks and normalises it (with a fast path)."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from edusim_common.types import PersonName
+from edusim_common.types import Email, PersonName
 from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
 
 Uai = Annotated[str, StringConstraints(pattern=r"^[0-9]{7}[A-Z]$")]
@@ -63,7 +63,7 @@ class ResponsableIn(BaseModel):
     prenom: PersonName
     mobile: E164 | None = None
     accepts_sms: bool = True
-    email: EmailStr | None = Field(default=None, max_length=254)
+    email: Email | None = Field(default=None, max_length=254)
     children: list[ChildIn] = Field(default_factory=list, max_length=50)
     deleted: bool = Field(default=False, description="The responsable was deleted in the source.")
 
