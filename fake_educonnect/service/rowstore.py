@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, text, update
 from sqlmodel import Session
+
+from edusim_common.bulk import executemany, insert_rows
 
 Row = dict[str, Any]
 
@@ -63,8 +65,7 @@ class RowStore:
             for start in range(0, len(ids), 5000):
                 self.session.execute(delete(table).where(table.c.id.in_(ids[start : start + 5000])))
         if self.new:
-            rows = [{c: row.get(c) for c in self.columns} for row in self.new.values()]
-            self.session.execute(insert(table), rows)
+            insert_rows(self.session, table, self.new.values(), self.columns)
             self._advance_sequence()
         if self.dirty:
             names = [c for c in self.columns if c != "id"]
@@ -73,11 +74,8 @@ class RowStore:
                 .where(table.c.id == bindparam("row_id"))
                 .values({c: bindparam(f"v_{c}") for c in names})
             )
-            params = [
-                {"row_id": row["id"], **{f"v_{c}": row.get(c) for c in names}}
-                for row in self.dirty.values()
-            ]
-            self.session.execute(statement, params)
+            binds = {"row_id": "id", **{f"v_{c}": c for c in names}}
+            executemany(self.session, table, statement, binds, self.dirty.values())
         self.new, self.dirty, self.removed = {}, {}, set()
 
     def _advance_sequence(self) -> None:
