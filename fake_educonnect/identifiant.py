@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from edusim_common.text import fold_letters
 
@@ -38,6 +38,31 @@ def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
             step += 1
         for k in range(modulus):
             yield f"{(offset + step * k) % modulus:0{width}d}"
+
+
+class IdentifiantPicker:
+    """``choose_identifiant`` for many accounts of one batch, without re-walking the candidates.
+
+    Within a batch the taken identifiants only grow, so every candidate already passed for a base
+    is still taken: the walk for that base resumes where it stopped instead of starting over
+    (the same answers; the old walk was quadratic in the number of homonyms).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._walks: dict[str, Iterator[str]] = {}
+
+    def choose(self, base: str, taken: set[str]) -> str:
+        """The first free identifiant for ``base``; adds it to ``taken``."""
+        walk = self._walks.get(base)
+        if walk is None:
+            walk = self._walks[base] = iter(candidate_suffixes(self.seed, base))
+        for suffix in walk:
+            candidate = base + suffix
+            if candidate not in taken:
+                taken.add(candidate)
+                return candidate
+        raise RuntimeError(f"no identifiant left for {base}")
 
 
 def choose_identifiant(seed: int, base: str, taken: set[str]) -> str:

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Table
 from sqlmodel import Session
 
-from fake_educonnect.identifiant import choose_identifiant, identifiant_base
+from fake_educonnect.identifiant import IdentifiantPicker, identifiant_base
 from fake_educonnect.models import (
     Account,
     AccountSource,
@@ -122,6 +122,7 @@ class _Batch:
     attachments: dict[int, dict[int, Row]]
     taken: dict[str, set[str]]
     excluded: dict[tuple[str, str], Row]
+    picker: IdentifiantPicker
     touched: dict[int, ImportResult] = field(default_factory=dict)
 
     def stores(self) -> list[RowStore]:
@@ -241,7 +242,7 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
             .with_only_columns(accounts_table.c.identifiant_base, accounts_table.c.identifiant)
             .where(accounts_table.c.identifiant_base.in_(bases[start : start + 5000]))
         )
-        for base, identifiant in session.execute(query):
+        for base, identifiant in session.execute(query).fetchall():
             taken[base].add(identifiant)
     excluded = _by_source(stores[ExcludedSource], item_keys)
     return _Batch(
@@ -260,6 +261,7 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
         attachments,
         taken,
         excluded,
+        IdentifiantPicker(policy.identifiant_seed),
     )
 
 
@@ -309,7 +311,7 @@ def _find_match(state: _Batch, item: ResponsableIn) -> Row | None:
 
 def _create_account(state: _Batch, item: ResponsableIn) -> Row:
     base = identifiant_base(item.prenom, item.nom)
-    identifiant = choose_identifiant(state.policy.identifiant_seed, base, state.taken[base])
+    identifiant = state.picker.choose(base, state.taken[base])
     account = state.accounts_store.add(
         {
             "identifiant": identifiant,
