@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +21,19 @@ from edusim_common.problems import FieldError, install_problem_handlers, problem
 from edusim_common.web import Pages
 
 API_PREFIX = "/api/v1"
+#: Allocations between two young collections (CPython's default is 700). A sync batch builds
+#: hundreds of thousands of short-lived dicts, models and tuples: at 700 the collector ran so
+#: often that many survived into the old generation and triggered ~70 full collections per full
+#: sync, ~20 % of EduConnect's import time. The heap stays bounded: garbage cycles are still
+#: collected, only in larger steps.
+GC_THRESHOLDS = (10_000, 50, 50)
+
+
+def tune_gc() -> None:
+    """Collect less often, and never again scan what start-up built (modules, models, routes)."""
+    gc.set_threshold(*GC_THRESHOLDS)
+    gc.collect()
+    gc.freeze()
 
 
 class ServiceSettings(Protocol):
@@ -102,6 +116,7 @@ def create_service_app(
         app.state.clock = load_clock(engine, clock_store, settings.clock_start, settings.clock_mode)
         if on_start is not None:
             on_start(app)
+        tune_gc()
         try:
             yield
         finally:
