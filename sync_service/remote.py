@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import orjson
 
 from sync_service.contract import ChangePage, ExportPage, ImportReport
 
@@ -47,6 +48,7 @@ class Remote:
         self.name = name
         self.client = client
         self.headers = {"Authorization": f"Bearer {token}"}
+        self.json_headers = {**self.headers, "Content-Type": "application/json"}
         self.retry = retry
         self.sleep = sleep
 
@@ -59,17 +61,34 @@ class Remote:
         json: Any = None,
     ) -> Any:
         """One call, retried on timeouts, refused connections and 5xx; its JSON body."""
+        return orjson.loads(self.call_raw(method, path, params=params, json=json))
+
+    def call_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> bytes:
+        """Like :meth:`call`, but the body as received (for ``model_validate_json``).
+
+        Bodies are encoded and decoded with orjson: a batch of 2,000 responsables is ~1 MiB of
+        JSON, which the standard library takes several times longer to write and read.
+        """
+        content = None if json is None else orjson.dumps(json)
+        headers = self.headers if json is None else self.json_headers
         last = ""
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 response = self.client.request(
-                    method, path, params=params, json=json, headers=self.headers
+                    method, path, params=params, content=content, headers=headers
                 )
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code < 400:
-                    return response.json()
+                    return response.content
                 if response.status_code not in TRANSIENT_STATUSES:
                     raise RemoteError(
                         f"{self.name} refused {method} {path}: {response.status_code} "
@@ -104,12 +123,16 @@ class OndeApi(Remote):
         params: dict[str, Any] = {"after": after, "limit": limit}
         if until is not None:
             params["until"] = until.isoformat()
-        return ChangePage.model_validate(self.call("GET", "/api/v1/changes", params=params))
+        return ChangePage.model_validate_json(
+            self.call_raw("GET", "/api/v1/changes", params=params)
+        )
 
     def export(self, entity: str, after: int, limit: int) -> ExportPage:
         """A page of the full export of ``entity``."""
-        body = self.call("GET", f"/api/v1/export/{entity}", params={"after": after, "limit": limit})
-        return ExportPage.model_validate(body)
+        body = self.call_raw(
+            "GET", f"/api/v1/export/{entity}", params={"after": after, "limit": limit}
+        )
+        return ExportPage.model_validate_json(body)
 
 
 class EduConnectApi(Remote):
@@ -120,8 +143,8 @@ class EduConnectApi(Remote):
     ) -> ImportReport:
         """Upsert a batch of responsables."""
         body = {"items": items, "allow_deactivation": allow_deactivation, "dry_run": dry_run}
-        return ImportReport.model_validate(
-            self.call("POST", "/api/v1/import/responsables", json=body)
+        return ImportReport.model_validate_json(
+            self.call_raw("POST", "/api/v1/import/responsables", json=body)
         )
 
 
