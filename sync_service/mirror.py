@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import Table, delete, select
 from sqlmodel import Session, col
 
+from edusim_common.bulk import insert_rows
 from sync_service.contract import Change
 from sync_service.models import MirrorClass, MirrorLink, MirrorPupil, MirrorResponsable
 
@@ -101,7 +102,7 @@ def replace_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]])
     ids = [row["id"] for row in rows]
     for start in range(0, len(ids), 5000):
         session.execute(delete(table).where(table.c.id.in_(ids[start : start + 5000])))
-    session.execute(insert(table), list(rows))
+    insert_rows(session, table, rows)
 
 
 def apply_changes(session: Session, changes: Iterable[Change]) -> Touched:
@@ -128,7 +129,7 @@ def apply_changes(session: Session, changes: Iterable[Change]) -> Touched:
         session.execute(delete(table).where(table.c.id.in_(list(states))))
         rows = [shape(data) for data in states.values() if data is not None]
         if rows:
-            session.execute(insert(table), rows)
+            insert_rows(session, table, rows)
     if touched.pupils:
         linked = session.scalars(
             select(col(MirrorLink.responsable_id)).where(
@@ -145,58 +146,84 @@ def build_items(
     """Each responsable in full, as EduConnect's import wants it (deleted ones flagged)."""
     wanted = sorted(set(responsable_ids))
     items: list[dict[str, Any]] = []
+    r, p = RESPONSABLES.c, PUPILS.c
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
+        # Plain tuples in a fixed column order, fetched at once: no row mappings (~10 % sooner).
         found = {
-            row["id"]: row
+            row[0]: row
             for row in session.execute(
-                select(RESPONSABLES).where(RESPONSABLES.c.id.in_(chunk))
-            ).mappings()
-        }
+                select(
+                    r.id, r.school_uai, r.civility, r.nom, r.prenom, r.mobile, r.accepts_sms,
+                    r.email,
+                ).where(r.id.in_(chunk))
+            ).all()
+        }  # fmt: skip
         children: dict[int, list[dict[str, Any]]] = defaultdict(list)
         query = (
             select(
                 LINKS.c.responsable_id,
+                p.id,
+                p.ine,
+                p.nom,
+                p.prenoms,
+                p.birth_date,
+                p.school_uai,
+                p.level,
+                CLASSES.c.label,
                 LINKS.c.lien,
                 LINKS.c.autorite_parentale,
-                PUPILS,
-                CLASSES.c.label,
+                p.enrolled,
             )
-            .join(PUPILS, PUPILS.c.id == LINKS.c.pupil_id)
-            .outerjoin(CLASSES, CLASSES.c.id == PUPILS.c.class_id)
+            .join(PUPILS, p.id == LINKS.c.pupil_id)
+            .outerjoin(CLASSES, CLASSES.c.id == p.class_id)
             .where(LINKS.c.responsable_id.in_(chunk))
             .order_by(LINKS.c.id)
         )
-        for child in session.execute(query).mappings():
-            children[child["responsable_id"]].append(
+        for (
+            rid,
+            pid,
+            ine,
+            nom,
+            prenoms,
+            born,
+            uai,
+            level,
+            label,
+            lien,
+            authority,
+            enrolled,
+        ) in session.execute(query).all():
+            children[rid].append(
                 {
-                    "source_id": str(child["id"]),
-                    "ine": child["ine"],
-                    "nom": child["nom"],
-                    "prenoms": child["prenoms"],
-                    "birth_date": child["birth_date"].isoformat(),
-                    "school_uai": child["school_uai"],
-                    "level": child["level"],
-                    "class_label": child["label"],
-                    "lien": child["lien"],
-                    "autorite_parentale": bool(child["autorite_parentale"]),
-                    "enrolled": bool(child["enrolled"]),
+                    "source_id": str(pid),
+                    "ine": ine,
+                    "nom": nom,
+                    "prenoms": prenoms,
+                    "birth_date": born.isoformat(),
+                    "school_uai": uai,
+                    "level": level,
+                    "class_label": label,
+                    "lien": lien,
+                    "autorite_parentale": bool(authority),
+                    "enrolled": bool(enrolled),
                 }
             )
         for responsable_id in chunk:
             row = found.get(responsable_id)
             if row is not None:
+                _, uai, civility, nom, prenom, mobile, accepts_sms, email = row
                 items.append(
                     {
                         "source": "onde",
-                        "source_id": str(row["id"]),
-                        "school_uai": row["school_uai"],
-                        "civility": row["civility"],
-                        "nom": row["nom"],
-                        "prenom": row["prenom"],
-                        "mobile": row["mobile"],
-                        "accepts_sms": bool(row["accepts_sms"]),
-                        "email": row["email"],
+                        "source_id": str(responsable_id),
+                        "school_uai": uai,
+                        "civility": civility,
+                        "nom": nom,
+                        "prenom": prenom,
+                        "mobile": mobile,
+                        "accepts_sms": bool(accepts_sms),
+                        "email": email,
                         "children": children.get(responsable_id, []),
                     }
                 )

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from edusim_common.bulk import insert_rows
 from edusim_common.clock import SimClock
 from edusim_common.db import unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
@@ -56,6 +57,7 @@ from sync_service.remote import EduConnectApi, OndeApi, RemoteError
 log = logging.getLogger("edusim.sync.runner")
 RUN_LINES = RunLine.__table__  # type: ignore[attr-defined]
 PENDING = PendingDeactivation.__table__  # type: ignore[attr-defined]
+LINE_COLUMNS = ("run_id", "source_id", "school_uai", "outcome", "identifiant", "reason")
 #: Runs whose held-back deactivations the next run takes over.
 ORPHANED = (RunStatus.failed.value, RunStatus.interrupted.value)
 COUNT_KEYS = (
@@ -302,7 +304,7 @@ class _Sender:
         if self.dry_run:
             self.held_lines.extend(lines)
         elif lines:
-            session.execute(insert(RUN_LINES), lines)
+            insert_rows(session, RUN_LINES, lines, LINE_COLUMNS)
         # The latest answer for a responsable decides whether its deactivation is still pending.
         # (A dry run writes these rows too, only to count them: its transaction is rolled back.)
         if answered:
@@ -362,7 +364,7 @@ def _load_full(ctx: SyncContext, session: Session, tally: _Tally) -> tuple[int, 
             if watermark is None:
                 watermark = page.watermark
             if page.items:
-                session.execute(insert(table), [shape(item) for item in page.items])
+                insert_rows(session, table, [shape(item) for item in page.items])
                 tally.counts["changes_read"] += len(page.items)
             if page.next_after is None:
                 break
@@ -451,7 +453,7 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
             session.rollback()
             to_cursor = run.from_cursor
             if sender.held_lines:
-                session.execute(insert(RUN_LINES), sender.held_lines)
+                insert_rows(session, RUN_LINES, sender.held_lines, LINE_COLUMNS)
         _finish(session, ctx, run_id, status, tally, sorted(pending), to_cursor, started, None)
         session.commit()
     except Exception as exc:
