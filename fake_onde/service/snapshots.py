@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from edusim_common.clock import as_utc
@@ -21,8 +22,14 @@ def _iso(value: datetime | date | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, datetime):
-        return as_utc(value).isoformat().replace("+00:00", "Z")
+        return _iso_datetime(value)
     return value.isoformat()
+
+
+@lru_cache(maxsize=4096)
+def _iso_datetime(value: datetime) -> str:
+    # Exports repeat the same few timestamps (a seed's, a day's imports): format each once.
+    return as_utc(value).isoformat().replace("+00:00", "Z")
 
 
 def school_dict(row: School | Mapping[str, Any]) -> dict[str, Any]:
@@ -113,6 +120,9 @@ def link_dict(row: PupilResponsable | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _getter(row: object) -> Any:
-    if isinstance(row, Mapping):
-        return row.__getitem__
+    # Rows and dicts are read by key, table models by attribute. ``isinstance(row, Mapping)``
+    # was a costly ABC check on every exported row; models have no ``__getitem__``.
+    getitem = getattr(row, "__getitem__", None)
+    if getitem is not None:
+        return getitem
     return lambda name: getattr(row, name)
