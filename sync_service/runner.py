@@ -14,13 +14,14 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -29,7 +30,7 @@ from edusim_common.clock import SimClock
 from edusim_common.db import unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
 from sync_service.config import SyncSettings
-from sync_service.contract import ImportResult
+from sync_service.contract import ExportPage, ImportReport, ImportResult
 from sync_service.mirror import (
     CLASSES,
     LINKS,
@@ -226,8 +227,70 @@ class _Sender:
         ``again``: these responsables were already sent by this run (their deactivation held
         back): their new answer completes their line instead of counting them twice.
         """
-        for batch in _chunks(items, self.ctx.settings.batch_size):
-            self._send_batch(session, list(batch), allow, again)
+        size = self.ctx.settings.batch_size
+        self.send_batches(session, (list(b) for b in _chunks(items, size)), allow, again)
+
+    def send_batches(
+        self,
+        session: Session,
+        batches: Iterable[list[dict[str, Any]]],
+        allow: bool = False,
+        again: bool = False,
+    ) -> None:
+        """Send batches one after the other, overlapping our work with EduConnect's.
+
+        One batch at a time is in flight (on a worker thread: the HTTP call and its parsing);
+        meanwhile this thread builds the next batch (``batches`` may be a lazy generator) and
+        records the previous one's lines. A batch is sent only once the previous one has been
+        answered, and a batch refused as invalid (422) is bisected before anything else is sent,
+        so EduConnect sees the same calls in the same order as without the overlap.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send") as pool:
+            flying: tuple[list[dict[str, Any]], Future[ImportReport]] | None = None
+            for batch in batches:
+                done = self._settle(*flying) if flying is not None else None
+                if done is not None and done[2] is not None:
+                    self._settle_record(session, *done, allow, again)
+                    done = None
+                flying = (batch, self._submit(pool, batch, allow))
+                if done is not None:
+                    self._settle_record(session, *done, allow, again)
+            if flying is not None:
+                self._settle_record(session, *self._settle(*flying), allow, again)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, batch: list[dict[str, Any]], allow: bool
+    ) -> Future[ImportReport]:
+        return pool.submit(self.ctx.educonnect.import_batch, batch, allow, dry_run=self.dry_run)
+
+    def _settle(
+        self, batch: list[dict[str, Any]], future: Future[ImportReport]
+    ) -> tuple[list[dict[str, Any]], ImportReport | None, RemoteError | None]:
+        """Wait for a batch's answer: (batch, report, None), or (batch, None, the 422 error)."""
+        try:
+            return batch, future.result(), None
+        except RemoteError as exc:
+            if exc.status != 422:
+                raise
+            return batch, None, exc
+
+    def _settle_record(
+        self,
+        session: Session,
+        batch: list[dict[str, Any]],
+        report: ImportReport | None,
+        error: RemoteError | None,
+        allow: bool,
+        again: bool,
+    ) -> None:
+        if report is not None:
+            self._record(session, batch, report.results, again)
+        elif len(batch) == 1:  # one invalid item: report it, go on with the others
+            self._record(session, batch, [_failed(batch[0], str(error))], again)
+        else:
+            middle = len(batch) // 2
+            self._send_batch(session, batch[:middle], allow, again)
+            self._send_batch(session, batch[middle:], allow, again)
 
     def _send_batch(
         self, session: Session, batch: list[dict[str, Any]], allow: bool, again: bool
@@ -347,43 +410,67 @@ def _failed(item: dict[str, Any], reason: str) -> ImportResult:
     return ImportResult(source_id=str(item["source_id"]), outcome="failed", reasons=[reason])
 
 
-def _load_full(ctx: SyncContext, session: Session, tally: _Tally) -> tuple[int, dict[int, Any]]:
-    """Replace the mirror with ONDE's export; the watermark and the responsables that vanished."""
+def _export_pages(ctx: SyncContext, entity: str) -> Iterator[ExportPage]:
+    """ONDE's export of ``entity`` page by page; the next page is read while this one is used."""
+    size = ctx.settings.page_size
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-export") as pool:
+        coming = pool.submit(ctx.onde.export, entity, 0, size)
+        while True:
+            page = coming.result()
+            if page.next_after is not None:
+                coming = pool.submit(ctx.onde.export, entity, page.next_after, size)
+            yield page
+            if page.next_after is None:
+                return
+
+
+def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) -> int:
+    """Replace the mirror with ONDE's export and send every responsable; the watermark.
+
+    Responsables are exported last: once classes, pupils and links are in the mirror, each page
+    of responsables goes in and is sent at once, so EduConnect imports while the sync reads and
+    stores the next page (the batches are the same as sending the whole mirror afterwards, in id
+    order). Responsables that vanished from ONDE are sent last, as deleted.
+    """
     before = {row["id"]: dict(row) for row in session.execute(select(RESPONSABLES)).mappings()}
     watermark: int | None = None
-    for table, entity, shape in (
-        (CLASSES, "classes", class_row),
-        (PUPILS, "pupils", pupil_row),
-        (RESPONSABLES, "responsables", responsable_row),
-        (LINKS, "links", link_row),
-    ):
+
+    def load(table: Table, entity: str, shape: Any) -> Iterator[list[int]]:
+        nonlocal watermark
         session.execute(table.delete())
-        after = 0
-        while True:
-            page = ctx.onde.export(entity, after, ctx.settings.page_size)
+        for page in _export_pages(ctx, entity):
             if watermark is None:
                 watermark = page.watermark
             if page.items:
                 insert_rows(session, table, [shape(item) for item in page.items])
                 tally.counts["changes_read"] += len(page.items)
-            if page.next_after is None:
-                break
-            after = page.next_after
+                yield [item["id"] for item in page.items]
+
+    for table, entity, shape in (
+        (CLASSES, "classes", class_row),
+        (PUPILS, "pupils", pupil_row),
+        (LINKS, "links", link_row),
+    ):
+        for _ in load(table, entity, shape):
+            pass
+    size = ctx.settings.batch_size
+
+    def batches() -> Iterator[list[dict[str, Any]]]:
+        waiting: list[dict[str, Any]] = []
+        for ids in load(RESPONSABLES, "responsables", responsable_row):
+            waiting.extend(build_items(session, ids, {}))
+            while len(waiting) >= size:
+                yield waiting[:size]
+                waiting = waiting[size:]
+        if waiting:
+            yield waiting
+
+    sender.send_batches(session, batches())
     now_ids = set(session.scalars(select(col(MirrorResponsable.id))))
     vanished = {rid: data for rid, data in before.items() if rid not in now_ids}
-    return watermark or 0, vanished
-
-
-def _send_all(
-    ctx: SyncContext, session: Session, sender: _Sender, vanished: dict[int, Any]
-) -> None:
-    """Send every responsable of the mirror (and the vanished ones, as deleted)."""
-    ids = sorted(session.scalars(select(col(MirrorResponsable.id))))
-    step = ctx.settings.batch_size * 5
-    for chunk in _chunks(ids, step):
-        sender.send(session, build_items(session, chunk, {}))
     if vanished:
         sender.send(session, build_items(session, vanished, vanished))
+    return watermark or 0
 
 
 def _deltas(
@@ -433,8 +520,7 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
         sender = _Sender(ctx, run_id, dry_run, tally)
         state = get_state(session)
         if full or not state.mirror_ready:
-            watermark, vanished = _load_full(ctx, session, tally)
-            _send_all(ctx, session, sender, vanished)
+            watermark = _full(ctx, session, sender, tally)
             state.cursor = watermark
             state.mirror_ready = True
             if not dry_run:
