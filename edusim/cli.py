@@ -18,7 +18,7 @@ from edusim.scenario import cli as scenario_cli
 from edusim.services import ServiceError, ServiceSpec, Supervisor
 from edusim_common.clock import SimClock
 from edusim_common.clock_api import clock_table, load_clock
-from edusim_common.db import make_engine
+from edusim_common.db import SchemaMismatch, check_schema, make_engine
 from fake_onde.auth import director_token
 from fake_onde.config import OndeSettings
 from fake_onde.models import OndeModel
@@ -66,6 +66,12 @@ def _open_onde(settings: OndeSettings) -> tuple[Engine, SimClock]:
     engine = make_engine(settings.database_url)
     table = clock_table(OndeModel.metadata)
     OndeModel.metadata.create_all(engine)
+    try:
+        check_schema(engine, OndeModel.metadata, "onde")
+    except SchemaMismatch as exc:
+        engine.dispose()
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     return engine, load_clock(engine, table, settings.clock_start, settings.clock_mode)
 
 

@@ -6,10 +6,14 @@ without one they read started fine and failed later, one request at a time, with
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Column, Integer, MetaData, Table, text
+from typer.testing import CliRunner
 
+from edusim.cli import app as cli
 from edusim_common.db import SchemaMismatch, make_engine, schema_problems
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.main import METADATA as EDUCONNECT_METADATA
@@ -109,3 +113,20 @@ def test_sqlite_tables_made_without_autoincrement_are_refused(
     for name in ("pupil", "responsable", "pupil_responsable", "school_class"):
         assert f"table {name} was made without AUTOINCREMENT" in message
     assert "table school " not in message
+
+
+def test_edusim_seed_refuses_an_older_onde_database_with_the_same_message(
+    onde_settings: OndeSettings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    engine = make_engine(onde_settings.database_url)
+    OndeModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE responsable DROP COLUMN email"))
+    engine.dispose()
+    monkeypatch.setenv("ONDE_DATABASE_URL", onde_settings.database_url)
+    result = CliRunner().invoke(
+        cli, ["seed", "--pupils", "5", "--schools", "1", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "table responsable has no column email" in result.output
+    assert "edusim reset" in result.output
