@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -471,6 +472,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
+    # A kill (SIGTERM) unwinds like Ctrl-C, so the services this script started are stopped too.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="educonnect-bench-") as temp:
         workdir: Path = args.workdir or Path(temp)
         workdir.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import sqlite3
 import sys
@@ -247,6 +248,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    # A kill (SIGTERM) unwinds like Ctrl-C, so the services this script started are stopped too.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="sync-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     onde_db = workdir / "onde.db"
