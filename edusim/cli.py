@@ -70,7 +70,7 @@ def _open_onde(settings: OndeSettings) -> tuple[Engine, SimClock]:
         check_schema(engine, OndeModel.metadata, "onde")
     except SchemaMismatch as exc:
         engine.dispose()
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{exc}[/red]", soft_wrap=True)  # one line: easy to copy or grep
         raise typer.Exit(1) from exc
     return engine, load_clock(engine, table, settings.clock_start, settings.clock_mode)
 
