@@ -64,3 +64,18 @@ def set_state(client: TestClient, director: dict[str, str], pupil_id: int, state
         f"/api/v1/pupils/{pupil_id}/state", json={"state": state}, headers=director
     )
     assert response.status_code == 200, response.text
+
+
+def next_day(sync: TestClient, admin: dict[str, str]) -> dict[str, Any]:
+    """« Jour suivant » through the sync's API: the clock and the runs of the nights crossed."""
+    moved = sync.post("/api/v1/clock/next-day", headers=admin)
+    assert moved.status_code == 200, moved.text
+    body: dict[str, Any] = moved.json()
+    return body
+
+
+def one_night(sync: TestClient, admin: dict[str, str]) -> dict[str, Any]:
+    """« Jour suivant » crossing exactly one night: that night's run."""
+    runs: list[dict[str, Any]] = next_day(sync, admin)["runs"]
+    assert len(runs) == 1
+    return runs[0]

@@ -8,15 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import DEMO_UAI
-from tests.sync.onde_steps import add_parent, admit_pupil, set_state
-
-
-def _next_day(sync: TestClient, admin: dict[str, str]) -> dict[str, Any]:
-    moved = sync.post("/api/v1/clock/next-day", headers=admin)
-    assert moved.status_code == 200, moved.text
-    runs: list[dict[str, Any]] = moved.json()["runs"]
-    assert len(runs) == 1
-    return runs[0]
+from tests.sync.onde_steps import add_parent, admit_pupil, one_night, set_state
 
 
 def _states(educonnect: TestClient, ec_service: dict[str, str]) -> dict[str, str]:
@@ -42,12 +34,12 @@ def test_a_responsable_deleted_in_onde_is_deactivated(
         _settings(sync).deactivation_max_count = 0
     pupil = admit_pupil(onde, director)
     parent = add_parent(onde, director, pupil["id"])
-    _next_day(sync, sync_admin)
+    one_night(sync, sync_admin)
     assert _states(educonnect, ec_service) == {"Sophie": "non_active"}
 
     deleted = onde.delete(f"/api/v1/responsables/{parent['id']}", headers=director)
     assert deleted.status_code == 204, deleted.text
-    run = _next_day(sync, sync_admin)
+    run = one_night(sync, sync_admin)
     if held:
         assert (run["status"], run["pending_deactivations"]) == ("awaiting_approval", 1)
         assert _states(educonnect, ec_service) == {"Sophie": "non_active"}
@@ -74,7 +66,7 @@ def test_a_deactivation_held_back_by_a_run_that_failed_is_not_lost(
         _settings(sync).deactivation_max_count = 0
     first = admit_pupil(onde, director)
     add_parent(onde, director, first["id"])
-    _next_day(sync, sync_admin)
+    one_night(sync, sync_admin)
     # The first page of the next night holds Sophie's deactivation back; a later page fails.
     set_state(onde, director, first["id"], "radie")
     for index in range(4):
@@ -87,14 +79,14 @@ def test_a_deactivation_held_back_by_a_run_that_failed_is_not_lost(
         json={"path": "^/api/v1/import", "status": 503, "skip": 1},
         headers=ec_service,
     )
-    failed = _next_day(sync, sync_admin)
+    failed = one_night(sync, sync_admin)
     assert failed["status"] == "failed", failed
     assert failed["counts"]["links_removed"] == 1
     assert failed["pending_deactivations"] == 1
     assert _states(educonnect, ec_service)["Sophie"] == "non_active"
 
     educonnect.delete("/api/v1/faults", headers=ec_service)
-    run = _next_day(sync, sync_admin)
+    run = one_night(sync, sync_admin)
     assert run["from_cursor"] == failed["to_cursor"] > failed["from_cursor"]
     if held:
         assert (run["status"], run["pending_deactivations"]) == ("awaiting_approval", 1)
@@ -106,7 +98,7 @@ def test_a_deactivation_held_back_by_a_run_that_failed_is_not_lost(
     assert states.pop("Sophie") == "desactive"
     assert sorted(states.values()) == ["non_active"] * 4
     # Applied once: a later night has nothing pending any more.
-    later = _next_day(sync, sync_admin)
+    later = one_night(sync, sync_admin)
     assert (later["status"], later["pending_deactivations"]) == ("succeeded", 0)
 
 
@@ -123,9 +115,9 @@ def test_a_deactivated_responsable_is_one_line_and_counted_once(
         _settings(sync).deactivation_max_count = 0
     pupil = admit_pupil(onde, director)
     parent = add_parent(onde, director, pupil["id"])
-    _next_day(sync, sync_admin)
+    one_night(sync, sync_admin)
     set_state(onde, director, pupil["id"], "radie")
-    run = _next_day(sync, sync_admin)
+    run = one_night(sync, sync_admin)
     if held:
         run = sync.post(f"/api/v1/runs/{run['id']}/approve", headers=sync_admin).json()
     counts = run["counts"]

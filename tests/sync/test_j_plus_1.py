@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.sync.onde_steps import add_parent, admit_pupil, set_state
+from tests.sync.onde_steps import add_parent, admit_pupil, next_day, set_state
 
 
 def _accounts(educonnect: TestClient, ec_service: dict[str, str]) -> list[dict[str, Any]]:
@@ -14,13 +14,6 @@ def _accounts(educonnect: TestClient, ec_service: dict[str, str]) -> list[dict[s
         "items"
     ]
     return items
-
-
-def _next_day(sync: TestClient, admin: dict[str, str]) -> dict[str, Any]:
-    moved = sync.post("/api/v1/clock/next-day", headers=admin)
-    assert moved.status_code == 200, moved.text
-    body: dict[str, Any] = moved.json()
-    return body
 
 
 def test_a_change_of_day_d_reaches_educonnect_on_d_plus_1_not_before(
@@ -34,7 +27,7 @@ def test_a_change_of_day_d_reaches_educonnect_on_d_plus_1_not_before(
     pupil = admit_pupil(onde, director)
     add_parent(onde, director, pupil["id"])
     assert _accounts(educonnect, ec_service) == []
-    moved = _next_day(sync, sync_admin)
+    moved = next_day(sync, sync_admin)
     assert [r["kind"] for r in moved["runs"]] == ["nightly"]
     run = moved["runs"][0]
     assert run["status"] == "succeeded", run
@@ -55,7 +48,7 @@ def test_a_change_of_day_d_reaches_educonnect_on_d_plus_1_not_before(
     account_id = accounts[0]["id"]
     detail = educonnect.get(f"/api/v1/accounts/{account_id}", headers=ec_service).json()
     assert [a["child"]["prenoms"] for a in detail["attachments"]] == ["Léa"]
-    second = _next_day(sync, sync_admin)["runs"][0]
+    second = next_day(sync, sync_admin)["runs"][0]
     assert second["counts"]["proposals_added"] == 1
     assert second["from_cursor"] < second["to_cursor"]
     detail = educonnect.get(f"/api/v1/accounts/{account_id}", headers=ec_service).json()
@@ -85,14 +78,14 @@ def test_struck_off_deactivates_and_coming_back_restores(
 ) -> None:
     pupil = admit_pupil(onde, director)
     add_parent(onde, director, pupil["id"])
-    _next_day(sync, sync_admin)
+    next_day(sync, sync_admin)
     set_state(onde, director, pupil["id"], "radie")
-    run = _next_day(sync, sync_admin)["runs"][0]
+    run = next_day(sync, sync_admin)["runs"][0]
     assert (run["counts"]["links_removed"], run["counts"]["deactivated"]) == (1, 1)
     assert _accounts(educonnect, ec_service)[0]["state"] == "desactive"
     set_state(onde, director, pupil["id"], "inscrit")
     set_state(onde, director, pupil["id"], "admis")
-    run = _next_day(sync, sync_admin)["runs"][0]
+    run = next_day(sync, sync_admin)["runs"][0]
     assert run["counts"]["restored"] == 1
     assert _accounts(educonnect, ec_service)[0]["state"] == "non_active"
 
@@ -107,7 +100,7 @@ def test_a_foster_family_is_excluded_with_its_reason(
 ) -> None:
     pupil = admit_pupil(onde, director)
     add_parent(onde, director, pupil["id"], lien="famille_accueil", autorite_parentale=False)
-    run = _next_day(sync, sync_admin)["runs"][0]
+    run = next_day(sync, sync_admin)["runs"][0]
     assert run["counts"]["excluded"] == 1
     lines = sync.get(f"/api/v1/runs/{run['id']}/lines", params={"outcome": "excluded"}).json()
     assert "Personnel Collectivité et Invité" in lines[0]["reason"]
@@ -125,9 +118,9 @@ def test_the_threshold_holds_mass_deactivation_until_approved(
     sync.app.state.sync.settings.deactivation_max_count = 0  # type: ignore[attr-defined]
     pupil = admit_pupil(onde, director)
     add_parent(onde, director, pupil["id"])
-    _next_day(sync, sync_admin)
+    next_day(sync, sync_admin)
     set_state(onde, director, pupil["id"], "radie")
-    run = _next_day(sync, sync_admin)["runs"][0]
+    run = next_day(sync, sync_admin)["runs"][0]
     assert (run["status"], run["pending_deactivations"]) == ("awaiting_approval", 1)
     assert _accounts(educonnect, ec_service)[0]["state"] == "non_active"
     approved = sync.post(f"/api/v1/runs/{run['id']}/approve", headers=sync_admin).json()
