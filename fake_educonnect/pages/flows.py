@@ -23,6 +23,7 @@ from fake_educonnect.models import (
     FranceConnectIdentity,
     LoginSession,
 )
+from fake_educonnect.pages.common import TOO_MANY_FR
 from fake_educonnect.routes import parent as parent_routes
 from fake_educonnect.routes.parent import client_key, client_limit, code_policy, open_for
 from fake_educonnect.schemas import LoginIn, SessionOpened
@@ -62,6 +63,21 @@ def client_allowed(
     return take(session, now, client_key(request, action), client_limit(settings))
 
 
+def guard(
+    request: Request,
+    session: Session,
+    now: datetime,
+    settings: EduConnectSettings,
+    action: str,
+    also: tuple[str, Limit] | None = None,
+) -> None:
+    """Count this client's try for ``action`` (and one on ``also``'s key): 429 past a limit."""
+    if not client_allowed(request, session, now, settings, action) or (
+        also is not None and not take(session, now, *also)
+    ):
+        raise Refused(TOO_MANY_FR, 429)
+
+
 def login(
     request: Request,
     now: datetime,
@@ -79,7 +95,7 @@ def login(
         return answer
     status = getattr(answer, "status_code", 500)
     if status == 429:
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+        raise Refused(TOO_MANY_FR, 429)
     if status == 409:
         raise Refused(DEACTIVATED_FR, 409)
     raise Refused(BAD_LOGIN_FR, 401)
@@ -95,10 +111,14 @@ def start_sms_activation(
     mobile: str,
 ) -> str:
     """As ``POST /activation/sms``: a request id whatever matched (the code goes to the outbox)."""
-    if not client_allowed(request, session, now, settings, "activation") or not take(
-        session, now, f"sms:{mobile}", Limit(5, _window(settings))
-    ):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(
+        request,
+        session,
+        now,
+        settings,
+        "activation",
+        (f"sms:{mobile}", Limit(5, _window(settings))),
+    )
     return activation.start_sms_activation(session, now, code_policy(settings), nom, prenom, mobile)
 
 
@@ -113,8 +133,7 @@ def finish_sms_activation(
     password: str,
 ) -> SessionOpened:
     """As ``POST /activation/sms/confirm``: right code → active account, session opened."""
-    if not client_allowed(request, session, now, settings, "code"):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(request, session, now, settings, "code")
     account = activation.finish_sms_activation(
         session, now, code_policy(settings), passwords, request_id, code, password
     )
@@ -141,8 +160,7 @@ def franceconnect_return(
     identity: FranceConnectIdentity,
 ) -> FranceConnectOutcome:
     """As ``POST /franceconnect/login``: logged in, a code sent, or no account."""
-    if not client_allowed(request, session, now, settings, "franceconnect"):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(request, session, now, settings, "franceconnect")
     start = activation.franceconnect_return(session, now, code_policy(settings), identity)
     if start.account is not None:
         opened = open_for(session, now, start.account, settings)
@@ -159,8 +177,7 @@ def franceconnect_confirm(
     code: str,
 ) -> SessionOpened:
     """As ``POST /franceconnect/confirm``: right code → identity linked, session opened."""
-    if not client_allowed(request, session, now, settings, "code"):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(request, session, now, settings, "code")
     account = activation.franceconnect_confirm(
         session, now, code_policy(settings), request_id, code
     )
@@ -179,8 +196,7 @@ def identifiant_by_sms(
     mobile: str,
 ) -> None:
     """As ``POST /selfservice/identifiant/sms``: an SMS only for an exact match."""
-    if not client_allowed(request, session, now, settings, "selfservice"):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(request, session, now, settings, "selfservice")
     selfservice.send_identifiant_by_sms(session, now, nom, prenom, mobile)
 
 
@@ -194,8 +210,7 @@ def identifiant_by_email(
     email: str,
 ) -> None:
     """As ``POST /selfservice/identifiant/email``: confirmed emails only."""
-    if not client_allowed(request, session, now, settings, "selfservice"):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(request, session, now, settings, "selfservice")
     selfservice.send_identifiant_by_email(session, now, nom, prenom, email)
 
 
@@ -209,10 +224,7 @@ def start_password_reset(
 ) -> str:
     """As ``POST /selfservice/password``: a request id whatever matched."""
     target = f"reset:{identifiant.strip().lower()}"
-    if not client_allowed(request, session, now, settings, "selfservice") or not take(
-        session, now, target, Limit(5, _window(settings))
-    ):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(request, session, now, settings, "selfservice", (target, Limit(5, _window(settings))))
     return selfservice.start_password_reset(
         session, now, code_policy(settings), identifiant, channel
     )
@@ -229,8 +241,7 @@ def finish_password_reset(
     new_password: str,
 ) -> None:
     """As ``POST /selfservice/password/confirm``: right code → the new password works."""
-    if not client_allowed(request, session, now, settings, "code"):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(request, session, now, settings, "code")
     account = selfservice.finish_password_reset(
         session, now, code_policy(settings), passwords, request_id, code, new_password
     )
@@ -250,10 +261,14 @@ def confirm_child(
     birth_date: date,
 ) -> Decision:
     """As ``POST /me/proposals/{id}/confirm``: right date → attached, wrong → blocked at zero."""
-    if not client_allowed(request, session, now, settings, "birthdate") or not take(
-        session, now, f"birthdate:{account.id}", Limit(20, _window(settings))
-    ):
-        raise Refused("Trop de tentatives : réessayez plus tard.", 429)
+    guard(
+        request,
+        session,
+        now,
+        settings,
+        "birthdate",
+        (f"birthdate:{account.id}", Limit(20, _window(settings))),
+    )
     return parent.confirm_child(session, now, login_session, attachment, child, birth_date)
 
 
