@@ -13,7 +13,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +31,7 @@ import httpx
 import orjson
 from faker import Faker
 
+from edusim.services import free_port
 from edusim_common.db import make_engine
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.models import EduConnectModel
@@ -175,17 +175,10 @@ def generate(count: int, batch_size: int, seed: int) -> Dataset:
 # ---------------------------------------------------------------- the app over HTTP
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_educonnect(path: Path) -> Iterator[str]:
     """The real app under uvicorn in a subprocess, default settings but the per-client limit."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "EDUCONNECT_DATABASE_URL": f"sqlite:///{path}",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import uvicorn
 from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from edusim.services import free_port
 from edusim_common.db import make_engine
 from fake_onde.config import OndeSettings
 from fake_onde.main import create_app
@@ -160,18 +160,11 @@ def _statement(table: Table, rows: list[dict[str, Any]]) -> tuple[str, list[tupl
 # ---------------------------------------------------------------- reading over HTTP
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def running_onde(path: Path) -> Iterator[str]:
     """The real app under uvicorn on a free loopback port, in a thread."""
     settings = OndeSettings(database_url=f"sqlite:///{path}", service_token=TOKEN)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

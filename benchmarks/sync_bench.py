@@ -27,7 +27,6 @@ import json
 import os
 import random
 import signal
-import socket
 import sqlite3
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from pathlib import Path
 
 import httpx
 
-from edusim.services import ServiceSpec, Supervisor
+from edusim.services import ServiceSpec, Supervisor, free_port
 from edusim_common.db import make_engine
 from fake_onde.models import OndeModel
 from fake_onde.seed import seed_database
@@ -65,13 +64,6 @@ class Figure:
 def log(message: str) -> None:
     """Progress on stderr."""
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def raw_copy(onde_db: Path, target: Path) -> tuple[int, float]:

@@ -39,6 +39,13 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (tests and benchmarks start services on it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 class Supervisor:
     """Runs each service under uvicorn in its own process."""
 

@@ -17,18 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from edusim.cli import app
+from edusim.services import free_port
 from edusim.snapshot import reflect
 from edusim_common.db import make_engine
 from fake_onde.auth import director_token
 from fake_onde.config import DEV_SECRET_KEY
 
 runner = CliRunner()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _clean_env() -> dict[str, str]:
@@ -41,7 +36,7 @@ def _clean_env() -> dict[str, str]:
 
 @pytest.mark.slow
 def test_up_seeds_the_demo_school_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    ports = [_free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(3)]
     command = [
         sys.executable, "-m", "edusim.cli", "up", "--data-dir", str(tmp_path / "data"),
         "--onde-port", str(ports[0]), "--educonnect-port", str(ports[1]),
@@ -144,7 +139,7 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for key in ("ONDE_DATABASE_URL", "EDUCONNECT_DATABASE_URL", "SYNC_DATABASE_URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.delenv("EDUSIM_SNAPSHOT_DIR", raising=False)
-    return ["--sync", f"http://127.0.0.1:{_free_port()}"]
+    return ["--sync", f"http://127.0.0.1:{free_port()}"]
 
 
 def _rows(url: Callable[[str], str]) -> dict[str, dict[str, list[tuple[object, ...]]]]:

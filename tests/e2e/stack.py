@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,18 +13,13 @@ from typing import Any
 
 import httpx
 
+from edusim.services import free_port
+
 ONDE_TOKEN = "e2e-onde-token"
 EC_TOKEN = "e2e-educonnect-token"
 SYNC_TOKEN = "e2e-sync-token"
 ONDE_SECRET = "e2e-onde-secret"
 EC_SECRET = "e2e-educonnect-secret"
-
-
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Service:

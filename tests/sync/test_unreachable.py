@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from edusim.services import free_port
 from sync_service.config import SyncSettings
 from sync_service.main import create_app
-from tests.e2e.stack import free_port
 
 HTML = {"accept": "text/html"}
 
