@@ -4,14 +4,16 @@ First letter of the first name, a dot, the family name, two digits. Folding (ass
 removed (NFKD), lower-case, only ``a-z`` kept, family-name part cut at 20 characters. The digits
 follow a pseudo-random order drawn from the simulator's seed and the base (an affine permutation
 of 00–99 keyed by a BLAKE2 hash), so a demo replays the same identifiants; on collision the next
-pair of that order is taken, then three digits, then four.
+pair of that order is taken, then three digits, then four. An identifiant is never given twice:
+one freed by a merge stays retired.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from edusim_common.text import fold_letters
 
@@ -26,43 +28,92 @@ def identifiant_base(prenom: str, nom: str) -> str:
     return f"{first}.{family}"
 
 
-def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
-    """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4."""
+_WIDTHS = (2, 3, 4)
+CANDIDATES = sum(10**width for width in _WIDTHS)  # 11,100 identifiants per base
+
+
+@lru_cache(maxsize=65536)
+def _walk(seed: int, base: str) -> tuple[tuple[int, int], ...]:
+    """``(offset, step)`` of the affine permutation for 2, 3 and 4 digits."""
     digest = hashlib.blake2b(f"{seed}:{base}".encode(), digest_size=24).digest()
-    for index, width in enumerate((2, 3, 4)):
+    walks = []
+    for index, width in enumerate(_WIDTHS):
         modulus = 10**width
         chunk = digest[index * 8 : index * 8 + 8]
         offset = int.from_bytes(chunk[:4], "big") % modulus
         step = int.from_bytes(chunk[4:], "big") % modulus or 1
         while math.gcd(step, modulus) != 1:  # a step coprime with the modulus visits every number
             step += 1
-        for k in range(modulus):
-            yield f"{(offset + step * k) % modulus:0{width}d}"
+        walks.append((offset, step))
+    return tuple(walks)
+
+
+def suffix_at(seed: int, base: str, position: int) -> str:
+    """The ``position``-th suffix tried for ``base`` (0-based), without walking the ones before."""
+    for (offset, step), width in zip(_walk(seed, base), _WIDTHS, strict=True):
+        modulus = 10**width
+        if position < modulus:
+            return f"{(offset + step * position) % modulus:0{width}d}"
+        position -= modulus
+    raise RuntimeError(f"no identifiant left for {base}")  # 11,100 homonyms: not realistic
+
+
+def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
+    """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4."""
+    for position in range(CANDIDATES):
+        yield suffix_at(seed, base, position)
 
 
 class IdentifiantPicker:
-    """``choose_identifiant`` for many accounts of one batch, without re-walking the candidates.
+    """Identifiants for the new accounts of one import batch, from each base's walk position.
 
-    Within a batch the taken identifiants only grow, so every candidate already passed for a base
-    is still taken: the walk for that base resumes where it stopped instead of starting over
-    (the same answers; the old walk was quadratic in the number of homonyms).
+    EduConnect keeps, per base, how many candidates of the walk are used up (``position``): every
+    candidate before it is taken, or was and stays retired, since an identifiant is never given
+    twice. A new account takes the first candidate from there that no account holds, so the
+    batch only checks the few candidates it is about to give (``is_taken``), however many
+    accounts share the base: the cost follows the batch, not the size of EduConnect.
     """
 
-    def __init__(self, seed: int) -> None:
+    def __init__(
+        self,
+        seed: int,
+        positions: dict[str, int],
+        is_taken: Callable[[list[str]], set[str]],
+    ) -> None:
         self.seed = seed
-        self._walks: dict[str, Iterator[str]] = {}
+        self.positions = positions
+        self.stored = frozenset(positions)  # bases the walk table holds already
+        self.moved: set[str] = set()
+        self._is_taken = is_taken
+        self._checked: dict[str, int] = {}  # base -> candidates from its position checked so far
+        self._taken: set[str] = set()
 
-    def choose(self, base: str, taken: set[str]) -> str:
-        """The first free identifiant for ``base``; adds it to ``taken``."""
-        walk = self._walks.get(base)
-        if walk is None:
-            walk = self._walks[base] = iter(candidate_suffixes(self.seed, base))
-        for suffix in walk:
-            candidate = base + suffix
-            if candidate not in taken:
-                taken.add(candidate)
+    def prefetch(self, wanted: dict[str, int]) -> None:
+        """Check at once, for each base, the next ``count`` candidates a batch may give."""
+        candidates: list[str] = []
+        for base, count in wanted.items():
+            candidates += self._window(base, count)
+        self._taken |= self._is_taken(candidates)
+
+    def _window(self, base: str, count: int) -> list[str]:
+        start = self.positions.get(base, 0) + self._checked.get(base, 0)
+        count = min(count, CANDIDATES - start)
+        self._checked[base] = self._checked.get(base, 0) + count
+        return [base + suffix_at(self.seed, base, start + k) for k in range(count)]
+
+    def choose(self, base: str) -> str:
+        """The next free identifiant for ``base``."""
+        while True:
+            position = self.positions.get(base, 0)
+            if self._checked.get(base, 0) == 0:  # past what was checked: check a few more
+                self._taken |= self._is_taken(self._window(base, 8))
+            candidate = base + suffix_at(self.seed, base, position)
+            self.positions[base] = position + 1
+            self._checked[base] -= 1
+            self.moved.add(base)
+            if candidate not in self._taken:
+                self._taken.add(candidate)
                 return candidate
-        raise RuntimeError(f"no identifiant left for {base}")
 
 
 def choose_identifiant(seed: int, base: str, taken: set[str]) -> str:

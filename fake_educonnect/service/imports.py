@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session
 
+from edusim_common.bulk import executemany, insert_rows
 from fake_educonnect.identifiant import IdentifiantPicker, identifiant_base
 from fake_educonnect.models import (
     Account,
@@ -28,6 +29,7 @@ from fake_educonnect.models import (
     AttachmentStatus,
     Child,
     ExcludedSource,
+    IdentifiantWalk,
 )
 from fake_educonnect.schemas import (
     ChildIn,
@@ -120,7 +122,6 @@ class _Batch:
     accounts: dict[int, Row]
     by_match_key: dict[str, list[Row]]
     attachments: dict[int, dict[int, Row]]
-    taken: dict[str, set[str]]
     excluded: dict[tuple[str, str], Row]
     picker: IdentifiantPicker
     touched: dict[int, ImportResult] = field(default_factory=dict)
@@ -234,16 +235,7 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
         chunk = account_ids[start : start + 5000]
         for row in stores[Attachment].load(attachments_table.c.account_id.in_(chunk)):
             attachments[row["account_id"]][row["child_id"]] = row
-    bases = sorted({identifiant_base(i.prenom, i.nom) for i in items})
-    taken: dict[str, set[str]] = defaultdict(set)
-    for start in range(0, len(bases), 5000):
-        query = (
-            accounts_table.select()
-            .with_only_columns(accounts_table.c.identifiant_base, accounts_table.c.identifiant)
-            .where(accounts_table.c.identifiant_base.in_(bases[start : start + 5000]))
-        )
-        for base, identifiant in session.execute(query).fetchall():
-            taken[base].add(identifiant)
+    picker = _picker(session, policy, items, accounts_table)
     excluded = _by_source(stores[ExcludedSource], item_keys)
     return _Batch(
         now,
@@ -259,10 +251,54 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
         accounts,
         by_match_key,
         attachments,
-        taken,
         excluded,
-        IdentifiantPicker(policy.identifiant_seed),
+        picker,
     )
+
+
+def _picker(
+    session: Session, policy: ImportPolicy, items: list[ResponsableIn], accounts: Table
+) -> IdentifiantPicker:
+    """The batch's identifiant picker: its bases' walk positions, their next candidates checked.
+
+    Point lookups only (the walk table's key, the identifiant's unique index), one per base and
+    per candidate: nothing here grows with the number of accounts sharing a base.
+    """
+    wanted: dict[str, int] = defaultdict(int)
+    for item in items:
+        wanted[identifiant_base(item.prenom, item.nom)] += 1
+    bases = sorted(wanted)
+    walks = _table(IdentifiantWalk)
+    positions: dict[str, int] = {}
+    for start in range(0, len(bases), 5000):
+        query = select(walks.c.base, walks.c.position).where(
+            walks.c.base.in_(bases[start : start + 5000])
+        )
+        for base, position in session.execute(query):
+            positions[base] = position
+
+    def is_taken(candidates: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(candidates), 5000):
+            query = select(accounts.c.identifiant).where(
+                accounts.c.identifiant.in_(candidates[start : start + 5000])
+            )
+            found.update(session.scalars(query))
+        return found
+
+    picker = IdentifiantPicker(policy.identifiant_seed, positions, is_taken)
+    picker.prefetch(wanted)
+    return picker
+
+
+def _save_walks(session: Session, picker: IdentifiantPicker) -> None:
+    """Store the positions the batch moved: new bases inserted, the others updated."""
+    walks = _table(IdentifiantWalk)
+    rows = [{"base": b, "position": picker.positions[b]} for b in sorted(picker.moved)]
+    insert_rows(session, walks, [r for r in rows if r["base"] not in picker.stored])
+    statement = update(walks).where(walks.c.base == bindparam("b")).values(position=bindparam("p"))
+    binds = {"b": "base", "p": "position"}
+    executemany(session, walks, statement, binds, [r for r in rows if r["base"] in picker.stored])
 
 
 def _remember_exclusion(state: _Batch, item: ResponsableIn, reason: str) -> None:
@@ -311,7 +347,7 @@ def _find_match(state: _Batch, item: ResponsableIn) -> Row | None:
 
 def _create_account(state: _Batch, item: ResponsableIn) -> Row:
     base = identifiant_base(item.prenom, item.nom)
-    identifiant = state.picker.choose(base, state.taken[base])
+    identifiant = state.picker.choose(base)
     account = state.accounts_store.add(
         {
             "identifiant": identifiant,
@@ -614,6 +650,7 @@ def import_batch(
     results = [_apply_item(state, item) for item in batch.items]
     _settle_states(state, batch.allow_deactivation)
     flush_all(state.stores())
+    _save_walks(session, state.picker)
     counts: dict[str, int] = {outcome.value: 0 for outcome in Outcome}
     for result in results:
         counts[result.outcome.value] += 1

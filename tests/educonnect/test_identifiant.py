@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from fake_educonnect.identifiant import (
     FAMILY_NAME_MAX,
+    IdentifiantPicker,
     candidate_suffixes,
     choose_identifiant,
     identifiant_base,
@@ -67,3 +68,67 @@ def test_homonyms_get_distinct_identifiants(seed: int, count: int) -> None:
     assert sum(len(m) == len("s.martin") + 2 for m in made) == min(count, 100)
     again: set[str] = set()
     assert [choose_identifiant(seed, "s.martin", again) for _ in range(count)] == made
+
+
+class _Accounts:
+    """The identifiants in use, and the walk positions, as EduConnect's tables keep them."""
+
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self.taken = set(taken or ())
+        self.positions: dict[str, int] = {}
+        self.checked = 0
+
+    def is_taken(self, candidates: list[str]) -> set[str]:
+        self.checked += len(candidates)
+        return self.taken & set(candidates)
+
+    def batch(self, seed: int, bases: list[str]) -> list[str]:
+        """Give ``bases`` one identifiant each, as one import batch does."""
+        picker = IdentifiantPicker(seed, dict(self.positions), self.is_taken)
+        picker.prefetch({base: bases.count(base) for base in set(bases)})
+        made = [picker.choose(base) for base in bases]
+        self.taken.update(made)
+        self.positions.update({base: picker.positions[base] for base in picker.moved})
+        return made
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.lists(st.integers(min_value=1, max_value=60), min_size=1, max_size=5),
+)
+@settings(max_examples=20)
+def test_the_walk_over_batches_gives_what_the_first_free_rule_gives(
+    seed: int, batch_sizes: list[int]
+) -> None:
+    accounts = _Accounts()
+    made = [i for size in batch_sizes for i in accounts.batch(seed, ["s.martin"] * size)]
+    taken: set[str] = set()
+    assert made == [choose_identifiant(seed, "s.martin", taken) for _ in made]
+    # Each batch checks only the candidates it may give: the walk never re-reads the used ones.
+    assert accounts.checked == sum(batch_sizes)
+
+
+@given(st.integers(min_value=0, max_value=10**6), st.sets(st.integers(0, 30), max_size=12))
+@settings(max_examples=20)
+def test_candidates_held_without_a_walk_position_are_skipped(
+    seed: int, held_positions: set[int]
+) -> None:
+    """A database whose walk table lost track (a hand-made account): held ones are passed over."""
+    held = {
+        "s.martin" + s
+        for k, s in enumerate(candidate_suffixes(seed, "s.martin"))
+        if k in held_positions
+    }
+    accounts = _Accounts(held)
+    made = accounts.batch(seed, ["s.martin"] * 20) + accounts.batch(seed, ["s.martin"] * 5)
+    assert not held & set(made)
+    expected = set(held)
+    assert made == [choose_identifiant(seed, "s.martin", expected) for _ in made]
+
+
+def test_a_retired_identifiant_is_not_given_again() -> None:
+    accounts = _Accounts()
+    first = accounts.batch(7, ["s.martin", "s.martin"])
+    accounts.taken.discard(first[0])  # the account was merged away: its identifiant is free
+    again = accounts.batch(7, ["s.martin"])
+    assert again[0] not in first

@@ -144,3 +144,17 @@ def test_the_same_child_blocked_on_the_other_account_stays_blocked(
     assert merged.status_code == 200, merged.text
     assert merged.json()["added"] == []
     assert _statuses(educonnect, ec_service, mine["account_id"]) == {"Léa": "blocked"}
+
+
+def test_the_identifiant_of_a_merged_away_account_is_never_given_again(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    _, other = _two_accounts(educonnect, ec_service, [child("1")], [child("2", prenoms="Zoé")])
+    session = activate_by_sms(educonnect, ec_service)
+    assert _merge(educonnect, ec_service, session, other).status_code == 200
+    (homonym,) = import_items(
+        educonnect, ec_service, responsable("901", mobile="+33788888888", children=[child("3")])
+    )
+    assert homonym["outcome"] == "created"
+    assert homonym["identifiant"].startswith("s.martin")
+    assert homonym["identifiant"] != other["identifiant"]
