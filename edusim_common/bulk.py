@@ -10,10 +10,24 @@ tuples (or dicts for named paramstyles, e.g. psycopg). The rows stored are the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -68,3 +82,62 @@ def insert_rows(
     names = list(columns) if columns is not None else [c.name for c in table.columns]
     statement = insert(table).values({name: bindparam(name) for name in names})
     return executemany(target, table, statement, {name: name for name in names}, rows)
+
+
+def fetch_dicts(target: Session | Connection, query: Select[Any]) -> list[dict[str, Any]]:
+    """The rows of ``query`` as plain dicts, read straight from the driver's cursor.
+
+    SQLAlchemy still compiles and binds the query; only the rows skip its ``Row`` objects: each
+    column's result processor (dates read from SQLite text…) is applied here, once per distinct
+    value. Three times sooner than ``[dict(row) for row in result.mappings()]`` on a batch.
+    """
+    connection = target.connection() if isinstance(target, Session) else target
+    dialect = connection.dialect
+    result = connection.execute(query)
+    try:
+        cursor = result.cursor
+        names = [column.name for column in query.selected_columns]
+        processors: list[tuple[int, Callable[[Any], Any], dict[Any, Any]]] = []
+        for index, column in enumerate(query.selected_columns):
+            coltype = cursor.description[index][1]
+            found = column.type.dialect_impl(dialect).result_processor(dialect, coltype)
+            if found is not None:
+                processors.append((index, found, {}))
+        rows = cursor.fetchall()
+    finally:
+        result.close()
+    if not processors:
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    out = []
+    for row in rows:
+        values = list(row)
+        for index, processor, memo in processors:
+            value = values[index]
+            try:
+                values[index] = memo[value]
+            except KeyError:
+                values[index] = memo[value] = processor(value)
+            except TypeError:  # unhashable: converted every time
+                values[index] = processor(value)
+        out.append(dict(zip(names, values, strict=True)))
+    return out
+
+
+def one_of(
+    target: Session | Connection, column: ColumnElement[Any], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """``column IN values`` as one bound parameter, however many values there are.
+
+    SQLAlchemy's ``in_`` expands a list into one placeholder per value on every execution, which
+    costs more in Python than the lookups themselves on a batch of thousands. Here SQLite gets the
+    values as one JSON array (``IN (SELECT value FROM json_each(?))``, still searched through
+    the column's index) and PostgreSQL as one array (``= ANY(?)``). Values: ``str`` or ``int``.
+    """
+    connection = target.connection() if isinstance(target, Session) else target
+    name = connection.dialect.name
+    if name == "sqlite":
+        array = bindparam(None, orjson.dumps(list(values)).decode(), type_=Text)
+        return column.in_(select(literal_column("value")).select_from(func.json_each(array)))
+    if name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

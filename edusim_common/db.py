@@ -79,6 +79,11 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Bulk imports write megabytes per transaction: checkpoint the WAL every 64 MiB rather
+        # than every 4 MiB (one write-back and fsync per batch otherwise), and keep up to 64 MiB
+        # of pages in memory (the default 2 MiB cache no longer holds the indexes of 100k rows).
+        cursor.execute("PRAGMA wal_autocheckpoint=16384")
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
 
     @event.listens_for(engine, "begin")

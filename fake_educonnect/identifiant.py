@@ -48,13 +48,16 @@ def _walk(seed: int, base: str) -> tuple[tuple[int, int], ...]:
     return tuple(walks)
 
 
+_DIGITS = {width: [f"{n:0{width}d}" for n in range(10**width)] for width in _WIDTHS}
+
+
 def suffix_at(seed: int, base: str, position: int) -> str:
     """The ``position``-th suffix tried for ``base`` (0-based), without walking the ones before."""
     for (offset, step), width in zip(_walk(seed, base), _WIDTHS, strict=True):
-        modulus = 10**width
-        if position < modulus:
-            return f"{(offset + step * position) % modulus:0{width}d}"
-        position -= modulus
+        digits = _DIGITS[width]
+        if position < len(digits):
+            return digits[(offset + step * position) % len(digits)]
+        position -= len(digits)
     raise RuntimeError(f"no identifiant left for {base}")  # 11,100 homonyms: not realistic
 
 

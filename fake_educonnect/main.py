@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from edusim_common.app import create_service_app
@@ -48,4 +50,20 @@ def create_app(settings: EduConnectSettings | None = None) -> FastAPI:
         pages=web_pages,
     )
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    _document_import_body(app)
     return app
+
+
+def _document_import_body(app: FastAPI) -> None:
+    """Add the import's body models to the OpenAPI components (its route validates the raw body)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, model in service_api.import_schemas().items():
+                components.setdefault(name, model)
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]

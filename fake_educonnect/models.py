@@ -130,7 +130,7 @@ class Attachment(EduConnectModel, table=True):
     __table_args__ = (UniqueConstraint("account_id", "child_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(foreign_key="account.id", index=True)
+    account_id: int = Field(foreign_key="account.id")  # UNIQUE (account_id, child_id) serves it
     child_id: int = Field(foreign_key="child.id", index=True)
     source_id: str = Field(
         max_length=50, description="The source responsable that links them (``onde:101``)."

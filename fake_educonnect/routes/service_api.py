@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from edusim_common.deps import DbSession, Now
 from edusim_common.pagination import Page, decode_cursor, encode_cursor
@@ -33,9 +35,46 @@ Limit = Annotated[int, Query(ge=1, le=5000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-@router.post("/import/responsables", tags=["import"], summary="Upsert responsables (the sync)")
+async def _import_batch(request: Request) -> ImportBatch:
+    """The batch validated straight from the JSON bytes by pydantic's own parser.
+
+    FastAPI would build the whole tree with ``json.loads`` first, then validate it: a third
+    slower on the sync's batches of thousands. Errors are the same 422 problem, located in
+    ``body``.
+    """
+    try:
+        return ImportBatch.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from None
+
+
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ImportBatch"}}},
+    }
+}
+
+
+def import_schemas() -> dict[str, Any]:
+    """``ImportBatch`` and the models it uses, for the OpenAPI components (see ``IMPORT_BODY``)."""
+    schema = ImportBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    return {**defs, "ImportBatch": schema}
+
+
+@router.post(
+    "/import/responsables",
+    tags=["import"],
+    summary="Upsert responsables (the sync)",
+    openapi_extra=IMPORT_BODY,
+)
 def import_responsables(
-    batch: ImportBatch, session: DbSession, now: Now, settings: Settings
+    batch: Annotated[ImportBatch, Depends(_import_batch)],
+    session: DbSession,
+    now: Now,
+    settings: Settings,
 ) -> ImportReport:
     """Idempotent, set-based upsert: accounts, matching, proposals, removals, (de)activation."""
     policy = ImportPolicy(

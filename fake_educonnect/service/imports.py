@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session
 
-from edusim_common.bulk import executemany, insert_rows
+from edusim_common.bulk import executemany, insert_rows, one_of
 from fake_educonnect.identifiant import IdentifiantPicker, identifiant_base
 from fake_educonnect.models import (
     Account,
@@ -95,9 +95,13 @@ def source_key(source: str, source_id: str) -> str:
     return f"{source}:{source_id}"
 
 
+_FINGERPRINTED = tuple(name for name in ResponsableIn.model_fields if name != "children")
+
+
 def _fingerprint(item: ResponsableIn) -> str:
-    payload = item.model_dump(mode="json", exclude={"children"})
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """A hash of what the source says of the responsable itself (its children aside)."""
+    values = [getattr(item, name) for name in _FINGERPRINTED]
+    return hashlib.sha256(orjson.dumps(values)).hexdigest()
 
 
 def _table(model: type[Any]) -> Table:
@@ -149,12 +153,10 @@ def _by_source(store: RowStore, keys: Iterable[tuple[str, str]]) -> dict[tuple[s
     table = store.table
     found: dict[tuple[str, str], Row] = {}
     for source, ids in _group(keys).items():
-        for start in range(0, len(ids), 5000):
-            rows = store.load(
-                table.c.source == source, table.c.source_id.in_(ids[start : start + 5000])
-            )
-            for row in rows:
-                found[(row["source"], row["source_id"])] = row
+        for row in store.load(
+            table.c.source == source, one_of(store.session, table.c.source_id, ids)
+        ):
+            found[(row["source"], row["source_id"])] = row
     return found
 
 
@@ -209,12 +211,11 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     )
     accounts_table = stores[Account].table
     accounts: dict[int, Row] = {}
-    for start in range(0, max(len(keys), len(known_ids)), 5000):
-        rows = stores[Account].load(
-            accounts_table.c.match_key.in_(keys[start : start + 5000])
-            | accounts_table.c.id.in_(known_ids[start : start + 5000])
-        )
-        accounts.update((row["id"], row) for row in rows)
+    rows = stores[Account].load(
+        one_of(session, accounts_table.c.match_key, keys)
+        | one_of(session, accounts_table.c.id, known_ids)
+    )
+    accounts.update((row["id"], row) for row in rows)
     by_match_key: dict[str, list[Row]] = defaultdict(list)
     for account_id in sorted(accounts):
         by_match_key[accounts[account_id]["match_key"]].append(accounts[account_id])
@@ -224,17 +225,15 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     sources: dict[tuple[str, str], Row] = {}
     by_account: dict[int, list[Row]] = defaultdict(list)
     sources_table = stores[AccountSource].table
-    for start in range(0, len(account_ids), 5000):
-        chunk = account_ids[start : start + 5000]
-        for row in stores[AccountSource].load(sources_table.c.account_id.in_(chunk)):
-            sources[(row["source"], row["source_id"])] = row
-            by_account[row["account_id"]].append(row)
+    for row in stores[AccountSource].load(one_of(session, sources_table.c.account_id, account_ids)):
+        sources[(row["source"], row["source_id"])] = row
+        by_account[row["account_id"]].append(row)
     attachments: dict[int, dict[int, Row]] = defaultdict(dict)
     attachments_table = stores[Attachment].table
-    for start in range(0, len(account_ids), 5000):
-        chunk = account_ids[start : start + 5000]
-        for row in stores[Attachment].load(attachments_table.c.account_id.in_(chunk)):
-            attachments[row["account_id"]][row["child_id"]] = row
+    for row in stores[Attachment].load(
+        one_of(session, attachments_table.c.account_id, account_ids)
+    ):
+        attachments[row["account_id"]][row["child_id"]] = row
     picker = _picker(session, policy, items, accounts_table)
     excluded = _by_source(stores[ExcludedSource], item_keys)
     return _Batch(
@@ -269,22 +268,14 @@ def _picker(
         wanted[identifiant_base(item.prenom, item.nom)] += 1
     bases = sorted(wanted)
     walks = _table(IdentifiantWalk)
-    positions: dict[str, int] = {}
-    for start in range(0, len(bases), 5000):
-        query = select(walks.c.base, walks.c.position).where(
-            walks.c.base.in_(bases[start : start + 5000])
-        )
-        for base, position in session.execute(query):
-            positions[base] = position
+    query = select(walks.c.base, walks.c.position).where(one_of(session, walks.c.base, bases))
+    positions: dict[str, int] = {row[0]: row[1] for row in session.execute(query)}
 
     def is_taken(candidates: list[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(candidates), 5000):
-            query = select(accounts.c.identifiant).where(
-                accounts.c.identifiant.in_(candidates[start : start + 5000])
-            )
-            found.update(session.scalars(query))
-        return found
+        query = select(accounts.c.identifiant).where(
+            one_of(session, accounts.c.identifiant, candidates)
+        )
+        return set(session.scalars(query))
 
     picker = IdentifiantPicker(policy.identifiant_seed, positions, is_taken)
     picker.prefetch(wanted)
@@ -605,12 +596,9 @@ def _enrolled(state: _Batch) -> dict[int, bool]:
         }
     )
     table = state.children_store.table
-    for start in range(0, len(missing), 5000):
-        query = table.select().with_only_columns(table.c.id, table.c.enrolled)
-        query = query.where(table.c.id.in_(missing[start : start + 5000]))
-        known.update(
-            (cid, bool(enrolled)) for cid, enrolled in state.children_store.session.execute(query)
-        )
+    session = state.children_store.session
+    query = select(table.c.id, table.c.enrolled).where(one_of(session, table.c.id, missing))
+    known.update((cid, bool(enrolled)) for cid, enrolled in session.execute(query))
     return known
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, text, update
 from sqlmodel import Session
 
-from edusim_common.bulk import executemany, insert_rows
+from edusim_common.bulk import executemany, fetch_dicts, insert_rows
 
 Row = dict[str, Any]
 
@@ -33,8 +33,7 @@ class RowStore:
 
     def load(self, *where: ColumnElement[bool]) -> list[Row]:
         """Rows matching ``where``, as mutable dicts."""
-        query = select(self.table).where(*where)
-        return [dict(row) for row in self.session.execute(query).mappings()]
+        return fetch_dicts(self.session, select(self.table).where(*where))
 
     def add(self, values: Row) -> Row:
         """A new row (its id is assigned now)."""
