@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
@@ -51,20 +52,33 @@ def _walk(seed: int, base: str) -> tuple[tuple[int, int], ...]:
 _DIGITS = {width: [f"{n:0{width}d}" for n in range(10**width)] for width in _WIDTHS}
 
 
-def suffix_at(seed: int, base: str, position: int) -> str:
-    """The ``position``-th suffix tried for ``base`` (0-based), without walking the ones before."""
+def suffixes(seed: int, base: str, start: int, count: int) -> list[str]:
+    """The suffixes tried for ``base`` from the ``start``-th (0-based), at most ``count``."""
+    found: list[str] = []
     for (offset, step), width in zip(_walk(seed, base), _WIDTHS, strict=True):
         digits = _DIGITS[width]
-        if position < len(digits):
-            return digits[(offset + step * position) % len(digits)]
-        position -= len(digits)
-    raise RuntimeError(f"no identifiant left for {base}")  # 11,100 homonyms: not realistic
+        modulus = len(digits)
+        if start < modulus:
+            end = min(modulus, start + count - len(found))
+            found += [digits[(offset + step * k) % modulus] for k in range(start, end)]
+            start = modulus
+        start -= modulus
+        if len(found) == count:
+            break
+    return found
+
+
+def suffix_at(seed: int, base: str, position: int) -> str:
+    """The ``position``-th suffix tried for ``base`` (0-based), without walking the ones before."""
+    found = suffixes(seed, base, position, 1)
+    if not found:
+        raise RuntimeError(f"no identifiant left for {base}")  # 11,100 homonyms: not realistic
+    return found[0]
 
 
 def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
     """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4."""
-    for position in range(CANDIDATES):
-        yield suffix_at(seed, base, position)
+    return iter(suffixes(seed, base, 0, CANDIDATES))
 
 
 class IdentifiantPicker:
@@ -88,7 +102,7 @@ class IdentifiantPicker:
         self.stored = frozenset(positions)  # bases the walk table holds already
         self.moved: set[str] = set()
         self._is_taken = is_taken
-        self._checked: dict[str, int] = {}  # base -> candidates from its position checked so far
+        self._ahead: dict[str, deque[str]] = {}  # base -> next candidates, already checked
         self._taken: set[str] = set()
 
     def prefetch(self, wanted: dict[str, int]) -> None:
@@ -99,20 +113,23 @@ class IdentifiantPicker:
         self._taken |= self._is_taken(candidates)
 
     def _window(self, base: str, count: int) -> list[str]:
-        start = self.positions.get(base, 0) + self._checked.get(base, 0)
-        count = min(count, CANDIDATES - start)
-        self._checked[base] = self._checked.get(base, 0) + count
-        return [base + suffix_at(self.seed, base, start + k) for k in range(count)]
+        ahead = self._ahead.setdefault(base, deque())
+        start = self.positions.get(base, 0) + len(ahead)
+        window = [base + suffix for suffix in suffixes(self.seed, base, start, count)]
+        ahead.extend(window)
+        return window
 
     def choose(self, base: str) -> str:
         """The next free identifiant for ``base``."""
         while True:
-            position = self.positions.get(base, 0)
-            if self._checked.get(base, 0) == 0:  # past what was checked: check a few more
+            ahead = self._ahead.get(base)
+            if not ahead:  # past what was checked: check a few more
                 self._taken |= self._is_taken(self._window(base, 8))
-            candidate = base + suffix_at(self.seed, base, position)
-            self.positions[base] = position + 1
-            self._checked[base] -= 1
+                ahead = self._ahead[base]
+                if not ahead:
+                    raise RuntimeError(f"no identifiant left for {base}")
+            candidate = ahead.popleft()
+            self.positions[base] = self.positions.get(base, 0) + 1
             self.moved.add(base)
             if candidate not in self._taken:
                 self._taken.add(candidate)
