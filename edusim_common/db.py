@@ -84,6 +84,10 @@ def _tune_sqlite(engine: Engine) -> None:
         # of pages in memory (the default 2 MiB cache no longer holds the indexes of 100k rows).
         cursor.execute("PRAGMA wal_autocheckpoint=16384")
         cursor.execute("PRAGMA cache_size=-65536")
+        # Read the file through a memory map (up to SQLite's 2 GiB cap): a page missing from the
+        # cache is then a memory access, not a read() system call. With 1 M pupils EduConnect's
+        # file outgrows any cache, and its import made 16 million such calls in five minutes.
+        cursor.execute("PRAGMA mmap_size=2147418112")
         cursor.close()
 
     @event.listens_for(engine, "begin")

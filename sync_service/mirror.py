@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Table, delete, select
 from sqlmodel import Session, col
 
-from edusim_common.bulk import insert_rows
+from edusim_common.bulk import insert_rows, one_of
 from sync_service.contract import Change
 from sync_service.models import MirrorClass, MirrorLink, MirrorPupil, MirrorResponsable
 
@@ -156,7 +156,7 @@ def build_items(
                 select(
                     r.id, r.school_uai, r.civility, r.nom, r.prenom, r.mobile, r.accepts_sms,
                     r.email,
-                ).where(r.id.in_(chunk))
+                ).where(one_of(session, r.id, chunk))
             ).all()
         }  # fmt: skip
         children: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -177,7 +177,7 @@ def build_items(
             )
             .join(PUPILS, p.id == LINKS.c.pupil_id)
             .outerjoin(CLASSES, CLASSES.c.id == p.class_id)
-            .where(LINKS.c.responsable_id.in_(chunk))
+            .where(one_of(session, LINKS.c.responsable_id, chunk))
             .order_by(LINKS.c.id)
         )
         for (

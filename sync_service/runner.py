@@ -25,7 +25,7 @@ from sqlalchemy import Engine, Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from edusim_common.bulk import insert_rows
+from edusim_common.bulk import insert_rows, one_of
 from edusim_common.clock import SimClock
 from edusim_common.db import unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
@@ -373,7 +373,8 @@ class _Sender:
         if answered:
             session.execute(
                 delete(PENDING).where(
-                    PENDING.c.run_id == self.run_id, PENDING.c.responsable_id.in_(answered)
+                    PENDING.c.run_id == self.run_id,
+                    one_of(session, PENDING.c.responsable_id, answered),
                 )
             )
         if held:
