@@ -219,9 +219,11 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     by_match_key: dict[str, list[Row]] = defaultdict(list)
     for account_id in sorted(accounts):
         by_match_key[accounts[account_id]["match_key"]].append(accounts[account_id])
-    account_ids = sorted(accounts)
-    # Every source of the loaded accounts (the batch's own among them): matching looks at the
-    # emails they give, and a cleared mobile or email falls back on another source's.
+    # Every source and attachment of the accounts the batch may change: those of its own sources,
+    # and the homonyms an item may match (a cleared mobile or email falls back on another
+    # source's; matching looks at the emails the sources give). The other homonyms are only
+    # looked at, never changed: their rows alone are enough.
+    account_ids = sorted(set(known_ids) | _matchable(session, items, accounts, known_ids))
     sources: dict[tuple[str, str], Row] = {}
     by_account: dict[int, list[Row]] = defaultdict(list)
     sources_table = stores[AccountSource].table
@@ -253,6 +255,49 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
         excluded,
         picker,
     )
+
+
+def _matchable(
+    session: Session, items: list[ResponsableIn], accounts: dict[int, Row], known: list[int]
+) -> set[int]:
+    """The loaded accounts that some item of the batch could match (see ``_find_match``).
+
+    An account not changed by the batch keeps its mobile and emails all along, so this upfront
+    test is the same as matching's: same names, and the item's mobile, or its email among those
+    the account trusts (confirmed by the parent, or given by a live source). With 1 M pupils a
+    batch's names have ~5 homonyms each; their sources and attachments are not read for nothing.
+    """
+    mobiles: dict[str, set[str]] = defaultdict(set)
+    emails: dict[str, set[str]] = defaultdict(set)
+    for item in items:
+        key = match_key(item.nom, item.prenom)
+        if item.mobile is not None:
+            mobiles[key].add(item.mobile)
+        if item.email:
+            emails[key].add(item.email.lower())
+    found: set[int] = set()
+    by_email: list[int] = []
+    skip = set(known)
+    for account_id, account in accounts.items():
+        key = account["match_key"]
+        if account_id in skip:
+            continue
+        confirmed = account["email"] if account["email_confirmed"] else None
+        if account["mobile"] in mobiles[key] or (confirmed and confirmed.lower() in emails[key]):
+            found.add(account_id)
+        elif emails[key]:
+            by_email.append(account_id)
+    if by_email:
+        table = _table(AccountSource)
+        query = select(table.c.account_id, table.c.email).where(
+            one_of(session, table.c.account_id, by_email),
+            table.c.email.is_not(None),
+            table.c.deleted_at.is_(None),
+        )
+        for account_id, email in session.execute(query):
+            if email.lower() in emails[accounts[account_id]["match_key"]]:
+                found.add(account_id)
+    return found
 
 
 def _picker(

@@ -112,6 +112,25 @@ def test_matching_needs_the_same_mobile_or_email(
     assert homonym["results"][0]["identifiant"].startswith("s.martin")
 
 
+def test_any_live_source_email_matches_a_homonym_and_a_deleted_one_does_not(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    """Matching trusts the emails of every live source of the account, not only its first."""
+    first = _import(educonnect, ec_service, responsable("101", email="a@example.org"))
+    account = first["results"][0]["identifiant"]
+    second = responsable("201", email="b@example.org", school_uai=OTHER_SCHOOL)
+    assert _import(educonnect, ec_service, second)["results"][0]["identifiant"] == account
+    other_names = responsable("301", prenom="Paul", mobile="+33633333333", email="B@example.org")
+    by_second = responsable("302", mobile="+33633333333", email="B@example.org")
+    report = _import(educonnect, ec_service, other_names, by_second)
+    assert [r["outcome"] for r in report["results"]] == ["created", "matched"]
+    assert report["results"][1]["identifiant"] == account
+    _import(educonnect, ec_service, {**second, "children": [], "deleted": True})
+    _import(educonnect, ec_service, {**by_second, "children": [], "deleted": True})
+    gone = responsable("401", mobile="+33644444444", email="b@example.org")
+    assert _import(educonnect, ec_service, gone)["results"][0]["outcome"] == "created"
+
+
 def test_two_new_homonyms_in_one_batch_get_distinct_identifiants(
     educonnect: TestClient, ec_service: dict[str, str]
 ) -> None:
