@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Table, Text, UniqueConstraint, func
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -14,6 +15,12 @@ from edusim_common.db import UTCDateTime
 
 class EduConnectModel(SQLModel, registry=registry()):
     """Base of EduConnect's tables: their own metadata, apart from the other services'."""
+
+
+def table_of(model: Any) -> Table:
+    """A table model's ``Table``."""
+    table: Table = model.__table__
+    return table
 
 
 class AccountState(StrEnum):
@@ -50,7 +57,8 @@ class SourceKind(StrEnum):
 
 
 class Account(EduConnectModel, table=True):
-    __table_args__ = (Index("ix_account_match", "match_key"),)
+    # The import's candidates for matching: same names and mobile, found in the index alone.
+    __table_args__ = (Index("ix_account_match_mobile", "match_key", "mobile"),)
 
     id: int | None = Field(default=None, primary_key=True)
     identifiant: str = Field(unique=True, max_length=40)
@@ -75,6 +83,17 @@ class Account(EduConnectModel, table=True):
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+_ACCOUNTS = table_of(Account)
+# The import matches on emails the parent confirmed (few) and on those the live sources give,
+# case-insensitively: two partial expression indexes find them without reading any homonym.
+Index(
+    "ix_account_confirmed_email",
+    func.lower(_ACCOUNTS.c.email),
+    sqlite_where=_ACCOUNTS.c.email_confirmed,
+    postgresql_where=_ACCOUNTS.c.email_confirmed,
+)
 
 
 class AccountSource(EduConnectModel, table=True):
@@ -102,6 +121,16 @@ class AccountSource(EduConnectModel, table=True):
         description="When the source deleted this record: it no longer gives contact data, nor "
         "a director's rights over the account.",
     )
+
+
+_SOURCES = table_of(AccountSource)
+_LIVE_EMAIL = _SOURCES.c.email.is_not(None) & _SOURCES.c.deleted_at.is_(None)
+Index(
+    "ix_account_source_live_email",
+    func.lower(_SOURCES.c.email),
+    sqlite_where=_LIVE_EMAIL,
+    postgresql_where=_LIVE_EMAIL,
+)
 
 
 class Child(EduConnectModel, table=True):

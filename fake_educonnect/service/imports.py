@@ -13,13 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlmodel import Session
 
-from edusim_common.bulk import executemany, insert_rows, one_of
+from edusim_common.bulk import executemany, insert_rows, one_of, pairs_in
 from fake_educonnect.identifiant import IdentifiantPicker, identifiant_base
 from fake_educonnect.models import (
     Account,
@@ -30,6 +29,7 @@ from fake_educonnect.models import (
     Child,
     ExcludedSource,
     IdentifiantWalk,
+    table_of,
 )
 from fake_educonnect.schemas import (
     ChildIn,
@@ -102,11 +102,6 @@ def _fingerprint(item: ResponsableIn) -> str:
     """A hash of what the source says of the responsable itself (its children aside)."""
     values = [getattr(item, name) for name in _FINGERPRINTED]
     return hashlib.sha256(orjson.dumps(values)).hexdigest()
-
-
-def _table(model: type[Any]) -> Table:
-    table: Table = model.__table__
-    return table
 
 
 @dataclass
@@ -200,30 +195,29 @@ def _upsert_children(
 def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPolicy) -> _Batch:
     items = batch.items
     stores = {
-        model: RowStore(session, _table(model))
+        model: RowStore(session, table_of(model))
         for model in (Account, AccountSource, Child, Attachment, ExcludedSource)
     }
     children = _upsert_children(stores[Child], now, items)
     item_keys = [(i.source.value, i.source_id) for i in items]
-    keys = sorted({match_key(i.nom, i.prenom) for i in items})
     known_ids = sorted(
         {s["account_id"] for s in _by_source(stores[AccountSource], item_keys).values()}
     )
     accounts_table = stores[Account].table
+    candidates = _candidates(session, items)
     accounts: dict[int, Row] = {}
     rows = stores[Account].load(
-        one_of(session, accounts_table.c.match_key, keys)
-        | one_of(session, accounts_table.c.id, known_ids)
+        pairs_in(session, (accounts_table.c.match_key, accounts_table.c.mobile), candidates.pairs)
+        | one_of(session, accounts_table.c.id, sorted(candidates.ids | set(known_ids)))
+        | one_of(session, accounts_table.c.match_key, candidates.keys)
     )
     accounts.update((row["id"], row) for row in rows)
     by_match_key: dict[str, list[Row]] = defaultdict(list)
     for account_id in sorted(accounts):
         by_match_key[accounts[account_id]["match_key"]].append(accounts[account_id])
-    # Every source and attachment of the accounts the batch may change: those of its own sources,
-    # and the homonyms an item may match (a cleared mobile or email falls back on another
-    # source's; matching looks at the emails the sources give). The other homonyms are only
-    # looked at, never changed: their rows alone are enough.
-    account_ids = sorted(set(known_ids) | _matchable(session, items, accounts, known_ids))
+    # Every source and attachment of these accounts (the batch's own among them): matching looks
+    # at the emails the sources give, and a cleared mobile or email falls back on another's.
+    account_ids = sorted(accounts)
     sources: dict[tuple[str, str], Row] = {}
     by_account: dict[int, list[Row]] = defaultdict(list)
     sources_table = stores[AccountSource].table
@@ -257,47 +251,42 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     )
 
 
-def _matchable(
-    session: Session, items: list[ResponsableIn], accounts: dict[int, Row], known: list[int]
-) -> set[int]:
-    """The loaded accounts that some item of the batch could match (see ``_find_match``).
+@dataclass
+class _Candidates:
+    """Where the accounts an item may match are: (names, mobile) pairs, and account ids."""
 
-    An account not changed by the batch keeps its mobile and emails all along, so this upfront
-    test is the same as matching's: same names, and the item's mobile, or its email among those
-    the account trusts (confirmed by the parent, or given by a live source). With 1 M pupils a
-    batch's names have ~5 homonyms each; their sources and attachments are not read for nothing.
+    pairs: list[tuple[str, str]]
+    ids: set[int]
+    keys: list[str]  # names whose homonyms are all read: see ``_candidates``
+
+
+def _candidates(session: Session, items: list[ResponsableIn]) -> _Candidates:
+    """The accounts some item of the batch could match (see ``_find_match``), through indexes.
+
+    Matching wants the same names and the same mobile, or the item's email among those the
+    account trusts: confirmed by the parent, or given by a live source (case aside). Each is an
+    index look-up, so a batch never reads the homonyms it cannot match (with 1 M pupils a batch's
+    names have ~5 accounts each). The database's ``lower()`` may fold ASCII letters only, unlike
+    Python's: for an email with other characters, every homonym is read, as matching always did.
     """
-    mobiles: dict[str, set[str]] = defaultdict(set)
-    emails: dict[str, set[str]] = defaultdict(set)
-    for item in items:
-        key = match_key(item.nom, item.prenom)
-        if item.mobile is not None:
-            mobiles[key].add(item.mobile)
-        if item.email:
-            emails[key].add(item.email.lower())
-    found: set[int] = set()
-    by_email: list[int] = []
-    skip = set(known)
-    for account_id, account in accounts.items():
-        key = account["match_key"]
-        if account_id in skip:
-            continue
-        confirmed = account["email"] if account["email_confirmed"] else None
-        if account["mobile"] in mobiles[key] or (confirmed and confirmed.lower() in emails[key]):
-            found.add(account_id)
-        elif emails[key]:
-            by_email.append(account_id)
-    if by_email:
-        table = _table(AccountSource)
-        query = select(table.c.account_id, table.c.email).where(
-            one_of(session, table.c.account_id, by_email),
-            table.c.email.is_not(None),
-            table.c.deleted_at.is_(None),
+    pairs = sorted({(match_key(i.nom, i.prenom), i.mobile) for i in items if i.mobile is not None})
+    emails = sorted({i.email.lower() for i in items if i.email})
+    ids: set[int] = set()
+    if emails:
+        sources = table_of(AccountSource)
+        given = select(sources.c.account_id).where(
+            one_of(session, func.lower(sources.c.email), emails),
+            sources.c.email.is_not(None),
+            sources.c.deleted_at.is_(None),
         )
-        for account_id, email in session.execute(query):
-            if email.lower() in emails[accounts[account_id]["match_key"]]:
-                found.add(account_id)
-    return found
+        accounts = table_of(Account)
+        confirmed = select(accounts.c.id).where(
+            one_of(session, func.lower(accounts.c.email), emails), accounts.c.email_confirmed
+        )
+        ids.update(session.scalars(given))
+        ids.update(session.scalars(confirmed))
+    keys = sorted({match_key(i.nom, i.prenom) for i in items if i.email and not i.email.isascii()})
+    return _Candidates([(key, mobile) for key, mobile in pairs], ids, keys)
 
 
 def _picker(
@@ -312,7 +301,7 @@ def _picker(
     for item in items:
         wanted[identifiant_base(item.prenom, item.nom)] += 1
     bases = sorted(wanted)
-    walks = _table(IdentifiantWalk)
+    walks = table_of(IdentifiantWalk)
     query = select(walks.c.base, walks.c.position).where(one_of(session, walks.c.base, bases))
     positions: dict[str, int] = {row[0]: row[1] for row in session.execute(query)}
 
@@ -329,7 +318,7 @@ def _picker(
 
 def _save_walks(session: Session, picker: IdentifiantPicker) -> None:
     """Store the positions the batch moved: new bases inserted, the others updated."""
-    walks = _table(IdentifiantWalk)
+    walks = table_of(IdentifiantWalk)
     rows = [{"base": b, "position": picker.positions[b]} for b in sorted(picker.moved)]
     insert_rows(session, walks, [r for r in rows if r["base"] not in picker.stored])
     statement = update(walks).where(walks.c.base == bindparam("b")).values(position=bindparam("p"))

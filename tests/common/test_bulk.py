@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, select
 from sqlmodel import Session
 
-from edusim_common.bulk import fetch_dicts, insert_rows
+from edusim_common.bulk import fetch_dicts, insert_rows, one_of, pairs_in
 from edusim_common.db import UTCDateTime, make_engine
 
 metadata = MetaData()
@@ -21,7 +22,7 @@ THINGS = Table(
     Column("at", UTCDateTime, nullable=True),
 )
 AT = datetime(2026, 9, 1, 6, 30, tzinfo=UTC)
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {"id": 1, "name": "Élodie", "flag": True, "born": date(2019, 2, 3), "at": AT},
     {"id": 2, "name": None, "flag": False, "born": None, "at": None},
     {"id": 3, "name": "Zoé", "flag": True, "born": date(2019, 2, 3), "at": AT},
@@ -41,3 +42,21 @@ def test_fetch_dicts_gives_what_the_orm_reads(db_url: str) -> None:
     assert fetched == expected == ROWS
     assert type(fetched[0]["flag"]) is bool
     assert fetched[0]["at"].tzinfo is not None
+
+
+def test_one_of_and_pairs_in_find_exactly_what_in_finds(db_url: str) -> None:
+    engine = make_engine(db_url)
+    metadata.create_all(engine)
+    with Session(engine) as session:
+        insert_rows(session, THINGS, ROWS)
+        session.commit()
+        ids = select(THINGS.c.id).order_by(THINGS.c.id)
+        by_name = ids.where(one_of(session, THINGS.c.name, ["Zoé", "Élodie", "nobody"]))
+        assert list(session.scalars(by_name)) == [1, 3]
+        assert list(session.scalars(ids.where(one_of(session, THINGS.c.id, [])))) == []
+        columns = (THINGS.c.name, THINGS.c.born)
+        # Zoé and 2019-02-03 exist, Élodie too, but not ("Élodie", 2020-01-01): no cross product.
+        pairs = [("Zoé", date(2019, 2, 3).isoformat()), ("Élodie", "2020-01-01")]
+        found = list(session.scalars(ids.where(pairs_in(session, columns, pairs))))
+    engine.dispose()
+    assert found == [3]

@@ -131,6 +131,17 @@ def test_any_live_source_email_matches_a_homonym_and_a_deleted_one_does_not(
     assert _import(educonnect, ec_service, gone)["results"][0]["outcome"] == "created"
 
 
+def test_emails_match_whatever_their_case_accents_included(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    """Python folds É to é; SQLite's lower() folds ASCII only: matching must not depend on it."""
+    first = _import(educonnect, ec_service, responsable("101", email="Élodie.Martin@example.org"))
+    again = responsable("102", mobile="+33655555555", email="élodie.MARTIN@example.org")
+    second = _import(educonnect, ec_service, again)["results"][0]
+    assert second["outcome"] == "matched"
+    assert second["identifiant"] == first["results"][0]["identifiant"]
+
+
 def test_two_new_homonyms_in_one_batch_get_distinct_identifiants(
     educonnect: TestClient, ec_service: dict[str, str]
 ) -> None:
