@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Table, Text, UniqueConstraint, func
+from sqlalchemy import Index, Table, Text, UniqueConstraint, func, true
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -88,11 +88,14 @@ class Account(EduConnectModel, table=True):
 _ACCOUNTS = table_of(Account)
 # The import matches on emails the parent confirmed (few) and on those the live sources give,
 # case-insensitively: two partial expression indexes find them without reading any homonym.
+# Written as queries write it (``= 1`` on SQLite): SQLite uses a partial index only for a query
+# that repeats its condition.
+CONFIRMED_EMAIL = _ACCOUNTS.c.email_confirmed == true()
 Index(
     "ix_account_confirmed_email",
     func.lower(_ACCOUNTS.c.email),
-    sqlite_where=_ACCOUNTS.c.email_confirmed,
-    postgresql_where=_ACCOUNTS.c.email_confirmed,
+    sqlite_where=CONFIRMED_EMAIL,
+    postgresql_where=CONFIRMED_EMAIL,
 )
 
 
@@ -124,12 +127,12 @@ class AccountSource(EduConnectModel, table=True):
 
 
 _SOURCES = table_of(AccountSource)
-_LIVE_EMAIL = _SOURCES.c.email.is_not(None) & _SOURCES.c.deleted_at.is_(None)
+LIVE_EMAIL = _SOURCES.c.email.is_not(None) & _SOURCES.c.deleted_at.is_(None)
 Index(
     "ix_account_source_live_email",
     func.lower(_SOURCES.c.email),
-    sqlite_where=_LIVE_EMAIL,
-    postgresql_where=_LIVE_EMAIL,
+    sqlite_where=LIVE_EMAIL,
+    postgresql_where=LIVE_EMAIL,
 )
 
 

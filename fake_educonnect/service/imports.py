@@ -21,6 +21,8 @@ from sqlmodel import Session
 from edusim_common.bulk import executemany, insert_rows, one_of, pairs_in
 from fake_educonnect.identifiant import IdentifiantPicker, identifiant_base
 from fake_educonnect.models import (
+    CONFIRMED_EMAIL,
+    LIVE_EMAIL,
     Account,
     AccountSource,
     AccountState,
@@ -275,13 +277,11 @@ def _candidates(session: Session, items: list[ResponsableIn]) -> _Candidates:
     if emails:
         sources = table_of(AccountSource)
         given = select(sources.c.account_id).where(
-            one_of(session, func.lower(sources.c.email), emails),
-            sources.c.email.is_not(None),
-            sources.c.deleted_at.is_(None),
+            one_of(session, func.lower(sources.c.email), emails), LIVE_EMAIL
         )
         accounts = table_of(Account)
         confirmed = select(accounts.c.id).where(
-            one_of(session, func.lower(accounts.c.email), emails), accounts.c.email_confirmed
+            one_of(session, func.lower(accounts.c.email), emails), CONFIRMED_EMAIL
         )
         ids.update(session.scalars(given))
         ids.update(session.scalars(confirmed))
