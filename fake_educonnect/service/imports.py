@@ -1,9 +1,10 @@
 """The import used by the sync: a set-based, idempotent upsert of responsables and their children.
 
 For each batch a fixed number of queries loads everything the batch touches (sources, children,
-candidate accounts, attachments, identifiants in use, earlier exclusions) as plain rows; the
-decisions are made in memory; each table is then written with one INSERT and one UPDATE
-(``executemany``). Re-sending the same batch changes nothing.
+the accounts an item may match, attachments, identifiant walk positions, earlier exclusions) as
+plain rows, each through an index, so that a batch costs the same whatever the size of
+EduConnect; the decisions are made in memory; each table is then written with one INSERT and one
+UPDATE (``executemany``). Re-sending the same batch changes nothing.
 """
 
 from __future__ import annotations
