@@ -162,7 +162,8 @@ def schema_problems(engine: Engine, metadata: MetaData) -> list[str]:
 
     A column the models have and the table lacks; a column the table has, NOT NULL without a
     default, that the models do not know (every insert would fail); on SQLite, a table meant to be
-    AUTOINCREMENT made without it (the id of a deleted row would be given again).
+    AUTOINCREMENT made without it (the id of a deleted row would be given again); an index the
+    models declare and the table lacks (a query meant to use it reads the whole table).
     """
     inspector = inspect(engine)
     existing = set(inspector.get_table_names())
@@ -186,7 +187,27 @@ def schema_problems(engine: Engine, metadata: MetaData) -> list[str]:
             f"table {name} was made without AUTOINCREMENT (the id of a deleted row would be "
             "given again)"
         )
+    made = _index_names(engine, tables)
+    for table in tables:
+        for index in sorted(i.name for i in table.indexes if i.name):
+            if index not in made:
+                problems.append(f"table {table.name} has no index {index}")
     return problems
+
+
+def _index_names(engine: Engine, tables: list[Table]) -> set[str]:
+    """The names of the indexes the database has, expression indexes included (SQLAlchemy's
+    inspector skips those on SQLite)."""
+    queries = {
+        "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
+        "postgresql": "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()",
+    }
+    query = queries.get(engine.dialect.name)
+    if query is None:
+        inspector = inspect(engine)
+        return {i["name"] or "" for t in tables for i in inspector.get_indexes(t.name)}
+    with engine.connect() as connection:
+        return {name for (name,) in connection.exec_driver_sql(query)}
 
 
 def check_schema(engine: Engine, metadata: MetaData, service: str) -> None:

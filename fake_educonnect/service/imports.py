@@ -209,12 +209,15 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     accounts_table = stores[Account].table
     candidates = _candidates(session, items)
     accounts: dict[int, Row] = {}
-    rows = stores[Account].load(
-        pairs_in(session, (accounts_table.c.match_key, accounts_table.c.mobile), candidates.pairs)
-        | one_of(session, accounts_table.c.id, sorted(candidates.ids | set(known_ids)))
-        | one_of(session, accounts_table.c.match_key, candidates.keys)
-    )
-    accounts.update((row["id"], row) for row in rows)
+    # Three queries, not one with OR: PostgreSQL reads the whole table for the OR of the three.
+    for where in (
+        pairs_in(session, (accounts_table.c.match_key, accounts_table.c.mobile), candidates.pairs),
+        one_of(session, accounts_table.c.id, sorted(candidates.ids | set(known_ids))),
+        one_of(session, accounts_table.c.match_key, candidates.keys) if candidates.keys else None,
+    ):
+        if where is not None:
+            for row in stores[Account].load(where):
+                accounts.setdefault(row["id"], row)
     by_match_key: dict[str, list[Row]] = defaultdict(list)
     for account_id in sorted(accounts):
         by_match_key[accounts[account_id]["match_key"]].append(accounts[account_id])

@@ -54,6 +54,18 @@ def test_an_extra_not_null_column_is_refused_naming_it(
     assert "run `edusim reset` (or `edusim reset --demo`)" in message
 
 
+def test_a_missing_index_is_refused_naming_it(educonnect_settings: EduConnectSettings) -> None:
+    # An EduConnect made before the import found its match candidates through indexes: the
+    # partial lower(email) index missing, every batch would read every source.
+    engine = make_engine(educonnect_settings.database_url)
+    EDUCONNECT_METADATA.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_account_source_live_email"))
+    engine.dispose()
+    message = _refused(TestClient(create_educonnect_app(educonnect_settings)))
+    assert "table account_source has no index ix_account_source_live_email" in message
+
+
 def test_a_missing_column_is_refused_naming_it(onde_settings: OndeSettings) -> None:
     engine = make_engine(onde_settings.database_url)
     OndeModel.metadata.create_all(engine)
@@ -86,7 +98,10 @@ def test_the_sync_upgrades_its_older_run_table_before_the_check(
     with engine.begin() as conn:  # the run table before run.night
         conn.execute(text("DROP INDEX ux_run_night"))
         conn.execute(text("ALTER TABLE run DROP COLUMN night"))
-    assert schema_problems(engine, SyncModel.metadata) == ["table run has no column night"]
+    assert schema_problems(engine, SyncModel.metadata) == [
+        "table run has no column night",
+        "table run has no index ux_run_night",
+    ]
     engine.dispose()
     app = create_sync_app(sync_settings)
     with TestClient(app) as sync:

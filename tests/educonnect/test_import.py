@@ -267,3 +267,18 @@ def test_a_dry_run_answers_and_changes_nothing(
     assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
     real = _import(educonnect, ec_service, responsable())
     assert real["results"][0]["outcome"] == "created"
+
+
+def test_the_import_wants_a_json_body(educonnect: TestClient, ec_service: dict[str, str]) -> None:
+    body = b'{"items": [{"source_id": "1"}]}'
+    plain = educonnect.post(
+        IMPORT, content=body, headers={**ec_service, "Content-Type": "text/plain"}
+    )
+    assert plain.status_code == 422
+    assert plain.headers["content-type"] == "application/problem+json"
+    assert "expected an application/json body, not text/plain" in plain.json()["detail"]
+    broken = educonnect.post(
+        IMPORT, content=b"{oops", headers={**ec_service, "Content-Type": "application/json"}
+    )
+    assert broken.status_code == 422
+    assert broken.json()["detail"].startswith("body: Invalid JSON")
