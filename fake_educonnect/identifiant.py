@@ -68,14 +68,6 @@ def suffixes(seed: int, base: str, start: int, count: int) -> list[str]:
     return found
 
 
-def suffix_at(seed: int, base: str, position: int) -> str:
-    """The ``position``-th suffix tried for ``base`` (0-based), without walking the ones before."""
-    found = suffixes(seed, base, position, 1)
-    if not found:
-        raise RuntimeError(f"no identifiant left for {base}")  # 11,100 homonyms: not realistic
-    return found[0]
-
-
 def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
     """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4."""
     return iter(suffixes(seed, base, 0, CANDIDATES))
