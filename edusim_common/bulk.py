@@ -45,7 +45,7 @@ def executemany(
 
     Each row is a mapping from column name to value (a missing key is NULL). Returns the count.
     """
-    connection = target.connection() if isinstance(target, Session) else target
+    connection = _connection(target)
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect)
     order = list(compiled.positiontup or binds)
@@ -93,7 +93,7 @@ def fetch_dicts(target: Session | Connection, query: Select[Any]) -> list[dict[s
     column's result processor (dates read from SQLite text…) is applied here, once per distinct
     value. Three times sooner than ``[dict(row) for row in result.mappings()]`` on a batch.
     """
-    connection = target.connection() if isinstance(target, Session) else target
+    connection = _connection(target)
     dialect = connection.dialect
     result = connection.execute(query)
     try:
@@ -135,7 +135,7 @@ def one_of(
     values as one JSON array (``IN (SELECT value FROM json_each(?))``, still searched through
     the column's index) and PostgreSQL as one array (``= ANY(?)``). Values: ``str`` or ``int``.
     """
-    connection = target.connection() if isinstance(target, Session) else target
+    connection = _connection(target)
     name = connection.dialect.name
     if name == "sqlite":
         array = bindparam(None, orjson.dumps(list(values)).decode(), type_=Text)
@@ -155,7 +155,7 @@ def pairs_in(
 
     (Two ``one_of`` would also match every key with every value: 2,000 × 2,000 look-ups.)
     """
-    connection = target.connection() if isinstance(target, Session) else target
+    connection = _connection(target)
     name = connection.dialect.name
     first, second = columns
     if name == "sqlite":
@@ -173,3 +173,8 @@ def pairs_in(
 def _element_type(column: ColumnElement[Any]) -> TypeEngine[Any]:
     """The type of an array of ``column``'s values (text for an untyped ``lower(x)``)."""
     return Text() if isinstance(column.type, NullType) else column.type
+
+
+def _connection(target: Session | Connection) -> Connection:
+    """The connection a session writes through (or the connection itself)."""
+    return target.connection() if isinstance(target, Session) else target
