@@ -158,6 +158,18 @@ def _by_source(store: RowStore, keys: Iterable[tuple[str, str]]) -> dict[tuple[s
     return found
 
 
+def _accounts_of(session: Session, keys: Iterable[tuple[str, str]]) -> list[int]:
+    """The accounts of these source records (only the ids: their rows are read with the others)."""
+    table = table_of(AccountSource)
+    found: set[int] = set()
+    for source, ids in _group(keys).items():
+        query = select(table.c.account_id).where(
+            table.c.source == source, one_of(session, table.c.source_id, ids)
+        )
+        found.update(session.scalars(query))
+    return sorted(found)
+
+
 def _upsert_children(
     store: RowStore, now: datetime, items: list[ResponsableIn]
 ) -> dict[tuple[str, str], Row]:
@@ -203,9 +215,7 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     }
     children = _upsert_children(stores[Child], now, items)
     item_keys = [(i.source.value, i.source_id) for i in items]
-    known_ids = sorted(
-        {s["account_id"] for s in _by_source(stores[AccountSource], item_keys).values()}
-    )
+    known_ids = _accounts_of(session, item_keys)
     accounts_table = stores[Account].table
     candidates = _candidates(session, items)
     accounts: dict[int, Row] = {}
