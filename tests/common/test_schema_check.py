@@ -33,6 +33,16 @@ def _copy(metadata: MetaData) -> MetaData:
     return copied
 
 
+def _made_then(url: str, metadata: MetaData, *statements: str) -> None:
+    """Make the tables of ``metadata`` at ``url``, then change them as an older version had them."""
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
+
+
 def _refused(client: TestClient) -> str:
     with pytest.raises(SchemaMismatch) as refused, client:
         pass
@@ -57,21 +67,19 @@ def test_an_extra_not_null_column_is_refused_naming_it(
 def test_a_missing_index_is_refused_naming_it(educonnect_settings: EduConnectSettings) -> None:
     # An EduConnect made before the import found its match candidates through indexes: the
     # partial lower(email) index missing, every batch would read every source.
-    engine = make_engine(educonnect_settings.database_url)
-    EDUCONNECT_METADATA.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_account_source_live_email"))
-    engine.dispose()
+    _made_then(
+        educonnect_settings.database_url,
+        EDUCONNECT_METADATA,
+        "DROP INDEX ix_account_source_live_email",
+    )
     message = _refused(TestClient(create_educonnect_app(educonnect_settings)))
     assert "table account_source has no index ix_account_source_live_email" in message
 
 
 def test_a_missing_column_is_refused_naming_it(onde_settings: OndeSettings) -> None:
-    engine = make_engine(onde_settings.database_url)
-    OndeModel.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE responsable DROP COLUMN email"))
-    engine.dispose()
+    _made_then(
+        onde_settings.database_url, OndeModel.metadata, "ALTER TABLE responsable DROP COLUMN email"
+    )
     message = _refused(TestClient(create_onde_app(onde_settings)))
     assert "The onde database" in message
     assert "table responsable has no column email" in message
