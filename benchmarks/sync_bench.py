@@ -17,7 +17,11 @@ services run under uvicorn on free loopback ports, on SQLite files in a temporar
     ``synchronous=NORMAL`` like the services; the rows are loaded into memory first, untimed;
 - daily delta: ``--changes-percent`` of the pupils changed through ONDE's API (half contact
   changes, half strike-offs), then « next day »: the nightly run's duration; and the same with a
-  fixed ``--fixed-changes`` count, to show that the delta's time follows the changes, not the size.
+  fixed ``--fixed-changes`` count, to show that the delta's time follows the changes, not the size;
+  each against its own minimal raw copy: the night's change-log rows (those the run read) read
+  from ONDE's file and written into another;
+- the CPU seconds each service used during the full sync (from ``/proc``, on Linux): where the
+  time goes.
 """
 
 from __future__ import annotations
@@ -88,6 +92,43 @@ def raw_copy(onde_db: Path, target: Path) -> tuple[int, float]:
     source.close()
     sink.close()
     return total, time.perf_counter() - started
+
+
+def raw_delta_copy(onde_db: Path, target: Path, after: int, upto: int) -> tuple[int, float]:
+    """Read a night's change-log rows (``after < seq <= upto``) and write them into another file."""
+    target.unlink(missing_ok=True)
+    settle()
+    started = time.perf_counter()
+    source = sqlite3.connect(onde_db)
+    sink = sqlite3.connect(target)
+    sink.execute("PRAGMA journal_mode=WAL")
+    sink.execute("PRAGMA synchronous=NORMAL")
+    columns = [row[1] for row in source.execute("PRAGMA table_info(change_log)")]
+    sink.execute(f"CREATE TABLE change_log ({', '.join(columns)}, PRIMARY KEY (seq))")
+    rows = source.execute(
+        f"SELECT {', '.join(columns)} FROM change_log WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (after, upto),
+    ).fetchall()
+    placeholders = ", ".join("?" for _ in columns)
+    sink.executemany(f"INSERT INTO change_log VALUES ({placeholders})", rows)
+    sink.commit()
+    source.close()
+    sink.close()
+    return len(rows), time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(supervisor: Supervisor) -> dict[str, float | None]:
+    """CPU seconds used so far by each service of ``supervisor``."""
+    return {name: cpu_seconds(process.pid) for name, process in supervisor.processes.items()}
 
 
 def settle(limit: float = 60.0) -> None:
@@ -289,9 +330,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with httpx.Client(timeout=None) as client:
             log("full first sync …")
+            cpu_before = cpu_of(supervisor)
             started = time.perf_counter()
             run = client.post(f"{sync}/api/v1/runs", json={"full": True}, headers=admin).json()
             seconds = time.perf_counter() - started
+            cpu_after = cpu_of(supervisor)
+            cpu = ", ".join(
+                f"{name} {after - before:.1f} s"
+                for name, before in cpu_before.items()
+                if before is not None and (after := cpu_after[name]) is not None
+            )
             records = run["counts"]["changes_read"]
             log(f"full sync: {run['status']} in {seconds:.1f} s, counts {run['counts']}")
             log("raw baselines (after the write-back settles) …")
@@ -310,7 +358,8 @@ def main(argv: list[str] | None = None) -> None:
                     round(seconds / fair_seconds, 1),
                     f"{run['counts']['responsables_sent']:,} responsables sent; "
                     f"minimal raw = read {raw_records:,} rows + write them (primary key only); "
-                    f"same-rows raw = read {read:,} + write {written:,} rows (same indexes)",
+                    f"same-rows raw = read {read:,} + write {written:,} rows (same indexes)"
+                    + (f"; CPU used: {cpu}" if cpu else ""),
                 )
             )
             rng = random.Random(args.seed)
@@ -325,14 +374,21 @@ def main(argv: list[str] | None = None) -> None:
                 moved = client.post(f"{sync}/api/v1/clock/next-day", headers=admin).json()
                 night = moved["runs"][-1]
                 log(f"{label}: {night['status']} in {night['wall_seconds']} s, {night['counts']}")
+                copied, raw_seconds = raw_delta_copy(
+                    onde_db, workdir / "raw-delta.db", night["from_cursor"], night["to_cursor"]
+                )
+                seconds = night["wall_seconds"]
                 figures.append(
                     Figure(
                         label,
                         night["counts"]["changes_read"],
-                        night["wall_seconds"],
-                        round(night["counts"]["changes_read"] / max(night["wall_seconds"], 1e-6)),
+                        seconds,
+                        round(night["counts"]["changes_read"] / max(seconds, 1e-6)),
+                        round(raw_seconds, 3),
+                        round(seconds / raw_seconds, 1),
                         note=f"{made:,} API writes; "
-                        f"{night['counts']['responsables_sent']:,} responsables sent",
+                        f"{night['counts']['responsables_sent']:,} responsables sent; "
+                        f"minimal raw = read the night's {copied:,} change-log rows + write them",
                     )
                 )
     finally:
@@ -349,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     print(header)
     print("-" * len(header))
     for f in figures:
-        raw = f"{f.baseline_seconds:9.2f}" if f.baseline_seconds is not None else " " * 9
+        raw = f"{f.baseline_seconds:9.3f}" if f.baseline_seconds is not None else " " * 9
         ratio = f"{f.ratio:6.1f}" if f.ratio is not None else " " * 6
         fair = f"{f.fair_seconds:11.2f}" if f.fair_seconds is not None else " " * 11
         fair_ratio = f"{f.fair_ratio:6.1f}" if f.fair_ratio is not None else " " * 6

@@ -32,7 +32,12 @@ class SyncSettings(BaseSettings):
         default=time(2, 0), description="Local time (Europe/Paris) of the nightly run."
     )
     page_size: int = Field(default=5000, ge=1, le=50000, description="Change-log page size.")
-    batch_size: int = Field(default=2000, ge=1, le=10000, description="Import batch size.")
+    batch_size: int = Field(
+        default=10000,
+        ge=1,
+        le=10000,
+        description="Import batch size (responsables per call; EduConnect takes 10,000 at most).",
+    )
     deactivation_max_count: int = Field(
         default=500, ge=0, description="A run deactivating more accounts waits for approval."
     )

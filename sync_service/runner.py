@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -53,7 +54,7 @@ from sync_service.models import (
     RunStatus,
     SyncState,
 )
-from sync_service.remote import EduConnectApi, OndeApi, RemoteError
+from sync_service.remote import EduConnectApi, OndeApi, RemoteError, encode_batch
 
 log = logging.getLogger("edusim.sync.runner")
 RUN_LINES = RunLine.__table__  # type: ignore[attr-defined]
@@ -239,58 +240,61 @@ class _Sender:
     ) -> None:
         """Send batches one after the other, overlapping our work with EduConnect's.
 
-        One batch at a time is in flight (on a worker thread: the HTTP call and its parsing);
-        meanwhile this thread builds the next batch (``batches`` may be a lazy generator) and
-        records the previous one's lines. A batch is sent only once the previous one has been
-        answered, and a batch refused as invalid (422) is bisected before anything else is sent,
-        so EduConnect sees the same calls in the same order as without the overlap.
+        One batch at a time is in flight (its HTTP call, on a worker thread); meanwhile this
+        thread builds and encodes the next batch (``batches`` may be a lazy generator), then reads
+        the previous answer and records its lines once the next batch is on its way, so that
+        EduConnect waits for nothing of ours but the transfer. A batch is sent only once the
+        previous one has been answered, and a batch refused as invalid (422) is bisected before
+        anything else is sent, so EduConnect sees the same calls in the same order as without the
+        overlap.
         """
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send") as pool:
-            flying: tuple[list[dict[str, Any]], Future[ImportReport]] | None = None
-            for batch in batches:
-                done = self._settle(*flying) if flying is not None else None
-                if done is not None and done[2] is not None:
-                    self._settle_record(session, *done, allow, again)
-                    done = None
-                flying = (batch, self._submit(pool, batch, allow))
-                if done is not None:
-                    self._settle_record(session, *done, allow, again)
-            if flying is not None:
-                self._settle_record(session, *self._settle(*flying), allow, again)
-
-    def _submit(
-        self, pool: ThreadPoolExecutor, batch: list[dict[str, Any]], allow: bool
-    ) -> Future[ImportReport]:
-        return pool.submit(self.ctx.educonnect.import_batch, batch, allow, dry_run=self.dry_run)
+            flying: tuple[list[dict[str, Any]], Future[bytes]] | None = None
+            for batch in chain(batches, [None]):  # None: the last answer is still to be read
+                body = encode_batch(batch, allow, self.dry_run) if batch is not None else b""
+                answered = self._settle(session, *flying, allow, again) if flying else None
+                flying = None
+                if batch is not None:
+                    flying = (batch, pool.submit(self.ctx.educonnect.post_batch, body))
+                if answered is not None:
+                    report = ImportReport.model_validate_json(answered[1])
+                    self._record(session, answered[0], report.results, again)
 
     def _settle(
-        self, batch: list[dict[str, Any]], future: Future[ImportReport]
-    ) -> tuple[list[dict[str, Any]], ImportReport | None, RemoteError | None]:
-        """Wait for a batch's answer: (batch, report, None), or (batch, None, the 422 error)."""
-        try:
-            return batch, future.result(), None
-        except RemoteError as exc:
-            if exc.status != 422:
-                raise
-            return batch, None, exc
-
-    def _settle_record(
         self,
         session: Session,
         batch: list[dict[str, Any]],
-        report: ImportReport | None,
-        error: RemoteError | None,
+        future: Future[bytes],
+        allow: bool,
+        again: bool,
+    ) -> tuple[list[dict[str, Any]], bytes] | None:
+        """Wait for a batch's answer: (batch, answer), or None once a refused batch is dealt with.
+
+        A batch refused as invalid (422) was not applied at all: it is bisected at once.
+        """
+        try:
+            return batch, future.result()
+        except RemoteError as exc:
+            if exc.status != 422:
+                raise
+            self._refused(session, batch, exc, allow, again)
+            return None
+
+    def _refused(
+        self,
+        session: Session,
+        batch: list[dict[str, Any]],
+        error: RemoteError,
         allow: bool,
         again: bool,
     ) -> None:
-        if report is not None:
-            self._record(session, batch, report.results, again)
-        elif len(batch) == 1:  # one invalid item: report it, go on with the others
+        """A batch refused as invalid: one item is reported failed, more are sent in halves."""
+        if len(batch) == 1:  # one invalid item: report it, go on with the others
             self._record(session, batch, [_failed(batch[0], str(error))], again)
-        else:
-            middle = len(batch) // 2
-            self._send_batch(session, batch[:middle], allow, again)
-            self._send_batch(session, batch[middle:], allow, again)
+            return
+        middle = len(batch) // 2
+        self._send_batch(session, batch[:middle], allow, again)
+        self._send_batch(session, batch[middle:], allow, again)
 
     def _send_batch(
         self, session: Session, batch: list[dict[str, Any]], allow: bool, again: bool
@@ -300,12 +304,7 @@ class _Sender:
         except RemoteError as exc:
             if exc.status != 422:
                 raise
-            if len(batch) == 1:  # one invalid item: report it, go on with the others
-                self._record(session, batch, [_failed(batch[0], str(exc))], again)
-                return
-            middle = len(batch) // 2
-            self._send_batch(session, batch[:middle], allow, again)
-            self._send_batch(session, batch[middle:], allow, again)
+            self._refused(session, batch, exc, allow, again)
             return
         self._record(session, batch, report.results, again)
 

@@ -97,3 +97,34 @@ def test_onde_down_fails_the_run_and_says_why(
     assert "ONDE unreachable" in run["error"]
     listed = sync.get("/api/v1/runs").json()
     assert listed[0]["id"] == run["id"]
+
+
+def test_a_batch_refused_as_invalid_is_halved_before_the_next_batch_goes(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    sync.post("/api/v1/runs", json={}, headers=sync_admin)  # mirror ready, nothing to send
+    _family(onde, director, 3)
+    sync.app.state.sync.settings.batch_size = 2  # type: ignore[attr-defined]
+    # EduConnect refuses the next two calls as invalid (nothing of them applied). Sent in order,
+    # these are the batch [a, b] then its first half [a]: a fails alone, b and c go through.
+    # Had the next batch [c] been sent before [a, b] was halved, c would have been refused.
+    educonnect.post(
+        "/api/v1/faults",
+        json={"path": "^/api/v1/import", "status": 422, "count": 2},
+        headers=ec_service,
+    )
+    run = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert run["status"] == "succeeded", run
+    assert (run["counts"]["created"], run["counts"]["failed"]) == (2, 1)
+    assert educonnect.get("/api/v1/faults", headers=ec_service).json()[0]["fired"] == 2
+    lines = sync.get(f"/api/v1/runs/{run['id']}/lines").json()
+    assert [line["outcome"] for line in lines] == ["failed", "created", "created"]
+    assert "422" in lines[0]["reason"]
+    # Accounts are listed by id, in the order EduConnect created them: b's call came before c's.
+    accounts = educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"]
+    assert [account["prenom"] for account in accounts] == ["Parentb", "Parentc"]
