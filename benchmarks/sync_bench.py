@@ -70,8 +70,13 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def raw_copy(onde_db: Path, target: Path) -> tuple[int, float]:
-    """Read pupils, responsables and links from ONDE's file and write them into another."""
+Query = tuple[str, str, str, tuple[object, ...]]
+"""(table, key column, WHERE clause, its parameters): rows of ONDE's file to copy."""
+FULL_COPY: list[Query] = [(t, "id", "1", ()) for t in ("pupil", "responsable", "pupil_responsable")]
+
+
+def raw_copy(onde_db: Path, target: Path, queries: list[Query]) -> tuple[int, float]:
+    """Read rows from ONDE's file and write them into another, into tables with a key only."""
     target.unlink(missing_ok=True)
     settle()
     started = time.perf_counter()
@@ -80,11 +85,13 @@ def raw_copy(onde_db: Path, target: Path) -> tuple[int, float]:
     sink.execute("PRAGMA journal_mode=WAL")
     sink.execute("PRAGMA synchronous=NORMAL")
     total = 0
-    for table in ("pupil", "responsable", "pupil_responsable"):
+    for table, key, where, params in queries:
         columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
-        sink.execute(f"CREATE TABLE {table} ({', '.join(columns)}, PRIMARY KEY (id))")
+        sink.execute(f"CREATE TABLE {table} ({', '.join(columns)}, PRIMARY KEY ({key}))")
         placeholders = ", ".join("?" for _ in columns)
-        cursor = source.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+        cursor = source.execute(
+            f"SELECT {', '.join(columns)} FROM {table} WHERE {where} ORDER BY {key}", params
+        )
         while rows := cursor.fetchmany(20000):
             sink.executemany(f"INSERT INTO {table} VALUES ({placeholders})", rows)
             total += len(rows)
@@ -92,29 +99,6 @@ def raw_copy(onde_db: Path, target: Path) -> tuple[int, float]:
     source.close()
     sink.close()
     return total, time.perf_counter() - started
-
-
-def raw_delta_copy(onde_db: Path, target: Path, after: int, upto: int) -> tuple[int, float]:
-    """Read a night's change-log rows (``after < seq <= upto``) and write them into another file."""
-    target.unlink(missing_ok=True)
-    settle()
-    started = time.perf_counter()
-    source = sqlite3.connect(onde_db)
-    sink = sqlite3.connect(target)
-    sink.execute("PRAGMA journal_mode=WAL")
-    sink.execute("PRAGMA synchronous=NORMAL")
-    columns = [row[1] for row in source.execute("PRAGMA table_info(change_log)")]
-    sink.execute(f"CREATE TABLE change_log ({', '.join(columns)}, PRIMARY KEY (seq))")
-    rows = source.execute(
-        f"SELECT {', '.join(columns)} FROM change_log WHERE seq > ? AND seq <= ? ORDER BY seq",
-        (after, upto),
-    ).fetchall()
-    placeholders = ", ".join("?" for _ in columns)
-    sink.executemany(f"INSERT INTO change_log VALUES ({placeholders})", rows)
-    sink.commit()
-    source.close()
-    sink.close()
-    return len(rows), time.perf_counter() - started
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -343,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
             records = run["counts"]["changes_read"]
             log(f"full sync: {run['status']} in {seconds:.1f} s, counts {run['counts']}")
             log("raw baselines (after the write-back settles) …")
-            raw_records, raw_seconds = raw_copy(onde_db, workdir / "raw-copy.db")
+            raw_records, raw_seconds = raw_copy(onde_db, workdir / "raw-copy.db", FULL_COPY)
             read, written, fair_seconds = same_rows_copy(workdir, workdir / "same-rows")
             log(f"raw: minimal {raw_seconds:.2f} s, same rows {fair_seconds:.2f} s")
             figures.append(
@@ -374,8 +358,9 @@ def main(argv: list[str] | None = None) -> None:
                 moved = client.post(f"{sync}/api/v1/clock/next-day", headers=admin).json()
                 night = moved["runs"][-1]
                 log(f"{label}: {night['status']} in {night['wall_seconds']} s, {night['counts']}")
-                copied, raw_seconds = raw_delta_copy(
-                    onde_db, workdir / "raw-delta.db", night["from_cursor"], night["to_cursor"]
+                night_rows = ("seq > ? AND seq <= ?", (night["from_cursor"], night["to_cursor"]))
+                copied, raw_seconds = raw_copy(
+                    onde_db, workdir / "raw-delta.db", [("change_log", "seq", *night_rows)]
                 )
                 seconds = night["wall_seconds"]
                 figures.append(
