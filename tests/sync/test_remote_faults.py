@@ -32,6 +32,14 @@ def _state(educonnect: TestClient, ec_service: dict[str, str]) -> list[tuple[Any
     return sorted(out)
 
 
+def _refuse_imports(educonnect: TestClient, ec_service: dict[str, str], **rule: Any) -> None:
+    """A fault rule on EduConnect's import route (``status``, ``skip``, ``count``…)."""
+    added = educonnect.post(
+        "/api/v1/faults", json={"path": "^/api/v1/import", **rule}, headers=ec_service
+    )
+    assert added.status_code == 201, added.text
+
+
 def test_a_transient_onde_failure_is_retried(
     sync: TestClient,
     sync_admin: dict[str, str],
@@ -64,11 +72,7 @@ def test_educonnect_down_mid_run_fails_cleanly_then_the_next_run_completes(
     _family(onde, director, 6)
     # Two batches of 50 would hold everything: make pages small so the run spans several.
     sync.app.state.sync.settings.page_size = 5  # type: ignore[attr-defined]
-    educonnect.post(
-        "/api/v1/faults",
-        json={"path": "^/api/v1/import", "status": 503, "skip": 1},
-        headers=ec_service,
-    )
+    _refuse_imports(educonnect, ec_service, status=503, skip=1)
     failed = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
     assert failed["status"] == "failed"
     assert "EduConnect unreachable" in failed["error"]
@@ -113,11 +117,7 @@ def test_a_batch_refused_as_invalid_is_halved_before_the_next_batch_goes(
     # EduConnect refuses the next two calls as invalid (nothing of them applied). Sent in order,
     # these are the batch [a, b] then its first half [a]: a fails alone, b and c go through.
     # Had the next batch [c] been sent before [a, b] was halved, c would have been refused.
-    educonnect.post(
-        "/api/v1/faults",
-        json={"path": "^/api/v1/import", "status": 422, "count": 2},
-        headers=ec_service,
-    )
+    _refuse_imports(educonnect, ec_service, status=422, count=2)
     run = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
     assert run["status"] == "succeeded", run
     assert (run["counts"]["created"], run["counts"]["failed"]) == (2, 1)
