@@ -130,11 +130,12 @@ class OndeApi(Remote):
             self.call_raw("GET", "/api/v1/changes", params=params)
         )
 
-    def export(self, entity: str, after: int, limit: int) -> ExportPage:
-        """A page of the full export of ``entity``."""
-        body = self.call_raw(
-            "GET", f"/api/v1/export/{entity}", params={"after": after, "limit": limit}
-        )
+    def export(self, entity: str, after: int, limit: int, embed: str | None = None) -> ExportPage:
+        """A page of the full export of ``entity`` (``embed="links"``: responsables' links)."""
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        if embed is not None:
+            params["embed"] = embed
+        body = self.call_raw("GET", f"/api/v1/export/{entity}", params=params)
         return ExportPage.model_validate_json(body)
 
 

@@ -410,15 +410,15 @@ def _failed(item: dict[str, Any], reason: str) -> ImportResult:
     return ImportResult(source_id=str(item["source_id"]), outcome="failed", reasons=[reason])
 
 
-def _export_pages(ctx: SyncContext, entity: str) -> Iterator[ExportPage]:
+def _export_pages(ctx: SyncContext, entity: str, embed: str | None) -> Iterator[ExportPage]:
     """ONDE's export of ``entity`` page by page; the next page is read while this one is used."""
     size = ctx.settings.page_size
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-export") as pool:
-        coming = pool.submit(ctx.onde.export, entity, 0, size)
+        coming = pool.submit(ctx.onde.export, entity, 0, size, embed)
         while True:
             page = coming.result()
             if page.next_after is not None:
-                coming = pool.submit(ctx.onde.export, entity, page.next_after, size)
+                coming = pool.submit(ctx.onde.export, entity, page.next_after, size, embed)
             yield page
             if page.next_after is None:
                 return
@@ -427,37 +427,41 @@ def _export_pages(ctx: SyncContext, entity: str) -> Iterator[ExportPage]:
 def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) -> int:
     """Replace the mirror with ONDE's export and send every responsable; the watermark.
 
-    Responsables are exported last: once classes, pupils and links are in the mirror, each page
-    of responsables goes in and is sent at once, so EduConnect imports while the sync reads and
-    stores the next page (the batches are the same as sending the whole mirror afterwards, in id
-    order). Responsables that vanished from ONDE are sent last, as deleted.
+    Responsables are exported last, each with its links: once classes and pupils are in the
+    mirror, each page of responsables and their links goes in and is sent at once, so EduConnect
+    imports while the sync reads and stores the next page (the batches are the same as sending
+    the whole mirror afterwards, in id order), and nothing waits for a separate export of the
+    links. Responsables that vanished from ONDE are sent last, as deleted.
     """
     before = {row["id"]: dict(row) for row in session.execute(select(RESPONSABLES)).mappings()}
     watermark: int | None = None
 
-    def load(table: Table, entity: str, shape: Any) -> Iterator[list[int]]:
+    def load(
+        table: Table, entity: str, shape: Any, embed: str | None = None
+    ) -> Iterator[list[int]]:
         nonlocal watermark
         session.execute(table.delete())
-        for page in _export_pages(ctx, entity):
+        for page in _export_pages(ctx, entity, embed):
             if watermark is None:
                 watermark = page.watermark
             if page.items:
                 insert_rows(session, table, [shape(item) for item in page.items])
                 tally.counts["changes_read"] += len(page.items)
+                if embed == "links":
+                    links = [link_row(link) for item in page.items for link in item["links"]]
+                    insert_rows(session, LINKS, links)
+                    tally.counts["changes_read"] += len(links)
                 yield [item["id"] for item in page.items]
 
-    for table, entity, shape in (
-        (CLASSES, "classes", class_row),
-        (PUPILS, "pupils", pupil_row),
-        (LINKS, "links", link_row),
-    ):
+    for table, entity, shape in ((CLASSES, "classes", class_row), (PUPILS, "pupils", pupil_row)):
         for _ in load(table, entity, shape):
             pass
+    session.execute(LINKS.delete())
     size = ctx.settings.batch_size
 
     def batches() -> Iterator[list[dict[str, Any]]]:
         waiting: list[dict[str, Any]] = []
-        for ids in load(RESPONSABLES, "responsables", responsable_row):
+        for ids in load(RESPONSABLES, "responsables", responsable_row, embed="links"):
             waiting.extend(build_items(session, ids, {}))
             while len(waiting) >= size:
                 yield waiting[:size]

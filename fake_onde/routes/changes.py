@@ -15,7 +15,7 @@ from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
 from fake_onde.deps import MAX_ID, Caller, Settings, page_limit
 from fake_onde.models import ChangeOp, EntityKind
 from fake_onde.service import changes
-from fake_onde.service.export import ExportKind, export_page
+from fake_onde.service.export import ExportEmbed, ExportKind, export_page
 
 router = APIRouter(tags=["sync"], responses=PROBLEM_RESPONSES)
 
@@ -126,12 +126,20 @@ def export(
     settings: Settings,
     after: Annotated[int, Query(ge=0, le=MAX_ID, description="Last id already read.")] = 0,
     limit: Annotated[int | None, Query(ge=1, le=50000)] = None,
+    embed: Annotated[
+        ExportEmbed | None,
+        Query(description="`links`: each responsable carries its links (responsables only)."),
+    ] = None,
 ) -> Response:
     """Keyset pages of the current state, for a full reconciliation."""
     principal.require_service()
+    if embed is not None and entity is not ExportKind.responsables:
+        raise InvalidInput.for_field(
+            "query.embed", f"only the responsables export embeds links, not {entity.value}"
+        )
     watermark = changes.last_seq(session)
     size = page_limit(settings, limit)
-    items = export_page(session, entity, after, size)
+    items = export_page(session, entity, after, size, embed_links=embed is ExportEmbed.links)
     next_after = items[-1]["id"] if len(items) == size else None
     body = {
         "entity": entity.value,

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlmodel import Session
 
+from edusim_common.bulk import fetch_dicts, one_of
 from fake_onde.models import Pupil, PupilResponsable, Responsable, SchoolClass
 from fake_onde.service.snapshots import class_dict, link_dict, pupil_dict, responsable_dict
 
@@ -20,6 +21,12 @@ class ExportKind(StrEnum):
     classes = "classes"
     pupils = "pupils"
     responsables = "responsables"
+    links = "links"
+
+
+class ExportEmbed(StrEnum):
+    """What an export page can carry inside each record."""
+
     links = "links"
 
 
@@ -38,13 +45,43 @@ _SOURCES: dict[ExportKind, _Source] = {
 
 
 def export_page(
-    session: Session, kind: ExportKind, after: int, limit: int, school_uai: str | None = None
+    session: Session,
+    kind: ExportKind,
+    after: int,
+    limit: int,
+    school_uai: str | None = None,
+    embed_links: bool = False,
 ) -> list[dict[str, Any]]:
-    """Up to ``limit`` records of ``kind`` with ``id > after``, in id order."""
+    """Up to ``limit`` records of ``kind`` with ``id > after``, in id order.
+
+    ``embed_links`` (responsables only): each responsable carries its links (``links``, in id
+    order), read with one more query through the links' ``responsable_id`` index.
+    """
     source = _SOURCES[kind]
     table = source.table
     query = select(table).where(table.c.id > after)
     if school_uai is not None:
         query = query.where(table.c.school_uai == school_uai)
-    rows = session.execute(query.order_by(table.c.id).limit(limit)).mappings()
-    return [source.shape(row) for row in rows]  # type: ignore[arg-type]
+    # Plain dicts from the driver's rows (each column type converted once per distinct value):
+    # SQLAlchemy's row mappings cost more than shaping the rows themselves.
+    rows = fetch_dicts(session, query.order_by(table.c.id).limit(limit))
+    items = [source.shape(row) for row in rows]
+    if embed_links:
+        _embed_links(session, items)
+    return items
+
+
+def _embed_links(session: Session, responsables: list[dict[str, Any]]) -> None:
+    links: Table = PupilResponsable.__table__  # type: ignore[attr-defined]
+    by_responsable: dict[int, list[dict[str, Any]]] = {r["id"]: [] for r in responsables}
+    if not by_responsable:
+        return
+    query = (
+        select(links)
+        .where(one_of(session, links.c.responsable_id, list(by_responsable)))
+        .order_by(links.c.id)
+    )
+    for row in fetch_dicts(session, query):
+        by_responsable[row["responsable_id"]].append(link_dict(row))
+    for responsable in responsables:
+        responsable["links"] = by_responsable[responsable["id"]]

@@ -600,7 +600,7 @@ def test_a_director_reads_only_its_schools_changes(
 
 
 def _export(
-    client: TestClient, headers: dict[str, str], entity: str, limit: int
+    client: TestClient, headers: dict[str, str], entity: str, limit: int, **params: str
 ) -> tuple[list[dict[str, Any]], list[int]]:
     items: list[dict[str, Any]] = []
     watermarks: list[int] = []
@@ -608,7 +608,9 @@ def _export(
     while True:
         page = ok(
             client.get(
-                f"/api/v1/export/{entity}", params={"after": after, "limit": limit}, headers=headers
+                f"/api/v1/export/{entity}",
+                params={"after": after, "limit": limit, **params},
+                headers=headers,
             )
         )
         assert page["entity"] == entity
@@ -686,6 +688,56 @@ def test_export_pages_completely(
         items, watermarks = _export(onde, service, entity, limit)
         assert items == records, entity
         assert set(watermarks) == {last}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 100])
+def test_export_of_responsables_can_embed_their_links(
+    onde: TestClient, director: dict[str, str], service: dict[str, str], limit: int
+) -> None:
+    other = make_school(onde, OTHER_UAI)
+    seeded = _seed(onde, director, other)
+    first, third = seeded["responsables"][0], seeded["pupils"][2]
+    second_link = ok(
+        onde.post(
+            f"/api/v1/pupils/{third['id']}/responsables",
+            json={"responsable_id": first["id"], "lien": "mere"},
+            headers=director,
+        ),
+        201,
+    )
+    alone = ok(
+        onde.post(
+            f"/api/v1/schools/{DEMO_UAI}/responsables",
+            json={"civility": "M", "nom": "Seul", "prenom": "Paul"},
+            headers=director,
+        ),
+        201,
+    )
+    items, _ = _export(onde, service, "responsables", limit, embed="links")
+    links = seeded["links"] + [second_link]
+    expected = [
+        {**record, "links": [link for link in links if link["responsable_id"] == record["id"]]}
+        for record in seeded["responsables"] + [alone]
+    ]
+    assert items == expected
+    assert [link["id"] for link in items[0]["links"]] == [
+        seeded["links"][0]["id"],
+        second_link["id"],
+    ]
+    assert items[-1]["links"] == []
+    # Without embed, a responsable is the same record with no links key.
+    plain, _ = _export(onde, service, "responsables", limit)
+    assert plain == seeded["responsables"] + [alone]
+
+
+@pytest.mark.parametrize(("entity", "embed"), [("pupils", "links"), ("responsables", "pupils")])
+def test_export_embeds_links_into_responsables_only(
+    onde: TestClient, service: dict[str, str], entity: str, embed: str
+) -> None:
+    response = onde.get(f"/api/v1/export/{entity}", params={"embed": embed}, headers=service)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [error["field"] for error in response.json()["errors"]] == ["query.embed"]
 
 
 def test_export_is_service_only(onde: TestClient, director: dict[str, str]) -> None:
