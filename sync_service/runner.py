@@ -46,7 +46,6 @@ from sync_service.mirror import (
     responsable_row,
 )
 from sync_service.models import (
-    MirrorResponsable,
     PendingDeactivation,
     Run,
     RunKind,
@@ -459,9 +458,13 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
     session.execute(LINKS.delete())
     size = ctx.settings.batch_size
 
+    exported: set[int] = set()  # only needed to find vanished responsables, if any were known
+
     def batches() -> Iterator[list[dict[str, Any]]]:
         waiting: list[dict[str, Any]] = []
         for ids in load(RESPONSABLES, "responsables", responsable_row, embed="links"):
+            if before:
+                exported.update(ids)
             waiting.extend(build_items(session, ids, {}))
             while len(waiting) >= size:
                 yield waiting[:size]
@@ -470,8 +473,7 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
             yield waiting
 
     sender.send_batches(session, batches())
-    now_ids = set(session.scalars(select(col(MirrorResponsable.id))))
-    vanished = {rid: data for rid, data in before.items() if rid not in now_ids}
+    vanished = {rid: data for rid, data in before.items() if rid not in exported}
     if vanished:
         sender.send(session, build_items(session, vanished, vanished))
     return watermark or 0

@@ -169,3 +169,40 @@ def test_a_full_dry_run_reports_and_changes_nothing(
     assert (status["cursor"], status["mirror_ready"]) == (0, False)
     lines = sync.get(f"/api/v1/runs/{dry['id']}/lines").json()
     assert [line["outcome"] for line in lines] == ["created"]
+
+
+def test_a_full_reconciliation_sends_a_responsable_gone_from_onde_as_deleted(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    pupil = admit_pupil(onde, director)
+    kept = add_parent(onde, director, pupil["id"])
+    gone = add_parent(
+        onde,
+        director,
+        pupil["id"],
+        lien="pere",
+        civility="M",
+        nom="Durand",
+        prenom="Paul",
+        mobile="06 98 76 54 32",
+    )
+    assert next_day(sync, sync_admin)["runs"][0]["counts"]["created"] == 2
+    deleted = onde.delete(f"/api/v1/responsables/{gone['id']}", headers=director)
+    assert deleted.status_code == 204
+    # A full run re-reads ONDE as it stands and jumps the cursor past the deletion's change:
+    # the mirror's responsable that the export no longer has is what tells it.
+    run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
+    assert (run["status"], run["counts"]["deactivated"]) == ("succeeded", 1), run
+    lines = sync.get(f"/api/v1/runs/{run['id']}/lines").json()
+    by_id = {line["source_id"]: line for line in lines}
+    assert sorted(by_id) == sorted(line["source_id"] for line in lines)  # one line each
+    assert set(by_id) == {str(kept["id"]), str(gone["id"])}
+    assert run["counts"]["responsables_sent"] == 2
+    assert "deleted in ONDE" in by_id[str(gone["id"])]["reason"]
+    states = {a["nom"]: a["state"] for a in _accounts(educonnect, ec_service)}
+    assert states == {"Martin": "non_active", "Durand": "desactive"}
