@@ -68,10 +68,14 @@ class ResponsableIn(BaseModel):
     deleted: bool = Field(default=False, description="The responsable was deleted in the source.")
 
 
+MAX_IMPORT_BATCH = 50_000
+"""The most responsables one import call takes (the sync's first full run sends batches this big)."""
+
+
 class ImportBatch(BaseModel):
     """A batch of responsables to upsert."""
 
-    items: list[ResponsableIn] = Field(min_length=1, max_length=10000)
+    items: list[ResponsableIn] = Field(min_length=1, max_length=MAX_IMPORT_BATCH)
     allow_deactivation: bool = Field(
         default=True,
         description="When false, accounts left without an enrolled child are reported "

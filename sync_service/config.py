@@ -33,10 +33,10 @@ class SyncSettings(BaseSettings):
     )
     page_size: int = Field(default=5000, ge=1, le=50000, description="Change-log page size.")
     batch_size: int = Field(
-        default=10000,
+        default=50000,
         ge=1,
-        le=10000,
-        description="Import batch size (responsables per call; EduConnect takes 10,000 at most).",
+        le=50000,
+        description="Import batch size (responsables per call; EduConnect takes 50,000 at most).",
     )
     deactivation_max_count: int = Field(
         default=500, ge=0, description="A run deactivating more accounts waits for approval."

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from fake_educonnect.schemas import MAX_IMPORT_BATCH
 from fake_educonnect.service.imports import (
     FOSTER,
     NO_AUTHORITY,
@@ -257,6 +258,19 @@ def test_the_import_needs_the_service_token_and_valid_items(
     fields = {e["field"] for e in bad.json()["errors"]}
     assert {"body.items.0.mobile", "body.items.0.school_uai"} <= fields
     assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
+
+
+def test_a_batch_over_the_limit_is_refused_whole(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    items = [responsable(source_id=str(n)) for n in range(MAX_IMPORT_BATCH + 1)]
+    refused = educonnect.post(IMPORT, json={"items": items}, headers=ec_service)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.items"]
+    assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
+    accepted = _import(educonnect, ec_service, *items[:MAX_IMPORT_BATCH], dry_run=True)
+    assert len(accepted["results"]) == MAX_IMPORT_BATCH
 
 
 def test_a_dry_run_answers_and_changes_nothing(
