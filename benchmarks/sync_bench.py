@@ -16,7 +16,8 @@ services run under uvicorn on free loopback ports, on SQLite files in a temporar
     fresh files with the same schema (indexes, unique constraints, foreign keys on), WAL and
     ``synchronous=NORMAL`` like the services; the rows are loaded into memory first, untimed;
 - daily delta: ``--changes-percent`` of the pupils changed through ONDE's API (half contact
-  changes, half strike-offs), then « next day »: the nightly run's duration; and the same with a
+  changes, half strike-offs), then, once the write-back has settled, « next day »: the nightly
+  run's duration; and the same with a
   fixed ``--fixed-changes`` count, to show that the delta's time follows the changes, not the size;
   each against its own minimal raw copy: the night's change-log rows (those the run read) read
   from ONDE's file and written into another;
@@ -355,6 +356,7 @@ def main(argv: list[str] | None = None) -> None:
             ):  # fmt: skip
                 log(f"{label}: making {count:,} changes through ONDE's API …")
                 made = make_changes(client, onde, count, report.pupils, report.responsables, rng)
+                settle()  # not while the OS still writes back the raw copies' gigabytes
                 moved = client.post(f"{sync}/api/v1/clock/next-day", headers=admin).json()
                 night = moved["runs"][-1]
                 log(f"{label}: {night['status']} in {night['wall_seconds']} s, {night['counts']}")
