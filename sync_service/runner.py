@@ -423,6 +423,10 @@ def _export_pages(ctx: SyncContext, entity: str, embed: str | None) -> Iterator[
                 return
 
 
+#: The full reconciliation's first batch; each next one is twice as big, up to the batch size.
+FIRST_BATCH = 2000
+
+
 def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) -> int:
     """Replace the mirror with ONDE's export and send every responsable; the watermark.
 
@@ -456,11 +460,13 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
         for _ in load(table, entity, shape):
             pass
     session.execute(LINKS.delete())
-    size = ctx.settings.batch_size
-
     exported: set[int] = set()  # only needed to find vanished responsables, if any were known
 
     def batches() -> Iterator[list[dict[str, Any]]]:
+        # Small batches first, doubling up to the batch size: EduConnect starts as soon as a few
+        # pages are read instead of waiting for a whole batch of 50,000, and the sync, faster per
+        # responsable than the import, stays ahead.
+        size = min(FIRST_BATCH, ctx.settings.batch_size)
         waiting: list[dict[str, Any]] = []
         for ids in load(RESPONSABLES, "responsables", responsable_row, embed="links"):
             if before:
@@ -469,6 +475,7 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
             while len(waiting) >= size:
                 yield waiting[:size]
                 waiting = waiting[size:]
+                size = min(2 * size, ctx.settings.batch_size)
         if waiting:
             yield waiting
 

@@ -58,6 +58,14 @@ def add_parent(
     return created
 
 
+def add_families(client: TestClient, director: dict[str, str], count: int) -> None:
+    """``count`` pupils (Enfanta, Enfantb…), each with one parent (Parenta…) of their own mobile."""
+    for index in range(count):
+        pupil = admit_pupil(client, director, prenoms=f"Enfant{'abcdefghij'[index]}")
+        add_parent(client, director, pupil["id"], prenom=f"Parent{'abcdefghij'[index]}",
+                   mobile=f"06 12 34 56 {index:02d}")  # fmt: skip
+
+
 def set_state(client: TestClient, director: dict[str, str], pupil_id: int, state: str) -> None:
     """Change a pupil's administrative state."""
     response = client.post(

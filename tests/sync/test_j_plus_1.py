@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.sync.onde_steps import add_parent, admit_pupil, next_day, set_state
+from sync_service import runner
+from tests.sync.onde_steps import add_families, add_parent, admit_pupil, next_day, set_state
 
 
 def _accounts(educonnect: TestClient, ec_service: dict[str, str]) -> list[dict[str, Any]]:
@@ -206,3 +209,33 @@ def test_a_full_reconciliation_sends_a_responsable_gone_from_onde_as_deleted(
     assert "deleted in ONDE" in by_id[str(gone["id"])]["reason"]
     states = {a["nom"]: a["state"] for a in _accounts(educonnect, ec_service)}
     assert states == {"Martin": "non_active", "Durand": "desactive"}
+
+
+def test_a_full_reconciliation_starts_with_small_batches_and_doubles_them(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    add_families(onde, director, 10)
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.batch_size = 4
+    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
+    sizes: list[int] = []
+    post_batch = ctx.educonnect.post_batch
+
+    def counted(body: bytes) -> bytes:
+        sizes.append(len(orjson.loads(body)["items"]))
+        answer: bytes = post_batch(body)
+        return answer
+
+    monkeypatch.setattr(ctx.educonnect, "post_batch", counted)
+    run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
+    assert (run["status"], run["counts"]["created"]) == ("succeeded", 10), run
+    assert sizes == [1, 2, 4, 3]  # doubling up to the batch size, then what is left
+    lines = sync.get(f"/api/v1/runs/{run['id']}/lines").json()
+    assert [line["source_id"] for line in lines] == [str(n) for n in range(1, 11)]
+    assert len(_accounts(educonnect, ec_service)) == 10

@@ -6,14 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.sync.onde_steps import add_parent, admit_pupil
-
-
-def _family(onde: TestClient, director: dict[str, str], count: int) -> None:
-    for index in range(count):
-        pupil = admit_pupil(onde, director, prenoms=f"Enfant{'abcdefghij'[index]}")
-        add_parent(onde, director, pupil["id"], prenom=f"Parent{'abcdefghij'[index]}",
-                   mobile=f"06 12 34 56 {index:02d}")  # fmt: skip
+from tests.sync.onde_steps import add_families
 
 
 def _state(educonnect: TestClient, ec_service: dict[str, str]) -> list[tuple[Any, ...]]:
@@ -49,7 +42,7 @@ def test_a_transient_onde_failure_is_retried(
     educonnect: TestClient,
     ec_service: dict[str, str],
 ) -> None:
-    _family(onde, director, 2)
+    add_families(onde, director, 2)
     onde.post(
         "/api/v1/faults", json={"path": "^/api/v1/export", "status": 503, "count": 1},
         headers=service,
@@ -69,7 +62,7 @@ def test_educonnect_down_mid_run_fails_cleanly_then_the_next_run_completes(
     ec_service: dict[str, str],
 ) -> None:
     sync.post("/api/v1/runs", json={}, headers=sync_admin)  # mirror ready, nothing to send
-    _family(onde, director, 6)
+    add_families(onde, director, 6)
     # Two batches of 50 would hold everything: make pages small so the run spans several.
     sync.app.state.sync.settings.page_size = 5  # type: ignore[attr-defined]
     _refuse_imports(educonnect, ec_service, status=503, skip=1)
@@ -112,7 +105,7 @@ def test_a_batch_refused_as_invalid_is_halved_before_the_next_batch_goes(
     ec_service: dict[str, str],
 ) -> None:
     sync.post("/api/v1/runs", json={}, headers=sync_admin)  # mirror ready, nothing to send
-    _family(onde, director, 3)
+    add_families(onde, director, 3)
     sync.app.state.sync.settings.batch_size = 2  # type: ignore[attr-defined]
     # EduConnect refuses the next two calls as invalid (nothing of them applied). Sent in order,
     # these are the batch [a, b] then its first half [a]: a fails alone, b and c go through.
