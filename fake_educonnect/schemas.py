@@ -69,7 +69,7 @@ class ResponsableIn(BaseModel):
 
 
 MAX_IMPORT_BATCH = 50_000
-"""The most responsables one import call takes (the sync's first full run sends batches this big)."""
+"""The most responsables one import call takes (the sync sends batches this big by default)."""
 
 
 class ImportBatch(BaseModel):
