@@ -57,6 +57,8 @@ def export_page(
     ``embed_links`` (responsables only): each responsable carries its links (``links``, in id
     order), read with one more query through the links' ``responsable_id`` index.
     """
+    if embed_links and kind is not ExportKind.responsables:
+        raise ValueError(f"only responsables embed their links, not {kind.value}")
     source = _SOURCES[kind]
     table = source.table
     query = select(table).where(table.c.id > after)

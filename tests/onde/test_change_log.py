@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,11 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sqlmodel import Session
 
+from edusim_common.db import make_engine
+from fake_onde.models import OndeModel
+from fake_onde.service.export import ExportKind, export_page
 from tests.conftest import DEMO_UAI, make_school
 
 OTHER_UAI = "0000001B"
@@ -738,6 +743,15 @@ def test_export_embeds_links_into_responsables_only(
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert [error["field"] for error in response.json()["errors"]] == ["query.embed"]
+
+
+def test_export_page_embeds_links_into_responsables_only(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'onde.db'}")
+    OndeModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        assert export_page(session, ExportKind.responsables, 0, 10, embed_links=True) == []
+        with pytest.raises(ValueError, match="not pupils"):
+            export_page(session, ExportKind.pupils, 0, 10, embed_links=True)
 
 
 def test_export_is_service_only(onde: TestClient, director: dict[str, str]) -> None:
