@@ -2,7 +2,9 @@
 
 Run: ``.venv/bin/python benchmarks/sync_bench.py --pupils 100000 --changes-percent 1``
 (progress on stderr, the table on stdout, ``--json`` for machine-readable output). The three
-services run under uvicorn on free loopback ports, on SQLite files in a temporary folder.
+services run under uvicorn on free loopback ports, on SQLite files in a temporary folder; the
+sync sends batches of 50,000 (``SYNC_BATCH_SIZE``, as docs/sync.md advises for a first sync at
+scale) with a 600 s HTTP timeout.
 
 - full first sync: the records read from ONDE's export (pupils, responsables, links) per second,
   through the whole pipeline (export → mirror → EduConnect import);
@@ -299,6 +301,8 @@ def main(argv: list[str] | None = None) -> None:
             "SYNC_HTTP_TIMEOUT_SECONDS": "600",
             "SYNC_DEACTIVATION_MAX_COUNT": str(10**9),
             "SYNC_DEACTIVATION_MAX_PERCENT": "100",
+            # A first sync at scale, as docs/sync.md advises: EduConnect's biggest batches.
+            "SYNC_BATCH_SIZE": "50000",
         }
     )
     supervisor = Supervisor(

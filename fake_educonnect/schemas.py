@@ -69,7 +69,7 @@ class ResponsableIn(BaseModel):
 
 
 MAX_IMPORT_BATCH = 50_000
-"""The most responsables one import call takes (the sync sends batches this big by default)."""
+"""The most responsables one import call takes (``SYNC_BATCH_SIZE`` may go up to it)."""
 
 
 class ImportBatch(BaseModel):

@@ -33,10 +33,12 @@ class SyncSettings(BaseSettings):
     )
     page_size: int = Field(default=5000, ge=1, le=50000, description="Change-log page size.")
     batch_size: int = Field(
-        default=50000,
+        default=10000,
         ge=1,
         le=50000,
-        description="Import batch size (responsables per call; EduConnect takes 50,000 at most).",
+        description="Import batch size (responsables per call; EduConnect takes 50,000 at most). "
+        "Bigger batches import faster at scale but hold EduConnect's write lock longer "
+        "(docs/sync.md).",
     )
     deactivation_max_count: int = Field(
         default=500, ge=0, description="A run deactivating more accounts waits for approval."

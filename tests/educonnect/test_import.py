@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
-from fake_educonnect.schemas import MAX_IMPORT_BATCH
+from fake_educonnect.schemas import MAX_IMPORT_BATCH, ImportBatch
 from fake_educonnect.service.imports import (
     FOSTER,
     NO_AUTHORITY,
@@ -15,6 +17,7 @@ from fake_educonnect.service.imports import (
     NO_LONGER_ELIGIBLE,
     NO_MOBILE,
 )
+from sync_service.config import SyncSettings
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
 
 IMPORT = "/api/v1/import/responsables"
@@ -269,8 +272,14 @@ def test_a_batch_over_the_limit_is_refused_whole(
     assert refused.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in refused.json()["errors"]] == ["body.items"]
     assert educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"] == []
-    accepted = _import(educonnect, ec_service, *items[:MAX_IMPORT_BATCH], dry_run=True)
-    assert len(accepted["results"]) == MAX_IMPORT_BATCH
+    accepted = ImportBatch.model_validate({"items": items[:MAX_IMPORT_BATCH]})
+    assert len(accepted.items) == MAX_IMPORT_BATCH
+
+
+def test_the_sync_cannot_be_set_to_batches_educonnect_refuses() -> None:
+    assert SyncSettings(batch_size=MAX_IMPORT_BATCH).batch_size == MAX_IMPORT_BATCH
+    with pytest.raises(ValidationError, match="batch_size"):
+        SyncSettings(batch_size=MAX_IMPORT_BATCH + 1)
 
 
 def test_a_dry_run_answers_and_changes_nothing(
