@@ -74,7 +74,7 @@ class Remote:
     ) -> bytes:
         """Like :meth:`call`, but the body as received (for ``model_validate_json``).
 
-        Bodies are encoded and decoded with orjson: a batch of 10,000 responsables is ~5 MiB of
+        Bodies are encoded and decoded with orjson: a batch of 10,000 responsables is ~7 MiB of
         JSON, which the standard library takes several times longer to write and read.
         ``content`` is a JSON body already encoded.
         """

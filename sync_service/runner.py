@@ -432,9 +432,14 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
 
     Responsables are exported last, each with its links: once classes and pupils are in the
     mirror, each page of responsables and their links goes in and is sent at once, so EduConnect
-    imports while the sync reads and stores the next page (the batches are the same as sending
-    the whole mirror afterwards, in id order), and nothing waits for a separate export of the
-    links. Responsables that vanished from ONDE are sent last, as deleted.
+    imports while the sync reads and stores the next page (responsables are sent in id order, as
+    when sending the whole mirror afterwards, in batches that double up to the batch size), and
+    nothing waits for a separate export of the links. Responsables that vanished from ONDE are
+    sent last, as deleted.
+
+    A link to a pupil created after the pupils were read has no pupil in the mirror yet: its
+    responsable goes without that child, and the change log from the watermark (this run's
+    deltas, or the next night's if it came after the cut-off) sends it again with the child.
     """
     before = {row["id"]: dict(row) for row in session.execute(select(RESPONSABLES)).mappings()}
     watermark: int | None = None
