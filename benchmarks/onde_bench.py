@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -220,36 +221,50 @@ def read_changes_raw(conn: sqlite3.Connection, limit: int) -> int:
     return read
 
 
-def read_export_http(client: httpx.Client, kind: str, limit: int) -> int:
-    """Page through the full export of one kind."""
+def read_export_http(client: httpx.Client, kind: str, limit: int, embed: str = "") -> int:
+    """Page through the full export of one kind: the records read (embedded links included)."""
     after = 0
     read = 0
+    records = 0
     while read < limit:
-        params = {"after": after, "limit": min(PAGE, limit - read)}
+        params: dict[str, str | int] = {"after": after, "limit": min(PAGE, limit - read)}
+        if embed:
+            params["embed"] = embed
         response = client.get(f"/api/v1/export/{kind}", params=params)
         response.raise_for_status()
         page = response.json()
         read += len(page["items"])
+        records += len(page["items"]) + sum(len(item.get(embed, ())) for item in page["items"])
         if page["next_after"] is None:
             break
         after = page["next_after"]
-    return read
+    return records
 
 
-def read_export_raw(conn: sqlite3.Connection, table: str, limit: int) -> int:
-    """The same keyset pages straight from sqlite3."""
+def read_export_raw(conn: sqlite3.Connection, table: str, limit: int, links: bool = False) -> int:
+    """The same keyset pages straight from sqlite3 (``links``: and each page's links)."""
     after = 0
     read = 0
+    records = 0
     while read < limit:
         size = min(PAGE, limit - read)
         rows = conn.execute(
             f"SELECT * FROM {table} WHERE id > ? ORDER BY id LIMIT ?", (after, size)
         ).fetchall()
         read += len(rows)
+        records += len(rows)
+        if links and rows:
+            records += len(
+                conn.execute(
+                    "SELECT * FROM pupil_responsable WHERE responsable_id > ? "
+                    "AND responsable_id <= ? ORDER BY id",
+                    (after, rows[-1][0]),
+                ).fetchall()
+            )
         if len(rows) < size:
             break
         after = rows[-1][0]
-    return read
+    return records
 
 
 def bench_reads(path: Path, read_limit: int | None) -> list[Figure]:
@@ -269,14 +284,19 @@ def bench_reads(path: Path, read_limit: int | None) -> list[Figure]:
         figures.append(
             _figure("change log read (HTTP, pages of 5000)", records, seconds, raw_seconds)
         )
-        for kind, table in (("pupils", "pupil"), ("responsables", "responsable")):
-            log(f"exporting {kind} over HTTP")
-            records, seconds = _timed(lambda k=kind: read_export_http(client, k, limit))  # type: ignore[misc]
-            raw_records, raw_seconds = _timed(lambda t=table: read_export_raw(raw, t, limit))  # type: ignore[misc]
-            assert records == raw_records, (records, raw_records)
-            figures.append(
-                _figure(f"export {kind} (HTTP, pages of 5000)", records, seconds, raw_seconds)
+        for kind, table, embed in (
+            ("pupils", "pupil", ""),
+            ("responsables", "responsable", ""),
+            ("responsables", "responsable", "links"),
+        ):
+            name = f"export {kind}" + (f" + {embed}" if embed else "")
+            log(f"{name} over HTTP")
+            records, seconds = _timed(partial(read_export_http, client, kind, limit, embed))
+            raw_records, raw_seconds = _timed(
+                partial(read_export_raw, raw, table, limit, bool(embed))
             )
+            assert records == raw_records, (records, raw_records)
+            figures.append(_figure(f"{name} (HTTP, pages of 5000)", records, seconds, raw_seconds))
     raw.close()
     return figures
 
@@ -287,7 +307,7 @@ def bench_reads(path: Path, read_limit: int | None) -> list[Figure]:
 def render(figures: list[Figure]) -> str:
     """A plain-text table."""
     header = (
-        f"{'measure':<40} {'records':>11} {'seconds':>9} {'rate/s':>11} "
+        f"{'measure':<49} {'records':>11} {'seconds':>9} {'rate/s':>11} "
         f"{'raw rate/s':>11} {'x raw':>7}"
     )
     lines = [header, "-" * len(header)]
@@ -295,7 +315,7 @@ def render(figures: list[Figure]) -> str:
         base = f"{f.baseline_rate:>11,.0f}" if f.baseline_rate else f"{'':>11}"
         ratio = f"{f.ratio:>7.2f}" if f.ratio else f"{'':>7}"
         lines.append(
-            f"{f.name:<40} {f.records:>11,} {f.seconds:>9.1f} {f.rate:>11,.0f} {base} {ratio}"
+            f"{f.name:<49} {f.records:>11,} {f.seconds:>9.1f} {f.rate:>11,.0f} {base} {ratio}"
         )
         if f.note:
             lines.append(f"{'':<4}{f.note}")
