@@ -74,16 +74,17 @@ def export_page(
 
 
 def _embed_links(session: Session, responsables: list[dict[str, Any]]) -> None:
-    links: Table = PupilResponsable.__table__  # type: ignore[attr-defined]
+    links = _SOURCES[ExportKind.links]
     by_responsable: dict[int, list[dict[str, Any]]] = {r["id"]: [] for r in responsables}
     if not by_responsable:
         return
+    table = links.table
     query = (
-        select(links)
-        .where(one_of(session, links.c.responsable_id, list(by_responsable)))
-        .order_by(links.c.id)
+        select(table)
+        .where(one_of(session, table.c.responsable_id, list(by_responsable)))
+        .order_by(table.c.id)
     )
     for row in fetch_dicts(session, query):
-        by_responsable[row["responsable_id"]].append(link_dict(row))
+        by_responsable[row["responsable_id"]].append(links.shape(row))
     for responsable in responsables:
         responsable["links"] = by_responsable[responsable["id"]]
