@@ -19,8 +19,8 @@ scale) with a 600 s HTTP timeout.
     ``synchronous=NORMAL`` like the services; the rows are loaded into memory first, untimed;
 - daily delta: ``--changes-percent`` of the pupils changed through ONDE's API (half contact
   changes, half strike-offs), then, once the write-back has settled, « next day »: the nightly
-  run's duration; and the same with a
-  fixed ``--fixed-changes`` count, to show that the delta's time follows the changes, not the size;
+  run's duration; and the same with a fixed ``--fixed-changes`` count, to show that the
+  delta's time follows the changes, not the size;
   each against its own minimal raw copy: the night's change-log rows (those the run read) read
   from ONDE's file and written into another;
 - the CPU seconds each service used during the full sync (from ``/proc``, on Linux): where the
