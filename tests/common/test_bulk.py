@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, select
+from sqlalchemy import JSON, Boolean, Column, Date, Integer, MetaData, String, Table, select
 from sqlmodel import Session
 
 from edusim_common.bulk import fetch_dicts, insert_rows, one_of, pairs_in
@@ -60,3 +60,34 @@ def test_one_of_and_pairs_in_find_exactly_what_in_finds(db_url: str) -> None:
         found = list(session.scalars(ids.where(pairs_in(session, columns, pairs))))
     engine.dispose()
     assert found == [3]
+
+
+def test_insert_rows_reads_a_missing_key_as_null_and_converts_unhashable_values(
+    db_url: str,
+) -> None:
+    notes = Table(
+        "note",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("body", JSON, nullable=True),
+        Column("at", UTCDateTime, nullable=True),
+        Column("flag", Boolean, nullable=True),
+    )
+    rows: list[dict[str, Any]] = [
+        {"id": 1, "body": {"tags": ["a"]}, "at": AT, "flag": True},
+        {"id": 2, "at": AT},  # no body, no flag: NULL
+        {"id": 3, "body": [1, 2], "at": None, "flag": 1},
+    ]
+    engine = make_engine(db_url)
+    notes.metadata.create_all(engine)
+    with Session(engine) as session:
+        assert insert_rows(session, notes, iter(rows)) == 3  # any iterable, read once
+        session.commit()
+        query = select(notes).order_by(notes.c.id)
+        stored = [dict(row) for row in session.execute(query).mappings()]
+    engine.dispose()
+    assert stored == [
+        {"id": 1, "body": {"tags": ["a"]}, "at": AT, "flag": True},
+        {"id": 2, "body": None, "at": AT, "flag": None},
+        {"id": 3, "body": [1, 2], "at": None, "flag": True},
+    ]
