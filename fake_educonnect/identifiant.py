@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 from edusim_common.text import fold_letters
@@ -68,9 +68,15 @@ def suffixes(seed: int, base: str, start: int, count: int) -> list[str]:
     return found
 
 
-def candidate_suffixes(seed: int, base: str) -> Iterable[str]:
-    """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4."""
-    return iter(suffixes(seed, base, 0, CANDIDATES))
+def candidate_suffixes(seed: int, base: str) -> Iterator[str]:
+    """Every suffix for ``base`` in the order they are tried: 2 digits, then 3, then 4.
+
+    Lazy: the first free one is usually among the first few of 11,100.
+    """
+    for (offset, step), width in zip(_walk(seed, base), _WIDTHS, strict=True):
+        digits = _DIGITS[width]
+        for k in range(len(digits)):
+            yield digits[(offset + step * k) % len(digits)]
 
 
 class IdentifiantPicker:
