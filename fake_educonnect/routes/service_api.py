@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -26,7 +26,7 @@ from fake_educonnect.schemas import (
 from fake_educonnect.service import accounts, outbox
 from fake_educonnect.service.explain import Statement, explain_account, explain_source
 from fake_educonnect.service.fixtures import load_siecle
-from fake_educonnect.service.imports import ImportPolicy, import_batch
+from fake_educonnect.service.imports import BatchReport, ImportPolicy, import_batch
 from fake_educonnect.service.outbox import Channel
 from fake_educonnect.service.views import account_detail, account_public
 
@@ -74,6 +74,7 @@ def import_schemas() -> dict[str, Any]:
     "/import/responsables",
     tags=["import"],
     summary="Upsert responsables (the sync)",
+    response_model=ImportReport,
     openapi_extra=IMPORT_BODY,
 )
 def import_responsables(
@@ -81,7 +82,7 @@ def import_responsables(
     session: DbSession,
     now: Now,
     settings: Settings,
-) -> ImportReport:
+) -> Response:
     """Idempotent, set-based upsert: accounts, matching, proposals, removals, (de)activation."""
     policy = ImportPolicy(
         identifiant_seed=settings.identifiant_seed, birthdate_tries=settings.birthdate_tries
@@ -89,7 +90,13 @@ def import_responsables(
     report = import_batch(session, now, batch, policy)
     if batch.dry_run:
         session.rollback()
-    return report
+    return _report_response(report)
+
+
+def _report_response(report: BatchReport) -> Response:
+    """An ``ImportReport`` body encoded straight from the import's dataclasses (``response_model``
+    documents it): validating then serialising 50,000 results again would cost ~0.5 s a batch."""
+    return Response(report.json(), media_type="application/json")
 
 
 @router.get("/accounts", tags=["accounts"], summary="List accounts")
@@ -145,15 +152,20 @@ def read_outbox(
     ]
 
 
-@router.post("/fixtures/siecle", tags=["fixtures"], summary="Load SIECLE (2D) parent accounts")
+@router.post(
+    "/fixtures/siecle",
+    tags=["fixtures"],
+    summary="Load SIECLE (2D) parent accounts",
+    response_model=ImportReport,
+)
 def load_siecle_fixtures(
     batch: SiecleBatch, session: DbSession, now: Now, settings: Settings, passwords: PasswordsDep
-) -> ImportReport:
+) -> Response:
     """Parents who already have an active account through a secondary-school child."""
     policy = ImportPolicy(
         identifiant_seed=settings.identifiant_seed, birthdate_tries=settings.birthdate_tries
     )
-    return load_siecle(session, now, passwords, policy, batch)
+    return _report_response(load_siecle(session, now, passwords, policy, batch))
 
 
 @router.get("/explain", tags=["explain"], summary="Where a responsable or an account stands")

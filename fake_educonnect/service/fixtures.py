@@ -11,12 +11,11 @@ from fake_educonnect.models import Account, Attachment, AttachmentStatus, Origin
 from fake_educonnect.schemas import (
     ChildIn,
     ImportBatch,
-    ImportReport,
     ResponsableIn,
     SiecleBatch,
 )
 from fake_educonnect.security import Passwords
-from fake_educonnect.service.imports import ImportPolicy, import_batch, source_key
+from fake_educonnect.service.imports import BatchReport, ImportPolicy, import_batch, source_key
 from fake_educonnect.service.parent import activate
 
 
@@ -26,7 +25,7 @@ def load_siecle(
     passwords: Passwords,
     policy: ImportPolicy,
     batch: SiecleBatch,
-) -> ImportReport:
+) -> BatchReport:
     """Create (or match) the accounts, activate them, and attach their 2D children."""
     items = [
         ResponsableIn(

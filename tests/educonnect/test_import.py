@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from fake_educonnect.schemas import MAX_IMPORT_BATCH, ImportBatch
+from fake_educonnect.schemas import MAX_IMPORT_BATCH, ImportBatch, ImportReport, ImportResult
 from fake_educonnect.service.imports import (
     FOSTER,
     NO_AUTHORITY,
     NO_ENROLLED,
     NO_LONGER_ELIGIBLE,
     NO_MOBILE,
+    BatchReport,
+    ItemResult,
 )
 from sync_service.config import SyncSettings
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
@@ -305,3 +308,19 @@ def test_the_import_wants_a_json_body(educonnect: TestClient, ec_service: dict[s
     )
     assert broken.status_code == 422
     assert broken.json()["detail"].startswith("body: Invalid JSON")
+
+
+def test_the_import_answer_has_the_documented_import_report_shape(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    # The import builds its answer from plain dataclasses; the API documents ImportReport.
+    assert [f.name for f in fields(ItemResult)] == list(ImportResult.model_fields)
+    assert [f.name for f in fields(BatchReport)] == list(ImportReport.model_fields)
+    body = _import(educonnect, ec_service, responsable(), responsable("102", children=[]))
+    report = ImportReport.model_validate(body)
+    assert [r.outcome for r in report.results] == ["created", "excluded"]
+    assert body["results"] == [r.model_dump(mode="json") for r in report.results]
+    assert (body["counts"]["created"], body["counts"]["excluded"]) == (1, 1)
+    answer = educonnect.get("/openapi.json").json()["paths"][IMPORT]["post"]["responses"]["200"]
+    schema = answer["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/ImportReport"}
