@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+import orjson
+from pydantic import BaseModel, ConfigDict, SkipValidation
 
 
 class _Loose(BaseModel):
@@ -38,11 +39,25 @@ class ChangePage(_Loose):
 
 
 class ExportPage(_Loose):
-    """A page of ONDE's export."""
+    """A page of ONDE's export. Read with :meth:`parse`: its items are used as plain dicts."""
 
-    items: list[dict[str, Any]]
+    items: SkipValidation[list[dict[str, Any]]]
     next_after: int | None
     watermark: int
+
+    @classmethod
+    def parse(cls, body: bytes) -> ExportPage:
+        """The page in ``body``: decoded by orjson, the envelope validated, each item a dict.
+
+        Validating each item as ``dict[str, Any]`` (pydantic) cost ~4 µs per responsable and its
+        links, ~8 s of the sync's CPU in a full sync of 1 M pupils, for a check that only says
+        each item is an object.
+        """
+        page = cls.model_validate(orjson.loads(body))
+        items: Any = page.items
+        if not isinstance(items, list) or not all(type(item) is dict for item in items):
+            raise ValueError("ONDE's export page: 'items' must be a list of objects")
+        return page
 
 
 class ImportResult(_Loose):

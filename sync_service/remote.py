@@ -136,7 +136,7 @@ class OndeApi(Remote):
         if embed is not None:
             params["embed"] = embed
         body = self.call_raw("GET", f"/api/v1/export/{entity}", params=params)
-        return ExportPage.model_validate_json(body)
+        return ExportPage.parse(body)
 
 
 class EduConnectApi(Remote):
