@@ -11,9 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import ColumnElement, Table, delete, select
 from sqlmodel import Session, col
 
 from edusim_common.bulk import insert_rows, one_of
@@ -140,93 +141,88 @@ def apply_changes(session: Session, changes: Iterable[Change]) -> Touched:
     return touched
 
 
+def _child(pupil: Sequence[Any], lien: str, authority: Any) -> dict[str, Any]:
+    """A child of an import item: the pupil ``(id, ine, nom, prenoms, birth_date, school_uai,
+    level, class label, enrolled)`` and the link's attributes."""
+    pid, ine, nom, prenoms, born, uai, level, label, enrolled = pupil
+    return {
+        "source_id": str(pid),
+        "ine": ine,
+        "nom": nom,
+        "prenoms": prenoms,
+        "birth_date": born.isoformat(),
+        "school_uai": uai,
+        "level": level,
+        "class_label": label,
+        "lien": lien,
+        "autorite_parentale": bool(authority),
+        "enrolled": bool(enrolled),
+    }
+
+
+def _item(responsable: Sequence[Any], children: list[dict[str, Any]]) -> dict[str, Any]:
+    """An import item: the responsable ``(id, school_uai, civility, nom, prenom, mobile,
+    accepts_sms, email)`` and its children."""
+    rid, uai, civility, nom, prenom, mobile, accepts_sms, email = responsable
+    return {
+        "source": "onde",
+        "source_id": str(rid),
+        "school_uai": uai,
+        "civility": civility,
+        "nom": nom,
+        "prenom": prenom,
+        "mobile": mobile,
+        "accepts_sms": bool(accepts_sms),
+        "email": email,
+        "children": children,
+    }
+
+
+def _pupil_columns() -> tuple[ColumnElement[Any], ...]:
+    p = PUPILS.c
+    return (
+        p.id, p.ine, p.nom, p.prenoms, p.birth_date, p.school_uai, p.level, CLASSES.c.label,
+        p.enrolled,
+    )  # fmt: skip
+
+
+_RESPONSABLE_FIELDS = ("id", "school_uai", "civility", "nom", "prenom", "mobile", "accepts_sms")
+
+
 def build_items(
     session: Session, responsable_ids: Iterable[int], deleted: dict[int, dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Each responsable in full, as EduConnect's import wants it (deleted ones flagged)."""
     wanted = sorted(set(responsable_ids))
     items: list[dict[str, Any]] = []
-    r, p = RESPONSABLES.c, PUPILS.c
+    r = RESPONSABLES.c
     for start in range(0, len(wanted), 5000):
         chunk = wanted[start : start + 5000]
         # Plain tuples in a fixed column order, fetched at once: no row mappings (~10 % sooner).
         found = {
             row[0]: row
             for row in session.execute(
-                select(
-                    r.id, r.school_uai, r.civility, r.nom, r.prenom, r.mobile, r.accepts_sms,
-                    r.email,
-                ).where(one_of(session, r.id, chunk))
+                select(*(r[name] for name in _RESPONSABLE_FIELDS), r.email).where(
+                    one_of(session, r.id, chunk)
+                )
             ).all()
-        }  # fmt: skip
+        }
         children: dict[int, list[dict[str, Any]]] = defaultdict(list)
         query = (
             select(
-                LINKS.c.responsable_id,
-                p.id,
-                p.ine,
-                p.nom,
-                p.prenoms,
-                p.birth_date,
-                p.school_uai,
-                p.level,
-                CLASSES.c.label,
-                LINKS.c.lien,
-                LINKS.c.autorite_parentale,
-                p.enrolled,
+                LINKS.c.responsable_id, LINKS.c.lien, LINKS.c.autorite_parentale, *_pupil_columns()
             )
-            .join(PUPILS, p.id == LINKS.c.pupil_id)
-            .outerjoin(CLASSES, CLASSES.c.id == p.class_id)
+            .join(PUPILS, PUPILS.c.id == LINKS.c.pupil_id)
+            .outerjoin(CLASSES, CLASSES.c.id == PUPILS.c.class_id)
             .where(one_of(session, LINKS.c.responsable_id, chunk))
             .order_by(LINKS.c.id)
         )
-        for (
-            rid,
-            pid,
-            ine,
-            nom,
-            prenoms,
-            born,
-            uai,
-            level,
-            label,
-            lien,
-            authority,
-            enrolled,
-        ) in session.execute(query).all():
-            children[rid].append(
-                {
-                    "source_id": str(pid),
-                    "ine": ine,
-                    "nom": nom,
-                    "prenoms": prenoms,
-                    "birth_date": born.isoformat(),
-                    "school_uai": uai,
-                    "level": level,
-                    "class_label": label,
-                    "lien": lien,
-                    "autorite_parentale": bool(authority),
-                    "enrolled": bool(enrolled),
-                }
-            )
+        for rid, lien, authority, *pupil in session.execute(query).all():
+            children[rid].append(_child(pupil, lien, authority))
         for responsable_id in chunk:
             row = found.get(responsable_id)
             if row is not None:
-                _, uai, civility, nom, prenom, mobile, accepts_sms, email = row
-                items.append(
-                    {
-                        "source": "onde",
-                        "source_id": str(responsable_id),
-                        "school_uai": uai,
-                        "civility": civility,
-                        "nom": nom,
-                        "prenom": prenom,
-                        "mobile": mobile,
-                        "accepts_sms": bool(accepts_sms),
-                        "email": email,
-                        "children": children.get(responsable_id, []),
-                    }
-                )
+                items.append(_item(row, children.get(responsable_id, [])))
             elif responsable_id in deleted:
                 data = deleted[responsable_id]
                 items.append(
@@ -241,3 +237,35 @@ def build_items(
                     }
                 )
     return items
+
+
+def items_of_page(
+    session: Session, responsables: Sequence[dict[str, Any]], links: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The import items of a page of the full export, once its rows are in the mirror.
+
+    ``responsables`` and ``links`` are the page's mirror rows (``responsable_row``,
+    ``link_row``): what ``build_items`` would read back, so only the linked pupils are read. A
+    link whose pupil is not in the mirror is left out, as ``build_items`` leaves it out.
+    """
+    pupil_ids = sorted({link["pupil_id"] for link in links})
+    pupils: dict[int, Sequence[Any]] = {}
+    query = select(*_pupil_columns()).outerjoin(CLASSES, CLASSES.c.id == PUPILS.c.class_id)
+    for start in range(0, len(pupil_ids), 5000):
+        chunk = pupil_ids[start : start + 5000]
+        pupils.update(
+            (row[0], row)
+            for row in session.execute(query.where(one_of(session, PUPILS.c.id, chunk))).all()
+        )
+    children: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for link in sorted(links, key=itemgetter("id")):
+        pupil = pupils.get(link["pupil_id"])
+        if pupil is not None:
+            children[link["responsable_id"]].append(
+                _child(pupil, link["lien"], link["autorite_parentale"])
+            )
+    fields = itemgetter(*_RESPONSABLE_FIELDS, "email")
+    return [
+        _item(fields(row), children.get(row["id"], []))
+        for row in sorted(responsables, key=itemgetter("id"))
+    ]

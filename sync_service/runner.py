@@ -41,6 +41,7 @@ from sync_service.mirror import (
     apply_changes,
     build_items,
     class_row,
+    items_of_page,
     link_row,
     pupil_row,
     responsable_row,
@@ -446,20 +447,23 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
 
     def load(
         table: Table, entity: str, shape: Any, embed: str | None = None
-    ) -> Iterator[list[int]]:
+    ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """Each page's mirror rows, once stored: (rows, the links they embed)."""
         nonlocal watermark
         session.execute(table.delete())
         for page in _export_pages(ctx, entity, embed):
             if watermark is None:
                 watermark = page.watermark
             if page.items:
-                insert_rows(session, table, [shape(item) for item in page.items])
-                tally.counts["changes_read"] += len(page.items)
+                rows = [shape(item) for item in page.items]
+                insert_rows(session, table, rows)
+                tally.counts["changes_read"] += len(rows)
+                links: list[dict[str, Any]] = []
                 if embed == "links":
                     links = [link_row(link) for item in page.items for link in item["links"]]
                     insert_rows(session, LINKS, links)
                     tally.counts["changes_read"] += len(links)
-                yield [item["id"] for item in page.items]
+                yield rows, links
 
     for table, entity, shape in ((CLASSES, "classes", class_row), (PUPILS, "pupils", pupil_row)):
         for _ in load(table, entity, shape):
@@ -473,10 +477,11 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
         # responsable than the import, stays ahead.
         size = min(FIRST_BATCH, ctx.settings.batch_size)
         waiting: list[dict[str, Any]] = []
-        for ids in load(RESPONSABLES, "responsables", responsable_row, embed="links"):
+        for rows, links in load(RESPONSABLES, "responsables", responsable_row, embed="links"):
             if before:
-                exported.update(ids)
-            waiting.extend(build_items(session, ids, {}))
+                exported.update(row["id"] for row in rows)
+            # Built from the page's own rows: only the linked pupils are read back.
+            waiting.extend(items_of_page(session, rows, links))
             while len(waiting) >= size:
                 yield waiting[:size]
                 waiting = waiting[size:]
