@@ -116,8 +116,9 @@ class ItemResult:
     """One item's answer: the fields of the API's ``ImportResult``, in the same order.
 
     A plain dataclass, not the pydantic model: the import sets these fields a few times per
-    responsable, and a model would validate each creation and each assignment (~4 % of an
-    import). The answer is encoded from these straight to JSON (``BatchReport.json``).
+    responsable, and a model would validate each creation and each assignment (a few per cent
+    of an import, under cProfile). The answer is encoded from these straight to JSON
+    (``BatchReport.json``).
     """
 
     source_id: str
