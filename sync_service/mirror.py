@@ -178,15 +178,14 @@ def _item(responsable: Sequence[Any], children: list[dict[str, Any]]) -> dict[st
     }
 
 
-def _pupil_columns() -> tuple[ColumnElement[Any], ...]:
-    p = PUPILS.c
-    return (
-        p.id, p.ine, p.nom, p.prenoms, p.birth_date, p.school_uai, p.level, CLASSES.c.label,
-        p.enrolled,
-    )  # fmt: skip
-
-
-_RESPONSABLE_FIELDS = ("id", "school_uai", "civility", "nom", "prenom", "mobile", "accepts_sms")
+#: What ``_child`` reads of a pupil (with its class label), and ``_item`` of a responsable.
+_PUPIL_COLUMNS: tuple[ColumnElement[Any], ...] = (
+    PUPILS.c.id, PUPILS.c.ine, PUPILS.c.nom, PUPILS.c.prenoms, PUPILS.c.birth_date,
+    PUPILS.c.school_uai, PUPILS.c.level, CLASSES.c.label, PUPILS.c.enrolled,
+)  # fmt: skip
+_RESPONSABLE_FIELDS = (
+    "id", "school_uai", "civility", "nom", "prenom", "mobile", "accepts_sms", "email",
+)  # fmt: skip
 
 
 def build_items(
@@ -202,7 +201,7 @@ def build_items(
         found = {
             row[0]: row
             for row in session.execute(
-                select(*(r[name] for name in _RESPONSABLE_FIELDS), r.email).where(
+                select(*(r[name] for name in _RESPONSABLE_FIELDS)).where(
                     one_of(session, r.id, chunk)
                 )
             ).all()
@@ -210,7 +209,7 @@ def build_items(
         children: dict[int, list[dict[str, Any]]] = defaultdict(list)
         query = (
             select(
-                LINKS.c.responsable_id, LINKS.c.lien, LINKS.c.autorite_parentale, *_pupil_columns()
+                LINKS.c.responsable_id, LINKS.c.lien, LINKS.c.autorite_parentale, *_PUPIL_COLUMNS
             )
             .join(PUPILS, PUPILS.c.id == LINKS.c.pupil_id)
             .outerjoin(CLASSES, CLASSES.c.id == PUPILS.c.class_id)
@@ -250,7 +249,7 @@ def items_of_page(
     """
     pupil_ids = sorted({link["pupil_id"] for link in links})
     pupils: dict[int, Sequence[Any]] = {}
-    query = select(*_pupil_columns()).outerjoin(CLASSES, CLASSES.c.id == PUPILS.c.class_id)
+    query = select(*_PUPIL_COLUMNS).outerjoin(CLASSES, CLASSES.c.id == PUPILS.c.class_id)
     for start in range(0, len(pupil_ids), 5000):
         chunk = pupil_ids[start : start + 5000]
         pupils.update(
@@ -264,7 +263,7 @@ def items_of_page(
             children[link["responsable_id"]].append(
                 _child(pupil, link["lien"], link["autorite_parentale"])
             )
-    fields = itemgetter(*_RESPONSABLE_FIELDS, "email")
+    fields = itemgetter(*_RESPONSABLE_FIELDS)
     return [
         _item(fields(row), children.get(row["id"], []))
         for row in sorted(responsables, key=itemgetter("id"))
