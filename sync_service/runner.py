@@ -431,12 +431,14 @@ FIRST_BATCH = 2000
 def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) -> int:
     """Replace the mirror with ONDE's export and send every responsable; the watermark.
 
-    Responsables are exported last, each with its links: once classes and pupils are in the
-    mirror, each page of responsables and their links goes in and is sent at once, so EduConnect
-    imports while the sync reads and stores the next page (responsables are sent in id order, as
-    when sending the whole mirror afterwards, in batches that double up to the batch size), and
-    nothing waits for a separate export of the links. Responsables that vanished from ONDE are
-    sent last, as deleted.
+    Classes come first. Then responsables, each with its links, and pupils are read side by
+    side, both in id order: before a page of responsables is built, the pupils are read up to
+    the highest pupil its links name, so EduConnect starts importing after the first pages
+    instead of after every pupil (a pupil and their responsables are recorded together, so both
+    exports move at the same pace). Each page goes into the mirror and is sent at once, so
+    EduConnect imports while the sync reads and stores the next page (responsables are sent in
+    id order, in batches that double up to the batch size). The pupils left are read at the end;
+    responsables that vanished from ONDE are sent last, as deleted.
 
     A link to a pupil created after the pupils were read has no pupil in the mirror yet: its
     responsable goes without that child, and the change log from the watermark (this run's
@@ -465,9 +467,22 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
                     tally.counts["changes_read"] += len(links)
                 yield rows, links
 
-    for table, entity, shape in ((CLASSES, "classes", class_row), (PUPILS, "pupils", pupil_row)):
-        for _ in load(table, entity, shape):
-            pass
+    for _ in load(CLASSES, "classes", class_row):
+        pass
+    pupils = load(PUPILS, "pupils", pupil_row)
+    pupils_read = 0  # the highest pupil id in the mirror
+    pupils_done = False
+
+    def read_pupils(up_to: int | None) -> None:
+        """Read pupils until ``up_to`` is past (None: all of them)."""
+        nonlocal pupils_read, pupils_done
+        while not pupils_done and (up_to is None or pupils_read < up_to):
+            page = next(pupils, None)
+            if page is None:
+                pupils_done = True
+            else:
+                pupils_read = page[0][-1]["id"]
+
     session.execute(LINKS.delete())
     exported: set[int] = set()  # only needed to find vanished responsables, if any were known
 
@@ -480,12 +495,14 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
         for rows, links in load(RESPONSABLES, "responsables", responsable_row, embed="links"):
             if before:
                 exported.update(row["id"] for row in rows)
+            read_pupils(max((link["pupil_id"] for link in links), default=0))
             # Built from the page's own rows: only the linked pupils are read back.
             waiting.extend(items_of_page(session, rows, links))
             while len(waiting) >= size:
                 yield waiting[:size]
                 waiting = waiting[size:]
                 size = min(2 * size, ctx.settings.batch_size)
+        read_pupils(None)  # the pupils no responsable named: the mirror holds them all
         if waiting:
             yield waiting
 

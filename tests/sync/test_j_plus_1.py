@@ -7,8 +7,10 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from sync_service import runner
+from sync_service.mirror import PUPILS
 from tests.sync.onde_steps import add_families, add_parent, admit_pupil, next_day, set_state
 
 
@@ -239,3 +241,61 @@ def test_a_full_reconciliation_starts_with_small_batches_and_doubles_them(
     lines = sync.get(f"/api/v1/runs/{run['id']}/lines").json()
     assert [line["source_id"] for line in lines] == [str(n) for n in range(1, 11)]
     assert len(_accounts(educonnect, ec_service)) == 10
+
+
+def test_a_full_reconciliation_reads_pupils_as_far_as_each_page_of_responsables_needs(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    # The first responsables are linked to the last pupils: their page needs every pupil.
+    pupils = [admit_pupil(onde, director, prenoms=f"Enfant{letter}") for letter in "abcdef"]
+    for index, pupil in enumerate(reversed(pupils)):
+        add_parent(onde, director, pupil["id"], prenom=f"Parent{pupil['prenoms'][-1]}",
+                   mobile=f"06 12 34 56 {index:02d}")  # fmt: skip
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.page_size = 2
+    run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
+    assert (run["status"], run["counts"]["created"]) == ("succeeded", 6), run
+    children = {}
+    for account in _accounts(educonnect, ec_service):
+        detail = educonnect.get(f"/api/v1/accounts/{account['id']}", headers=ec_service).json()
+        children[detail["prenom"]] = [a["child"]["prenoms"] for a in detail["attachments"]]
+    assert children == {f"Parent{letter}": [f"Enfant{letter}"] for letter in "abcdef"}
+    with ctx.engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(PUPILS)) == 6
+
+
+def test_a_full_reconciliation_imports_before_every_pupil_is_read(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    add_families(onde, director, 6)
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.page_size = 2
+    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
+    events: list[tuple[Any, ...]] = []
+    export, post_batch = ctx.onde.export, ctx.educonnect.post_batch
+
+    def exported(entity: str, after: int, *args: Any) -> Any:
+        events.append(("export", entity, after))
+        return export(entity, after, *args)
+
+    def imported(body: bytes) -> bytes:
+        events.append(("import",))
+        answer: bytes = post_batch(body)
+        return answer
+
+    monkeypatch.setattr(ctx.onde, "export", exported)
+    monkeypatch.setattr(ctx.educonnect, "post_batch", imported)
+    run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
+    assert (run["status"], run["counts"]["created"]) == ("succeeded", 6), run
+    pupil_pages = [event for event in events if event[:2] == ("export", "pupils")]
+    assert [event[2] for event in pupil_pages] == [0, 2, 4, 6]
+    assert events.index(("import",)) < events.index(("export", "pupils", 6))
