@@ -37,6 +37,7 @@ from fake_educonnect.models import (
 from fake_educonnect.schemas import (
     ChildIn,
     ImportBatch,
+    ImportResult,
     Lien,
     Outcome,
     ResponsableIn,
@@ -112,32 +113,10 @@ def _fingerprint(item: ResponsableIn) -> str:
 
 
 @dataclass(slots=True)
-class ItemResult:
-    """One item's answer: the fields of the API's ``ImportResult``, in the same order.
-
-    A plain dataclass, not the pydantic model: the import sets these fields a few times per
-    responsable, and a model would validate each creation and each assignment (a few per cent
-    of an import, under cProfile). The answer is encoded from these straight to JSON
-    (``BatchReport.json``).
-    """
-
-    source_id: str
-    outcome: Outcome
-    account_id: int | None = None
-    identifiant: str | None = None
-    proposals_added: int = 0
-    links_removed: int = 0
-    deactivated: bool = False
-    deactivation_pending: bool = False
-    restored: bool = False
-    reasons: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
 class BatchReport:
     """The answer for a batch (the API's ``ImportReport``): one result per item, the totals."""
 
-    results: list[ItemResult]
+    results: list[ImportResult]
     counts: dict[str, int]
 
     def json(self) -> bytes:
@@ -164,7 +143,7 @@ class _Batch:
     attachments: dict[int, dict[int, Row]]
     excluded: dict[tuple[str, str], Row]
     picker: IdentifiantPicker
-    touched: dict[int, ItemResult] = field(default_factory=dict)
+    touched: dict[int, ImportResult] = field(default_factory=dict)
 
     def stores(self) -> list[RowStore]:
         """In the order they must be written (parents first)."""
@@ -555,7 +534,7 @@ def _propose(state: _Batch, attachment: Row, link_key: str) -> None:
     )
 
 
-def _apply_links(state: _Batch, account: Row, item: ResponsableIn, result: ItemResult) -> bool:
+def _apply_links(state: _Batch, account: Row, item: ResponsableIn, result: ImportResult) -> bool:
     current = state.attachments[account["id"]]
     source = item.source.value
     link_key = source_key(source, item.source_id)
@@ -619,11 +598,11 @@ def _new_source(state: _Batch, account: Row, item: ResponsableIn) -> Row:
     return source
 
 
-def _apply_item(state: _Batch, item: ResponsableIn) -> ItemResult:
+def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
     key = (item.source.value, item.source_id)
     source = state.sources.get(key)
     has_eligible = not item.deleted and any(eligible(c) for c in item.children)
-    result = ItemResult(item.source_id, Outcome.unchanged)
+    result = ImportResult(item.source_id, Outcome.unchanged)
     if source is None and not has_eligible:
         result.outcome = Outcome.excluded
         result.reasons.append(exclusion_reason(item))

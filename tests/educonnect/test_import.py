@@ -6,6 +6,7 @@ import re
 from dataclasses import fields
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -18,7 +19,6 @@ from fake_educonnect.service.imports import (
     NO_LONGER_ELIGIBLE,
     NO_MOBILE,
     BatchReport,
-    ItemResult,
 )
 from sync_service.config import SyncSettings
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
@@ -313,14 +313,17 @@ def test_the_import_wants_a_json_body(educonnect: TestClient, ec_service: dict[s
 def test_the_import_answer_has_the_documented_import_report_shape(
     educonnect: TestClient, ec_service: dict[str, str]
 ) -> None:
-    # The import builds its answer from plain dataclasses; the API documents ImportReport.
-    assert [f.name for f in fields(ItemResult)] == list(ImportResult.model_fields)
+    # The import encodes its answer from dataclasses; the API documents ImportReport.
     assert [f.name for f in fields(BatchReport)] == list(ImportReport.model_fields)
     body = _import(educonnect, ec_service, responsable(), responsable("102", children=[]))
     report = ImportReport.model_validate(body)
     assert [r.outcome for r in report.results] == ["created", "excluded"]
-    assert body["results"] == [r.model_dump(mode="json") for r in report.results]
+    assert body["results"] == [orjson.loads(orjson.dumps(r)) for r in report.results]
     assert (body["counts"]["created"], body["counts"]["excluded"]) == (1, 1)
-    answer = educonnect.get("/openapi.json").json()["paths"][IMPORT]["post"]["responses"]["200"]
+    openapi = educonnect.get("/openapi.json").json()
+    answer = openapi["paths"][IMPORT]["post"]["responses"]["200"]
     schema = answer["content"]["application/json"]["schema"]
     assert schema == {"$ref": "#/components/schemas/ImportReport"}
+    result = openapi["components"]["schemas"]["ImportResult"]
+    assert list(result["properties"]) == [f.name for f in fields(ImportResult)]
+    assert result["required"] == ["source_id", "outcome"]
