@@ -11,6 +11,7 @@ of failed and interrupted runs, so none is lost.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -470,18 +471,14 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
     for _ in load(CLASSES, "classes", class_row):
         pass
     pupils = load(PUPILS, "pupils", pupil_row)
-    pupils_read = 0  # the highest pupil id in the mirror
-    pupils_done = False
+    pupils_read: float = 0  # the highest pupil id in the mirror; infinite once all are read
 
-    def read_pupils(up_to: int | None) -> None:
-        """Read pupils until ``up_to`` is past (None: all of them)."""
-        nonlocal pupils_read, pupils_done
-        while not pupils_done and (up_to is None or pupils_read < up_to):
+    def read_pupils(up_to: float = math.inf) -> None:
+        """Read pupils until ``up_to`` is past (by default: all of them)."""
+        nonlocal pupils_read
+        while pupils_read < up_to:
             page = next(pupils, None)
-            if page is None:
-                pupils_done = True
-            else:
-                pupils_read = page[0][-1]["id"]
+            pupils_read = math.inf if page is None else page[0][-1]["id"]
 
     session.execute(LINKS.delete())
     exported: set[int] = set()  # only needed to find vanished responsables, if any were known
@@ -502,7 +499,7 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
                 yield waiting[:size]
                 waiting = waiting[size:]
                 size = min(2 * size, ctx.settings.batch_size)
-        read_pupils(None)  # the pupils no responsable named: the mirror holds them all
+        read_pupils()  # the pupils no responsable named: the mirror holds them all
         if waiting:
             yield waiting
 
