@@ -70,8 +70,8 @@ def test_items_of_a_page_are_those_the_mirror_gives(db_url: str) -> None:
         link_row(_link(24, 99, 5)),  # its pupil came after the pupils' export: left out
     ]
     with Session(engine) as session:
-        insert_rows(session, CLASSES, [class_row({"id": 10, "school_uai": UAI, "label": "CP A"})])
-        insert_rows(session, CLASSES, [class_row({"id": 11, "school_uai": UAI, "label": "CE1"})])
+        classes = [{"id": 10, "label": "CP A"}, {"id": 11, "label": "CE1"}]
+        insert_rows(session, CLASSES, [class_row({**c, "school_uai": UAI}) for c in classes])
         insert_rows(session, PUPILS, [pupil_row(p) for p in pupils])
         insert_rows(session, RESPONSABLES, responsables)
         insert_rows(session, LINKS, links)
