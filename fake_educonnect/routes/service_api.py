@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from edusim_common.collector import collection_paused
 from edusim_common.deps import DbSession, Now
 from edusim_common.pagination import Page, decode_cursor, encode_cursor
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput, NotFound
@@ -35,12 +37,14 @@ Limit = Annotated[int, Query(ge=1, le=5000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 
 
-async def _import_batch(request: Request) -> ImportBatch:
+async def _import_batch(request: Request) -> AsyncIterator[ImportBatch]:
     """The batch validated straight from the JSON bytes by pydantic's own parser.
 
     FastAPI would build the whole tree with ``json.loads`` first, then validate it: ~25 % slower
     on batches of 2,000 responsables (30 ms against 24 per batch). Errors are the same 422 problem,
-    located in ``body``.
+    located in ``body``. The garbage collector is paused from the parse until the transaction is
+    over (this dependency is the first one in, so the last one out): see
+    ``edusim_common.collector``.
     """
     media_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if media_type != "application/json" and not media_type.endswith("+json"):
@@ -48,11 +52,15 @@ async def _import_batch(request: Request) -> ImportBatch:
         raise RequestValidationError(
             [{"type": "model_attributes_type", "loc": ("body",), "msg": reason}]
         )
-    try:
-        return ImportBatch.model_validate_json(await request.body())
-    except ValidationError as exc:
-        errors = [{**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from None
+    with collection_paused():
+        try:
+            batch = ImportBatch.model_validate_json(await request.body())
+        except ValidationError as exc:
+            errors = [
+                {**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)
+            ]
+            raise RequestValidationError(errors) from None
+        yield batch
 
 
 IMPORT_BODY = {
@@ -78,7 +86,7 @@ def import_schemas() -> dict[str, Any]:
     openapi_extra=IMPORT_BODY,
 )
 def import_responsables(
-    batch: Annotated[ImportBatch, Depends(_import_batch)],
+    batch: Annotated[ImportBatch, Depends(_import_batch, scope="function")],
     session: DbSession,
     now: Now,
     settings: Settings,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import fields
 from typing import Any
@@ -10,6 +11,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from fake_educonnect.schemas import MAX_IMPORT_BATCH, ImportBatch, ImportReport, ImportResult
 from fake_educonnect.service.imports import (
@@ -19,6 +21,7 @@ from fake_educonnect.service.imports import (
     NO_LONGER_ELIGIBLE,
     NO_MOBILE,
     BatchReport,
+    import_batch,
 )
 from sync_service.config import SyncSettings
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
@@ -327,3 +330,26 @@ def test_the_import_answer_has_the_documented_import_report_shape(
     result = openapi["components"]["schemas"]["ImportResult"]
     assert list(result["properties"]) == [f.name for f in fields(ImportResult)]
     assert result["required"] == ["source_id", "outcome"]
+
+
+def test_the_import_runs_with_the_garbage_collector_paused_until_its_commit(
+    educonnect: TestClient, ec_service: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, bool] = {}
+
+    def spy_import(session: Session, *args: Any) -> BatchReport:
+        seen["import"] = gc.isenabled()
+        real_commit = session.commit
+
+        def spy_commit() -> None:
+            seen["commit"] = gc.isenabled()
+            real_commit()
+
+        monkeypatch.setattr(session, "commit", spy_commit)
+        return import_batch(session, *args)
+
+    monkeypatch.setattr("fake_educonnect.routes.service_api.import_batch", spy_import)
+    report = _import(educonnect, ec_service, responsable())
+    assert report["counts"]["created"] == 1
+    assert seen == {"import": False, "commit": False}
+    assert gc.isenabled()
