@@ -29,6 +29,7 @@ from sqlmodel import Session, col
 
 from edusim_common.bulk import insert_rows, one_of
 from edusim_common.clock import SimClock
+from edusim_common.collector import collection_paused
 from edusim_common.db import unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
 from sync_service.config import SyncSettings
@@ -249,17 +250,23 @@ class _Sender:
         anything else is sent, so EduConnect sees the same calls in the same order as without the
         overlap.
         """
+        pending = chain(batches, [None])  # None: the last answer is still to be read
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send") as pool:
             flying: tuple[list[dict[str, Any]], Future[bytes]] | None = None
-            for batch in chain(batches, [None]):  # None: the last answer is still to be read
-                body = encode_batch(batch, allow, self.dry_run) if batch is not None else b""
-                answered = self._settle(session, *flying, allow, again) if flying else None
-                flying = None
-                if batch is not None:
-                    flying = (batch, pool.submit(self.ctx.educonnect.post_batch, body))
-                if answered is not None:
-                    report = ImportReport.model_validate_json(answered[1])
-                    self._record(session, answered[0], report.results, again)
+            while True:
+                # One batch's work with the garbage collector paused (edusim_common.collector).
+                with collection_paused():
+                    batch = next(pending)
+                    body = encode_batch(batch, allow, self.dry_run) if batch is not None else b""
+                    answered = self._settle(session, *flying, allow, again) if flying else None
+                    flying = None
+                    if batch is not None:
+                        flying = (batch, pool.submit(self.ctx.educonnect.post_batch, body))
+                    if answered is not None:
+                        report = ImportReport.model_validate_json(answered[1])
+                        self._record(session, answered[0], report.results, again)
+                if batch is None:
+                    return
 
     def _settle(
         self,

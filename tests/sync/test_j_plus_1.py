@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import orjson
@@ -299,3 +300,41 @@ def test_a_full_reconciliation_imports_before_every_pupil_is_read(
     pupil_pages = [event for event in events if event[:2] == ("export", "pupils")]
     assert [event[2] for event in pupil_pages] == [0, 2, 4, 6]
     assert events.index(("import",)) < events.index(("export", "pupils", 6))
+
+
+def test_a_full_reconciliation_builds_and_records_each_batch_with_the_collector_paused(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    add_families(onde, director, 4)
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.page_size = 2
+    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
+    collecting: list[tuple[str, bool]] = []
+    export, post_batch, record = ctx.onde.export, ctx.educonnect.post_batch, runner._Sender._record
+
+    def exported(entity: str, *args: Any) -> Any:
+        collecting.append((entity, gc.isenabled()))
+        return export(entity, *args)
+
+    def imported(body: bytes) -> bytes:
+        collecting.append(("import", gc.isenabled()))
+        answer: bytes = post_batch(body)
+        return answer
+
+    def recorded(self: Any, *args: Any) -> None:
+        collecting.append(("record", gc.isenabled()))
+        record(self, *args)
+
+    monkeypatch.setattr(ctx.onde, "export", exported)
+    monkeypatch.setattr(ctx.educonnect, "post_batch", imported)
+    monkeypatch.setattr(runner._Sender, "_record", recorded)
+    run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
+    assert (run["status"], run["counts"]["created"]) == ("succeeded", 4), run
+    batch_work = [(step, on) for step, on in collecting if step != "classes"]
+    assert {step for step, _ in batch_work} == {"responsables", "pupils", "import", "record"}
+    assert not any(on for _, on in batch_work), batch_work
+    assert gc.isenabled()
