@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from edusim_common.clock import as_utc
+from edusim_common.collector import collection_paused
 from edusim_common.deps import DbSession
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
 from fake_onde.deps import MAX_ID, Caller, Settings, page_limit
@@ -139,12 +140,13 @@ def export(
         )
     watermark = changes.last_seq(session)
     size = page_limit(settings, limit)
-    items = export_page(session, entity, after, size, embed_links=embed is ExportEmbed.links)
-    next_after = items[-1]["id"] if len(items) == size else None
-    body = {
-        "entity": entity.value,
-        "items": items,
-        "next_after": next_after,
-        "watermark": watermark,
-    }
-    return _json(orjson.dumps(body))
+    with collection_paused():  # a page builds thousands of dicts, all gone once it is encoded
+        items = export_page(session, entity, after, size, embed_links=embed is ExportEmbed.links)
+        next_after = items[-1]["id"] if len(items) == size else None
+        body = {
+            "entity": entity.value,
+            "items": items,
+            "next_after": next_after,
+            "watermark": watermark,
+        }
+        return _json(orjson.dumps(body))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 from pathlib import Path
@@ -792,3 +793,23 @@ def test_export_watermark_lets_the_reader_catch_up_with_writes_made_during_the_e
     assert [(c["entity_id"], c["op"], c["data"]["nom"]) for c in catch_up] == [
         (str(pupils[0]["id"]), "update", "Renamed")
     ]
+
+
+def test_an_export_page_is_built_with_the_garbage_collector_paused(
+    onde: TestClient,
+    director: dict[str, str],
+    service: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _seed(onde, director, make_school(onde, OTHER_UAI))
+    collecting: list[bool] = []
+
+    def spy(*args: Any, **options: Any) -> list[dict[str, Any]]:
+        collecting.append(gc.isenabled())
+        return export_page(*args, **options)
+
+    monkeypatch.setattr("fake_onde.routes.changes.export_page", spy)
+    items, _ = _export(onde, service, "responsables", 100)
+    assert items
+    assert collecting == [False]
+    assert gc.isenabled()
