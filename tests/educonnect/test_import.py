@@ -353,3 +353,27 @@ def test_the_import_runs_with_the_garbage_collector_paused_until_its_commit(
     assert report["counts"]["created"] == 1
     assert seen == {"import": False, "commit": False}
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("nom", "Martin-Durand"),
+        ("prenoms", "Léa Rose"),
+        ("level", "CE1"),
+        ("class_label", "CE1 B"),
+        ("school_uai", OTHER_SCHOOL),
+        ("ine", "0000000001B"),
+    ],
+)
+def test_a_childs_new_details_in_the_source_reach_its_attachment(
+    educonnect: TestClient, ec_service: dict[str, str], field: str, value: str
+) -> None:
+    first = _import(educonnect, ec_service, responsable(children=[child(class_label="CP A")]))
+    account_id = first["results"][0]["account_id"]
+    again = _import(
+        educonnect, ec_service, responsable(children=[{**child(class_label="CP A"), field: value}])
+    )
+    assert again["results"][0]["outcome"] == "unchanged"  # the responsable itself did not change
+    (attachment,) = _account(educonnect, ec_service, account_id)["attachments"]
+    assert attachment["child"][field] == value
