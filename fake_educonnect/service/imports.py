@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 import orjson
 from sqlalchemy import Table, bindparam, func, select, update
@@ -103,13 +104,12 @@ def source_key(source: str, source_id: str) -> str:
     return f"{source}:{source_id}"
 
 
-_FINGERPRINTED = tuple(name for name in ResponsableIn.model_fields if name != "children")
+_FINGERPRINTED = attrgetter(*(name for name in ResponsableIn.model_fields if name != "children"))
 
 
 def _fingerprint(item: ResponsableIn) -> str:
     """A hash of what the source says of the responsable itself (its children aside)."""
-    values = [getattr(item, name) for name in _FINGERPRINTED]
-    return hashlib.sha256(orjson.dumps(values)).hexdigest()
+    return hashlib.sha256(orjson.dumps(_FINGERPRINTED(item))).hexdigest()
 
 
 @dataclass(slots=True)
@@ -187,6 +187,19 @@ def _accounts_of(session: Session, keys: Iterable[tuple[str, str]]) -> list[int]
     return sorted(found)
 
 
+# What the source says of a child: a change to any of them is stored.
+_CHILD_FIELDS = (
+    "ine",
+    "nom",
+    "prenoms",
+    "birth_date",
+    "school_uai",
+    "level",
+    "class_label",
+    "enrolled",
+)
+
+
 def _upsert_children(
     store: RowStore, now: datetime, items: list[ResponsableIn]
 ) -> dict[tuple[str, str], Row]:
@@ -206,21 +219,15 @@ def _upsert_children(
             "level": data.level,
             "class_label": data.class_label,
             "enrolled": data.enrolled,
+            "updated_at": now,
         }
         existing = found.get(key)
         if existing is None:
-            found[key] = store.add(
-                {
-                    "source": key[0],
-                    "source_id": key[1],
-                    "degree": "2D" if key[0] == "siecle" else "1D",
-                    "updated_at": now,
-                    **values,
-                }
-            )
-        elif any(existing[name] != value for name, value in values.items()):
+            values["source"], values["source_id"] = key
+            values["degree"] = "2D" if key[0] == "siecle" else "1D"
+            found[key] = store.add(values)
+        elif any(existing[name] != values[name] for name in _CHILD_FIELDS):
             existing.update(values)
-            existing["updated_at"] = now
             store.changed(existing)
     return found
 
@@ -392,9 +399,10 @@ def _trusted_emails(state: _Batch, account: Row) -> set[str]:
     return emails
 
 
-def _find_match(state: _Batch, item: ResponsableIn) -> Row | None:
+def _find_match(state: _Batch, item: ResponsableIn, key: str) -> Row | None:
+    """The account ``item`` (whose ``match_key`` is ``key``) belongs to, if it has one already."""
     email = item.email.lower() if item.email else None
-    for account in state.by_match_key.get(match_key(item.nom, item.prenom), []):
+    for account in state.by_match_key.get(key, []):
         same_mobile = item.mobile is not None and account["mobile"] == item.mobile
         same_email = email is not None and email in _trusted_emails(state, account)
         if same_mobile or same_email:
@@ -402,7 +410,7 @@ def _find_match(state: _Batch, item: ResponsableIn) -> Row | None:
     return None
 
 
-def _create_account(state: _Batch, item: ResponsableIn) -> Row:
+def _create_account(state: _Batch, item: ResponsableIn, key: str) -> Row:
     base = identifiant_base(item.prenom, item.nom)
     identifiant = state.picker.choose(base)
     account = state.accounts_store.add(
@@ -411,7 +419,7 @@ def _create_account(state: _Batch, item: ResponsableIn) -> Row:
             "identifiant_base": base,
             "nom": item.nom,
             "prenom": item.prenom,
-            "match_key": match_key(item.nom, item.prenom),
+            "match_key": key,
             "mobile": item.mobile,
             "email": item.email,
             "email_confirmed": False,
@@ -428,7 +436,7 @@ def _create_account(state: _Batch, item: ResponsableIn) -> Row:
         }
     )
     state.accounts[account["id"]] = account
-    state.by_match_key[account["match_key"]].append(account)
+    state.by_match_key[key].append(account)
     return account
 
 
@@ -534,14 +542,20 @@ def _propose(state: _Batch, attachment: Row, link_key: str) -> None:
     )
 
 
-def _apply_links(state: _Batch, account: Row, item: ResponsableIn, result: ImportResult) -> bool:
+def _apply_links(
+    state: _Batch,
+    account: Row,
+    item: ResponsableIn,
+    source: str,
+    eligible_children: list[ChildIn],
+    result: ImportResult,
+) -> bool:
+    """Propose the children ``item`` now gives, remove those it gave and no longer does."""
     current = state.attachments[account["id"]]
-    source = item.source.value
     link_key = source_key(source, item.source_id)
     wanted: dict[int, ChildIn] = {}
-    for child in item.children:
-        if eligible(child):
-            wanted[state.children[(source, child.source_id)]["id"]] = child
+    for child in eligible_children:
+        wanted[state.children[(source, child.source_id)]["id"]] = child
     changed = False
     for child_id, child in wanted.items():
         attachment = current.get(child_id)
@@ -576,11 +590,11 @@ def _apply_links(state: _Batch, account: Row, item: ResponsableIn, result: Impor
     return changed
 
 
-def _new_source(state: _Batch, account: Row, item: ResponsableIn) -> Row:
+def _new_source(state: _Batch, account: Row, item: ResponsableIn, kind: str) -> Row:
     source = state.sources_store.add(
         {
             "account_id": account["id"],
-            "source": item.source.value,
+            "source": kind,
             "source_id": item.source_id,
             "school_uai": item.school_uai,
             "civility": item.civility,
@@ -599,9 +613,11 @@ def _new_source(state: _Batch, account: Row, item: ResponsableIn) -> Row:
 
 
 def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
-    key = (item.source.value, item.source_id)
+    kind = item.source.value
+    key = (kind, item.source_id)
     source = state.sources.get(key)
-    has_eligible = not item.deleted and any(eligible(c) for c in item.children)
+    eligible_children = [] if item.deleted else [c for c in item.children if eligible(c)]
+    has_eligible = bool(eligible_children)
     result = ImportResult(item.source_id, Outcome.unchanged)
     if source is None and not has_eligible:
         result.outcome = Outcome.excluded
@@ -611,13 +627,14 @@ def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
     if key in state.excluded:
         state.excluded_store.remove(state.excluded.pop(key))
     if source is None:
-        account = _find_match(state, item)
+        names = match_key(item.nom, item.prenom)
+        account = _find_match(state, item, names)
         if account is None:
-            account = _create_account(state, item)
+            account = _create_account(state, item, names)
             result.outcome = Outcome.created
         else:
             result.outcome = Outcome.matched
-        state.sources[key] = _new_source(state, account, item)
+        state.sources[key] = _new_source(state, account, item, kind)
         _apply_contact(state, account, state.sources[key], None)
     else:
         account = state.accounts[source["account_id"]]
@@ -639,7 +656,8 @@ def _apply_item(state: _Batch, item: ResponsableIn) -> ImportResult:
             result.outcome = Outcome.updated
         if not has_eligible:  # the account exists: it is not "no account", it loses a child
             result.reasons.append(DELETED if item.deleted else NO_LONGER_ELIGIBLE)
-    if _apply_links(state, account, item, result) and result.outcome is Outcome.unchanged:
+    changed_links = _apply_links(state, account, item, kind, eligible_children, result)
+    if changed_links and result.outcome is Outcome.unchanged:
         result.outcome = Outcome.updated
     if has_eligible and item.mobile is None:
         result.reasons.append(NO_MOBILE)
