@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -270,6 +271,32 @@ def test_a_full_reconciliation_reads_pupils_as_far_as_each_page_of_responsables_
         assert connection.scalar(select(func.count()).select_from(PUPILS)) == 6
 
 
+def _watch_full_run(
+    sync: TestClient, monkeypatch: pytest.MonkeyPatch, seen: Callable[[tuple[Any, ...]], None]
+) -> None:
+    """Watch a full run with pages of 2 and a first batch of 1.
+
+    ``seen`` gets ``("export", entity, after)`` before each export page is asked for, and
+    ``("import",)`` before each import call.
+    """
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.page_size = 2
+    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
+    export, post_batch = ctx.onde.export, ctx.educonnect.post_batch
+
+    def exported(entity: str, after: int, *args: Any) -> Any:
+        seen(("export", entity, after))
+        return export(entity, after, *args)
+
+    def imported(body: bytes) -> bytes:
+        seen(("import",))
+        answer: bytes = post_batch(body)
+        return answer
+
+    monkeypatch.setattr(ctx.onde, "export", exported)
+    monkeypatch.setattr(ctx.educonnect, "post_batch", imported)
+
+
 def test_a_full_reconciliation_imports_before_every_pupil_is_read(
     sync: TestClient,
     sync_admin: dict[str, str],
@@ -278,23 +305,8 @@ def test_a_full_reconciliation_imports_before_every_pupil_is_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_families(onde, director, 6)
-    ctx = sync.app.state.sync  # type: ignore[attr-defined]
-    ctx.settings.page_size = 2
-    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
     events: list[tuple[Any, ...]] = []
-    export, post_batch = ctx.onde.export, ctx.educonnect.post_batch
-
-    def exported(entity: str, after: int, *args: Any) -> Any:
-        events.append(("export", entity, after))
-        return export(entity, after, *args)
-
-    def imported(body: bytes) -> bytes:
-        events.append(("import",))
-        answer: bytes = post_batch(body)
-        return answer
-
-    monkeypatch.setattr(ctx.onde, "export", exported)
-    monkeypatch.setattr(ctx.educonnect, "post_batch", imported)
+    _watch_full_run(sync, monkeypatch, events.append)
     run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
     assert (run["status"], run["counts"]["created"]) == ("succeeded", 6), run
     pupil_pages = [event for event in events if event[:2] == ("export", "pupils")]
@@ -310,27 +322,18 @@ def test_a_full_reconciliation_builds_and_records_each_batch_with_the_collector_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_families(onde, director, 4)
-    ctx = sync.app.state.sync  # type: ignore[attr-defined]
-    ctx.settings.page_size = 2
-    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
     collecting: list[tuple[str, bool]] = []
-    export, post_batch, record = ctx.onde.export, ctx.educonnect.post_batch, runner._Sender._record
+    record = runner._Sender._record
 
-    def exported(entity: str, *args: Any) -> Any:
-        collecting.append((entity, gc.isenabled()))
-        return export(entity, *args)
-
-    def imported(body: bytes) -> bytes:
-        collecting.append(("import", gc.isenabled()))
-        answer: bytes = post_batch(body)
-        return answer
+    def seen(event: tuple[Any, ...]) -> None:
+        step = event[1] if event[0] == "export" else event[0]  # the entity exported, or "import"
+        collecting.append((step, gc.isenabled()))
 
     def recorded(self: Any, *args: Any) -> None:
         collecting.append(("record", gc.isenabled()))
         record(self, *args)
 
-    monkeypatch.setattr(ctx.onde, "export", exported)
-    monkeypatch.setattr(ctx.educonnect, "post_batch", imported)
+    _watch_full_run(sync, monkeypatch, seen)
     monkeypatch.setattr(runner._Sender, "_record", recorded)
     run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
     assert (run["status"], run["counts"]["created"]) == ("succeeded", 4), run
