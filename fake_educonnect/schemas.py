@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from edusim_common.types import Email, PersonName
 from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
@@ -35,7 +36,10 @@ class Lien(StrEnum):
     autre = "autre"
 
 
-class ChildIn(BaseModel):
+# The import's items are pydantic dataclasses, not models: validated the same way, documented
+# the same way, but built about twice as fast (50,000 items to a batch).
+@pydantic_dataclass(slots=True, kw_only=True)
+class ChildIn:
     """A child linked to the responsable in the source, with the link's attributes."""
 
     source_id: SourceId = Field(examples=["17"])
@@ -53,7 +57,8 @@ class ChildIn(BaseModel):
     enrolled: bool = Field(description="`admis` or `admis_definitif` in ONDE.")
 
 
-class ResponsableIn(BaseModel):
+@pydantic_dataclass(slots=True, kw_only=True)
+class ResponsableIn:
     """A source responsable in full, as it stands now: the import is an idempotent upsert."""
 
     source: SourceKind = SourceKind.onde

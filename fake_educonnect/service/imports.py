@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
 
@@ -104,7 +104,7 @@ def source_key(source: str, source_id: str) -> str:
     return f"{source}:{source_id}"
 
 
-_FINGERPRINTED = attrgetter(*(name for name in ResponsableIn.model_fields if name != "children"))
+_FINGERPRINTED = attrgetter(*(f.name for f in fields(ResponsableIn) if f.name != "children"))
 
 
 def _fingerprint(item: ResponsableIn) -> str:
