@@ -13,7 +13,14 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from fake_educonnect.schemas import MAX_IMPORT_BATCH, ImportBatch, ImportReport, ImportResult
+from fake_educonnect.schemas import (
+    MAX_IMPORT_BATCH,
+    ChildIn,
+    ImportBatch,
+    ImportReport,
+    ImportResult,
+    ResponsableIn,
+)
 from fake_educonnect.service.imports import (
     FOSTER,
     NO_AUTHORITY,
@@ -377,3 +384,26 @@ def test_a_childs_new_details_in_the_source_reach_its_attachment(
     assert again["results"][0]["outcome"] == "unchanged"  # the responsable itself did not change
     (attachment,) = _account(educonnect, ec_service, account_id)["attachments"]
     assert attachment["child"][field] == value
+
+
+def test_the_import_body_is_documented_with_its_items_fields_and_constraints(
+    educonnect: TestClient,
+) -> None:
+    openapi = educonnect.get("/openapi.json").json()
+    body = openapi["paths"][IMPORT]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/ImportBatch"}
+    schemas = openapi["components"]["schemas"]
+    items = schemas["ImportBatch"]["properties"]["items"]
+    assert items["items"] == {"$ref": "#/components/schemas/ResponsableIn"}
+    assert (items["minItems"], items["maxItems"]) == (1, MAX_IMPORT_BATCH)
+    for model in (ResponsableIn, ChildIn):
+        schema = schemas[model.__name__]
+        assert list(schema["properties"]) == [f.name for f in fields(model)]
+        assert schema["description"] == model.__doc__
+    responsable_in, child_in = schemas["ResponsableIn"], schemas["ChildIn"]
+    assert set(responsable_in["required"]) == {"source_id", "school_uai", "nom", "prenom"}
+    assert responsable_in["properties"]["children"]["maxItems"] == 50
+    assert responsable_in["properties"]["deleted"]["default"] is False
+    assert responsable_in["properties"]["nom"]["maxLength"] == 80
+    assert child_in["properties"]["ine"]["pattern"] == "^[0-9A-Z]{11}$"
+    assert set(child_in["required"]) == {f.name for f in fields(ChildIn) if f.name != "class_label"}
