@@ -52,9 +52,10 @@ async def _import_batch(request: Request) -> AsyncIterator[ImportBatch]:
         raise RequestValidationError(
             [{"type": "model_attributes_type", "loc": ("body",), "msg": reason}]
         )
+    body = await request.body()
     with collection_paused():
         try:
-            batch = ImportBatch.model_validate_json(await request.body())
+            batch = ImportBatch.model_validate_json(body)
         except ValidationError as exc:
             errors = [
                 {**err, "loc": ("body", *err["loc"])} for err in exc.errors(include_url=False)
