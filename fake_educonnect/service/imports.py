@@ -198,6 +198,7 @@ _CHILD_FIELDS = (
     "class_label",
     "enrolled",
 )
+_child_values = attrgetter(*_CHILD_FIELDS)
 
 
 def _upsert_children(
@@ -210,17 +211,8 @@ def _upsert_children(
             wanted[(source, child.source_id)] = child
     found = _by_source(store, wanted)
     for key, data in wanted.items():
-        values: Row = {
-            "ine": data.ine,
-            "nom": data.nom,
-            "prenoms": data.prenoms,
-            "birth_date": data.birth_date,
-            "school_uai": data.school_uai,
-            "level": data.level,
-            "class_label": data.class_label,
-            "enrolled": data.enrolled,
-            "updated_at": now,
-        }
+        values: Row = dict(zip(_CHILD_FIELDS, _child_values(data), strict=True))
+        values["updated_at"] = now
         existing = found.get(key)
         if existing is None:
             values["source"], values["source_id"] = key
