@@ -299,23 +299,29 @@ def _candidates(session: Session, items: list[ResponsableIn]) -> _Candidates:
     Matching wants the same names and the same mobile, or the item's email among those the
     account trusts: confirmed by the parent, or given by a live source (case aside). Each is an
     index look-up, so a batch never reads the homonyms it cannot match (with 1 M pupils a batch's
-    names have ~5 accounts each). The database's ``lower()`` may fold ASCII letters only, unlike
-    Python's: for an email with other characters, every homonym is read, as matching always did.
+    names have ~5 accounts each), nor the accounts of other names that share an item's email.
+    The database's ``lower()`` may fold ASCII letters only, unlike Python's: for an email with
+    other characters, every homonym is read, as matching always did.
     """
     pairs = sorted({(match_key(i.nom, i.prenom), i.mobile) for i in items if i.mobile is not None})
     emails = sorted({i.email.lower() for i in items if i.email})
     ids: set[int] = set()
     if emails:
+        # Only the accounts bearing the names of an item with an email can match it: a shared
+        # email alone (homonyms' generated addresses, a family's one address) reads no account.
+        named = {match_key(i.nom, i.prenom) for i in items if i.email}
         sources = table_of(AccountSource)
-        given = select(sources.c.account_id).where(
-            one_of(session, func.lower(sources.c.email), emails), LIVE_EMAIL
-        )
         accounts = table_of(Account)
-        confirmed = select(accounts.c.id).where(
+        given = (
+            select(sources.c.account_id, accounts.c.match_key)
+            .join(accounts, accounts.c.id == sources.c.account_id)
+            .where(one_of(session, func.lower(sources.c.email), emails), LIVE_EMAIL)
+        )
+        confirmed = select(accounts.c.id, accounts.c.match_key).where(
             one_of(session, func.lower(accounts.c.email), emails), CONFIRMED_EMAIL
         )
-        ids.update(session.scalars(given))
-        ids.update(session.scalars(confirmed))
+        for query in (given, confirmed):
+            ids.update(account_id for account_id, key in session.execute(query) if key in named)
     keys = sorted({match_key(i.nom, i.prenom) for i in items if i.email and not i.email.isascii()})
     return _Candidates([(key, mobile) for key, mobile in pairs], ids, keys)
 
