@@ -118,7 +118,9 @@ class IdentifiantPicker:
         return window
 
     def choose(self, base: str) -> str:
-        """The next free identifiant for ``base``."""
+        """The next free identifiant for ``base`` (one of the bases given to ``prefetch``)."""
+        if base not in self._ahead:  # its stored walk position was never read
+            raise KeyError(f"identifiant base {base!r} was not prefetched")
         while True:
             ahead = self._ahead.get(base)
             if not ahead:  # past what was checked: check a few more

@@ -263,7 +263,9 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
         one_of(session, attachments_table.c.account_id, account_ids)
     ):
         attachments[row["account_id"]][row["child_id"]] = row
-    picker = _picker(session, policy, items, accounts_table)
+    # Only an item with no source record yet may create an account (and a deleted one never).
+    creating = [i for i, key in zip(items, item_keys, strict=True) if key not in sources]
+    picker = _picker(session, policy, [i for i in creating if not i.deleted], accounts_table)
     excluded = _by_source(stores[ExcludedSource], item_keys)
     return _Batch(
         now,
@@ -331,8 +333,10 @@ def _picker(
 ) -> IdentifiantPicker:
     """The batch's identifiant picker: its bases' walk positions, their next candidates checked.
 
-    Point lookups only (the walk table's key, the identifiant's unique index), one per base and
-    per candidate: nothing here grows with the number of accounts sharing a base.
+    ``items`` are those that may create an account (no source record yet): the picker knows the
+    walk of their bases only. Point lookups only (the walk table's key, the identifiant's unique
+    index), one per base and per candidate: nothing here grows with the number of accounts
+    sharing a base.
     """
     wanted: dict[str, int] = defaultdict(int)
     for item in items:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -132,3 +133,12 @@ def test_a_retired_identifiant_is_not_given_again() -> None:
     accounts.taken.discard(first[0])  # the account was merged away: its identifiant is free
     again = accounts.batch(7, ["s.martin"])
     assert again[0] not in first
+
+
+def test_a_base_not_prefetched_is_refused_rather_than_walked_from_the_start() -> None:
+    """Its stored position was never read: starting from 0 would store the walk a second time."""
+    picker = IdentifiantPicker(7, {}, lambda candidates: set())
+    picker.prefetch({"s.martin": 1})
+    assert picker.choose("s.martin").startswith("s.martin")
+    with pytest.raises(KeyError, match=r"p\.durand"):
+        picker.choose("p.durand")

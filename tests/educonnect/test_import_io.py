@@ -175,3 +175,26 @@ def test_an_account_sharing_an_email_under_other_names_is_not_read(engine: Engin
     event.remove(engine, "before_cursor_execute", _seen)
     assert (report.results[0].outcome, report.results[0].account_id) == ("matched", 2)
     assert read == [[2]]
+
+
+def test_only_items_without_a_source_record_read_identifiant_walks(engine: Engine) -> None:
+    _run(engine, NOW, responsable("101"))
+    walked: list[list[str]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if sql.startswith("SELECT identifiant_walk.base"):
+            walked.append(json.loads(next(p for p in params if str(p).startswith("["))))
+
+    with unit_of_work(engine) as session:
+        items = [
+            responsable("101", email="sophie@example.org"),  # known: keeps its account
+            responsable("102", nom="Durand", prenom="Paul"),  # new: needs an identifiant
+            responsable("103", nom="Petit", prenom="Anne", deleted=True),  # never gets one
+        ]
+        report = import_batch(
+            session, NOW, ImportBatch.model_validate({"items": items}), ImportPolicy()
+        )
+    event.remove(engine, "before_cursor_execute", _seen)
+    assert [r.outcome for r in report.results] == ["updated", "created", "excluded"]
+    assert walked == [["p.durand"]]
