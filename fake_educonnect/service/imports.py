@@ -309,21 +309,25 @@ def _candidates(session: Session, items: list[ResponsableIn]) -> _Candidates:
     emails = sorted({i.email.lower() for i in items if i.email})
     ids: set[int] = set()
     if emails:
-        # Only the accounts bearing the names of an item with an email can match it: a shared
-        # email alone (homonyms' generated addresses, a family's one address) reads no account.
-        named = {match_key(i.nom, i.prenom) for i in items if i.email}
+        # An account found by an email is kept only if an item has both its names and that
+        # email: a shared address alone (a family's, homonyms' generated ones) reads no account.
+        # (Each email found is one of ``emails``, as given: the pairs compare equal strings.)
+        wanted = {(match_key(i.nom, i.prenom), i.email.lower()) for i in items if i.email}
         sources = table_of(AccountSource)
         accounts = table_of(Account)
+        source_email = func.lower(sources.c.email)
         given = (
-            select(sources.c.account_id, accounts.c.match_key)
+            select(sources.c.account_id, accounts.c.match_key, source_email)
             .join(accounts, accounts.c.id == sources.c.account_id)
-            .where(one_of(session, func.lower(sources.c.email), emails), LIVE_EMAIL)
+            .where(one_of(session, source_email, emails), LIVE_EMAIL)
         )
-        confirmed = select(accounts.c.id, accounts.c.match_key).where(
-            one_of(session, func.lower(accounts.c.email), emails), CONFIRMED_EMAIL
+        account_email = func.lower(accounts.c.email)
+        confirmed = select(accounts.c.id, accounts.c.match_key, account_email).where(
+            one_of(session, account_email, emails), CONFIRMED_EMAIL
         )
         for query in (given, confirmed):
-            ids.update(account_id for account_id, key in session.execute(query) if key in named)
+            found = session.execute(query)
+            ids.update(account_id for account_id, *pair in found if tuple(pair) in wanted)
     keys = sorted({match_key(i.nom, i.prenom) for i in items if i.email and not i.email.isascii()})
     return _Candidates([(key, mobile) for key, mobile in pairs], ids, keys)
 

@@ -198,3 +198,28 @@ def test_only_items_without_a_source_record_read_identifiant_walks(engine: Engin
     event.remove(engine, "before_cursor_execute", _seen)
     assert [r.outcome for r in report.results] == ["updated", "created", "excluded"]
     assert walked == [["p.durand"]]
+
+
+def test_an_account_is_read_for_an_email_only_with_the_names_of_the_item_giving_it(
+    engine: Engine,
+) -> None:
+    shared = "famille@example.org"
+    _run(engine, NOW, responsable("101", email=shared))  # Sophie Martin, account 1
+    read: list[list[int]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if sql.startswith("SELECT account.id, account.identifiant") and "account.id IN" in sql:
+            read.append(json.loads(next(p for p in params if str(p).startswith("["))))
+
+    with unit_of_work(engine) as session:
+        items = [
+            # Her names with another email, and her email under other names: neither is her.
+            responsable("201", mobile=None, email="sophie.martin@example.org"),
+            responsable("202", nom="Durand", prenom="Paul", mobile=None, email=shared),
+        ]
+        batch = ImportBatch.model_validate({"items": items})
+        report = import_batch(session, NOW, batch, ImportPolicy())
+    event.remove(engine, "before_cursor_execute", _seen)
+    assert [r.outcome for r in report.results] == ["created", "created"]
+    assert read == [[]]
