@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy import Engine, event, select
 from edusim_common.db import make_engine, unit_of_work
 from fake_educonnect.models import Account, AccountSource, EduConnectModel, table_of
 from fake_educonnect.schemas import ImportBatch
-from fake_educonnect.service.imports import ImportPolicy, import_batch
+from fake_educonnect.service.imports import BatchReport, ImportPolicy, import_batch
 from fake_educonnect.service.rowstore import RowStore
 from tests.educonnect.factories import child, responsable
 
@@ -39,24 +40,55 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _run(engine: Engine, now: datetime, *items: dict[str, Any]) -> dict[str, list[set[str]]]:
-    """Import ``items``; the columns each UPDATE statement set, by table."""
-    updates: dict[str, list[set[str]]] = {}
+@contextmanager
+def _statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """Every (SQL, parameters) the engine runs within the block."""
+    seen: list[tuple[str, Any]] = []
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _seen(_conn: Any, _cursor: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
+    def _seen(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        seen.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", _seen)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _seen)
+
+
+def _updates(statements: list[tuple[str, Any]]) -> dict[str, list[set[str]]]:
+    """The columns each UPDATE statement sets, by table."""
+    updates: dict[str, list[set[str]]] = {}
+    for sql, _params in statements:
         found = SET.match(sql.strip())
         if found:
             columns = {part.split("=")[0].strip() for part in found[2].split(",")}
             updates.setdefault(found[1], []).append(columns)
-
-    try:
-        with unit_of_work(engine) as session:
-            batch = ImportBatch.model_validate({"items": list(items)})
-            import_batch(session, now, batch, ImportPolicy())
-    finally:
-        event.remove(engine, "before_cursor_execute", _seen)
     return updates
+
+
+def _arrays(statements: list[tuple[str, Any]], prefix: str, where: str) -> list[list[Any]]:
+    """The JSON array (a batch's keys) bound to each statement starting with ``prefix``."""
+    return [
+        json.loads(next(p for p in params if str(p).startswith("[")))
+        for sql, params in statements
+        if sql.startswith(prefix) and where in sql
+    ]
+
+
+ACCOUNTS_BY_ID = ("SELECT account.id, account.identifiant", "account.id IN")
+
+
+def _import(engine: Engine, now: datetime, *items: dict[str, Any]) -> BatchReport:
+    with unit_of_work(engine) as session:
+        batch = ImportBatch.model_validate({"items": list(items)})
+        return import_batch(session, now, batch, ImportPolicy())
+
+
+def _run(engine: Engine, now: datetime, *items: dict[str, Any]) -> dict[str, list[set[str]]]:
+    """Import ``items``; the columns each UPDATE statement set, by table."""
+    with _statements(engine) as statements:
+        _import(engine, now, *items)
+    return _updates(statements)
 
 
 def test_a_new_email_updates_only_the_columns_it_changes(engine: Engine) -> None:
@@ -116,21 +148,14 @@ def test_rows_changed_in_different_columns_go_in_one_update_per_set_of_columns(
 
 def test_a_row_marked_changed_with_the_same_values_is_not_written(engine: Engine) -> None:
     _run(engine, NOW, responsable("101"))
-    statements: list[str] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _seen(_conn: Any, _cursor: Any, sql: str, _params: Any, _ctx: Any, _many: bool) -> None:
-        statements.append(sql)
-
-    with unit_of_work(engine) as session:
+    with _statements(engine) as statements, unit_of_work(engine) as session:
         store = RowStore(session, table_of(Account))
         (row,) = store.load(table_of(Account).c.id == 1)
         row["email"] = "x@example.org"
         row["email"] = None  # back to what is stored
         store.changed(row)
         store.flush()
-    event.remove(engine, "before_cursor_execute", _seen)
-    assert not [sql for sql in statements if sql.lstrip().upper().startswith("UPDATE")]
+    assert not [sql for sql, _ in statements if sql.lstrip().upper().startswith("UPDATE")]
 
 
 def test_a_row_changed_again_after_a_flush_is_written_whole(engine: Engine) -> None:
@@ -159,45 +184,26 @@ def test_an_account_sharing_an_email_under_other_names_is_not_read(engine: Engin
         responsable("101", email=shared),  # Sophie Martin, account 1
         responsable("102", nom="Durand", prenom="Paul", mobile=None, email=shared),  # account 2
     )
-    read: list[list[int]] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _seen(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
-        if sql.startswith("SELECT account.id, account.identifiant") and "account.id IN" in sql:
-            read.append(json.loads(next(p for p in params if str(p).startswith("["))))
-
-    later = NOW + timedelta(days=1)
-    with unit_of_work(engine) as session:
-        # Paul Durand again, from another school's record: matched to his account by the email.
-        item = responsable("201", nom="Durand", prenom="Paul", mobile="+33699999999", email=shared)
-        batch = ImportBatch.model_validate({"items": [item]})
-        report = import_batch(session, later, batch, ImportPolicy())
-    event.remove(engine, "before_cursor_execute", _seen)
+    # Paul Durand again, from another school's record: matched to his account by the email.
+    item = responsable("201", nom="Durand", prenom="Paul", mobile="+33699999999", email=shared)
+    with _statements(engine) as statements:
+        report = _import(engine, NOW + timedelta(days=1), item)
     assert (report.results[0].outcome, report.results[0].account_id) == ("matched", 2)
-    assert read == [[2]]
+    assert _arrays(statements, *ACCOUNTS_BY_ID) == [[2]]
 
 
 def test_only_items_without_a_source_record_read_identifiant_walks(engine: Engine) -> None:
     _run(engine, NOW, responsable("101"))
-    walked: list[list[str]] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _seen(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
-        if sql.startswith("SELECT identifiant_walk.base"):
-            walked.append(json.loads(next(p for p in params if str(p).startswith("["))))
-
-    with unit_of_work(engine) as session:
-        items = [
+    with _statements(engine) as statements:
+        report = _import(
+            engine,
+            NOW,
             responsable("101", email="sophie@example.org"),  # known: keeps its account
             responsable("102", nom="Durand", prenom="Paul"),  # new: needs an identifiant
             responsable("103", nom="Petit", prenom="Anne", deleted=True),  # never gets one
-        ]
-        report = import_batch(
-            session, NOW, ImportBatch.model_validate({"items": items}), ImportPolicy()
         )
-    event.remove(engine, "before_cursor_execute", _seen)
     assert [r.outcome for r in report.results] == ["updated", "created", "excluded"]
-    assert walked == [["p.durand"]]
+    assert _arrays(statements, "SELECT identifiant_walk.base", "") == [["p.durand"]]
 
 
 def test_an_account_is_read_for_an_email_only_with_the_names_of_the_item_giving_it(
@@ -205,21 +211,13 @@ def test_an_account_is_read_for_an_email_only_with_the_names_of_the_item_giving_
 ) -> None:
     shared = "famille@example.org"
     _run(engine, NOW, responsable("101", email=shared))  # Sophie Martin, account 1
-    read: list[list[int]] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _seen(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
-        if sql.startswith("SELECT account.id, account.identifiant") and "account.id IN" in sql:
-            read.append(json.loads(next(p for p in params if str(p).startswith("["))))
-
-    with unit_of_work(engine) as session:
-        items = [
+    with _statements(engine) as statements:
+        report = _import(
+            engine,
+            NOW,
             # Her names with another email, and her email under other names: neither is her.
             responsable("201", mobile=None, email="sophie.martin@example.org"),
             responsable("202", nom="Durand", prenom="Paul", mobile=None, email=shared),
-        ]
-        batch = ImportBatch.model_validate({"items": items})
-        report = import_batch(session, NOW, batch, ImportPolicy())
-    event.remove(engine, "before_cursor_execute", _seen)
+        )
     assert [r.outcome for r in report.results] == ["created", "created"]
-    assert read == [[]]
+    assert _arrays(statements, *ACCOUNTS_BY_ID) == [[]]
