@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from edusim_common.app import create_service_app
 from edusim_common.service_auth import require_service_token
 from fake_educonnect.config import EduConnectSettings
-from fake_educonnect.models import EduConnectModel
+from fake_educonnect.models import EduConnectModel, upgrade_schema
 from fake_educonnect.pages import pages as web_pages
 from fake_educonnect.routes import console, history, parent, selfservice, service_api
 from fake_educonnect.security import Passwords
@@ -48,6 +48,7 @@ def create_app(settings: EduConnectSettings | None = None) -> FastAPI:
             history.router,
         ],
         pages=web_pages,
+        upgrade_schema=upgrade_schema,  # drops the unused ix_child_ine, before the schema check
     )
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     _document_import_body(app)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Column, Integer, MetaData, Table, text
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
 from typer.testing import CliRunner
 
 from edusim.cli import app as cli
@@ -116,6 +116,22 @@ def test_the_sync_upgrades_its_older_run_table_before_the_check(
         assert sync.get("/health").status_code == 200
     engine = make_engine(sync_settings.database_url)
     assert schema_problems(engine, SyncModel.metadata) == []
+    engine.dispose()
+
+
+def test_educonnect_drops_the_unused_ine_index_of_an_older_database(
+    educonnect_settings: EduConnectSettings,
+) -> None:
+    _made_then(
+        educonnect_settings.database_url,
+        EDUCONNECT_METADATA,
+        "CREATE INDEX ix_child_ine ON child (ine)",  # as versions before 2026-11-30 made it
+    )
+    with TestClient(create_educonnect_app(educonnect_settings)) as educonnect:
+        assert educonnect.get("/health").status_code == 200
+    engine = make_engine(educonnect_settings.database_url)
+    assert "ix_child_ine" not in {i["name"] for i in inspect(engine).get_indexes("child")}
+    assert schema_problems(engine, EDUCONNECT_METADATA) == []
     engine.dispose()
 
 
