@@ -264,8 +264,10 @@ def _load(session: Session, now: datetime, batch: ImportBatch, policy: ImportPol
     ):
         attachments[row["account_id"]][row["child_id"]] = row
     # Only an item with no source record yet may create an account (and a deleted one never).
-    creating = [i for i, key in zip(items, item_keys, strict=True) if key not in sources]
-    picker = _picker(session, policy, [i for i in creating if not i.deleted], accounts_table)
+    creating = [
+        i for i, key in zip(items, item_keys, strict=True) if key not in sources and not i.deleted
+    ]
+    picker = _picker(session, policy, creating, accounts_table)
     excluded = _by_source(stores[ExcludedSource], item_keys)
     return _Batch(
         now,
@@ -305,14 +307,15 @@ def _candidates(session: Session, items: list[ResponsableIn]) -> _Candidates:
     The database's ``lower()`` may fold ASCII letters only, unlike Python's: for an email with
     other characters, every homonym is read, as matching always did.
     """
-    pairs = sorted({(match_key(i.nom, i.prenom), i.mobile) for i in items if i.mobile is not None})
-    emails = sorted({i.email.lower() for i in items if i.email})
+    keyed = [(match_key(i.nom, i.prenom), i) for i in items]
+    pairs = sorted({(key, i.mobile) for key, i in keyed if i.mobile is not None})
+    # An account found by an email is kept only if an item has both its names and that email:
+    # a shared address alone (a family's, homonyms' generated ones) reads no account. (Each
+    # email found is one of ``emails``, as given: the pairs compare equal strings.)
+    wanted = {(key, i.email.lower()) for key, i in keyed if i.email}
+    emails = sorted({email for _, email in wanted})
     ids: set[int] = set()
     if emails:
-        # An account found by an email is kept only if an item has both its names and that
-        # email: a shared address alone (a family's, homonyms' generated ones) reads no account.
-        # (Each email found is one of ``emails``, as given: the pairs compare equal strings.)
-        wanted = {(match_key(i.nom, i.prenom), i.email.lower()) for i in items if i.email}
         sources = table_of(AccountSource)
         accounts = table_of(Account)
         source_email = func.lower(sources.c.email)
@@ -328,8 +331,8 @@ def _candidates(session: Session, items: list[ResponsableIn]) -> _Candidates:
         for query in (given, confirmed):
             found = session.execute(query)
             ids.update(account_id for account_id, *pair in found if tuple(pair) in wanted)
-    keys = sorted({match_key(i.nom, i.prenom) for i in items if i.email and not i.email.isascii()})
-    return _Candidates([(key, mobile) for key, mobile in pairs], ids, keys)
+    keys = sorted({key for key, i in keyed if i.email and not i.email.isascii()})
+    return _Candidates(pairs, ids, keys)
 
 
 def _picker(
