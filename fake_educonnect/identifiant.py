@@ -50,12 +50,17 @@ def _walk(seed: int, base: str) -> tuple[tuple[int, int], ...]:
 
 
 _DIGITS = {width: [f"{n:0{width}d}" for n in range(10**width)] for width in _WIDTHS}
+_TWO_DIGITS = _DIGITS[2]
 
 
 def suffixes(seed: int, base: str, start: int, count: int) -> list[str]:
     """The suffixes tried for ``base`` from the ``start``-th (0-based), at most ``count``."""
+    walks = _walk(seed, base)
+    if start + count <= 100:  # within the two-digit walk: nearly every call of an import
+        offset, step = walks[0]
+        return [_TWO_DIGITS[(offset + step * k) % 100] for k in range(start, start + count)]
     found: list[str] = []
-    for (offset, step), width in zip(_walk(seed, base), _WIDTHS, strict=True):
+    for (offset, step), width in zip(walks, _WIDTHS, strict=True):
         digits = _DIGITS[width]
         modulus = len(digits)
         if start < modulus:

@@ -14,6 +14,7 @@ from fake_educonnect.identifiant import (
     candidate_suffixes,
     choose_identifiant,
     identifiant_base,
+    suffixes,
 )
 
 FRENCH_LETTERS = (
@@ -57,6 +58,28 @@ def test_suffixes_try_every_pair_then_every_triple_without_repeat(seed: int, bas
     assert sorted(suffixes[:100]) == [f"{n:02d}" for n in range(100)]
     assert sorted(suffixes[100:1100]) == [f"{n:03d}" for n in range(1000)]
     assert list(candidate_suffixes(seed, base))[:10] == suffixes[:10]
+
+
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.text(min_size=1, max_size=25),
+    st.integers(min_value=0, max_value=1200),
+    st.integers(min_value=1, max_value=150),
+)
+@settings(max_examples=60)
+def test_a_window_of_suffixes_is_that_slice_of_the_walk(
+    seed: int, base: str, start: int, count: int
+) -> None:
+    """Inside the two-digit walk, across into three digits, or further: the same slice."""
+    walk = list(candidate_suffixes(seed, base))
+    assert suffixes(seed, base, start, count) == walk[start : start + count]
+
+
+def test_windows_at_the_end_of_the_two_digit_walk() -> None:
+    walk = list(candidate_suffixes(7, "p.martin"))
+    for start in range(90, 102):
+        for count in range(1, 14):
+            assert suffixes(7, "p.martin", start, count) == walk[start : start + count]
 
 
 @given(st.integers(min_value=0, max_value=10**6), st.integers(min_value=1, max_value=150))
