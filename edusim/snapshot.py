@@ -21,12 +21,14 @@ restored clock to them (the sync service's snapshot API does).
 from __future__ import annotations
 
 import gzip
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, func, insert, select, text
+from sqlalchemy.exc import SAWarning
 
 from edusim.snapshot_format import (
     INSERT_BATCH,
@@ -45,9 +47,17 @@ from edusim_common.db import unit_of_work
 
 
 def reflect(conn: Connection) -> MetaData:
-    """Every table of the database the connection is on (its default schema)."""
+    """Every table of the database the connection is on (its default schema).
+
+    A snapshot copies rows: the indexes SQLAlchemy cannot reflect (on expressions, such as
+    EduConnect's ``lower(email)``) are not needed, so its warning about them is not shown.
+    """
     metadata = MetaData()
-    metadata.reflect(bind=conn)
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "Skipped unsupported reflection of expression-based index", SAWarning
+        )
+        metadata.reflect(bind=conn)
     return metadata
 
 

@@ -7,6 +7,7 @@ service; ids continue as in the original timeline; a run in progress is refused.
 from __future__ import annotations
 
 import gzip
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from edusim.cli import app
 from edusim.snapshot import reflect
 from edusim.snapshot_format import WRITER_LOCK_KEYS, decode_value, encode_value
 from edusim_common.db import make_engine
-from fake_educonnect.main import EDUCONNECT_LOCK_KEY
+from fake_educonnect.main import EDUCONNECT_LOCK_KEY, METADATA
 from fake_onde.main import ONDE_LOCK_KEY
 from sync_service.main import SYNC_LOCK_KEY
 from tests.e2e.school import UAI, admit, last_code, open_school, parent_of, set_state
@@ -97,6 +98,18 @@ def test_the_writer_lock_keys_are_the_services_own() -> None:
         "educonnect": EDUCONNECT_LOCK_KEY,
         "sync": SYNC_LOCK_KEY,
     }
+
+
+@pytest.mark.db
+def test_reading_educonnect_warns_of_nothing(db_urls: Callable[[str], str]) -> None:
+    """Its indexes on ``lower(email)`` cannot be reflected: a snapshot does not need them."""
+    engine = make_engine(db_urls("educonnect"))
+    METADATA.create_all(engine)
+    with warnings.catch_warnings(), engine.connect() as conn:
+        warnings.simplefilter("error")
+        tables = reflect(conn).tables
+    engine.dispose()
+    assert {"account", "account_source", "attachment"} <= set(tables)
 
 
 @pytest.mark.parametrize(
