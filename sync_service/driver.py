@@ -61,11 +61,18 @@ def last_night_passed(when: datetime, at: time) -> date:
     return today if nightly_instant(today, at) <= when else today - timedelta(days=1)
 
 
-def push_clock(ctx: SyncContext) -> None:
-    """Give ONDE and EduConnect the sync's time and mode."""
-    now, mode = ctx.clock.now(), ctx.clock.mode.value
+def push_clock(ctx: SyncContext, now: datetime | None = None) -> None:
+    """Give ONDE and EduConnect the sync's time and mode.
+
+    ``now`` is the time the sync's clock was just set to (else its time now). A realtime clock
+    has moved on since, and read again it may have left the range the fakes accept: set to the
+    last microsecond of 2999, it would push 3000 (a 503). The fakes' clocks move on from ``now``
+    as the sync's does.
+    """
+    mode = ctx.clock.mode.value
+    when = ctx.clock.now() if now is None else now
     for remote in (ctx.onde, ctx.educonnect):
-        set_clock(remote, now, mode)
+        set_clock(remote, when, mode)
 
 
 def run_night(ctx: SyncContext, day: date) -> Run | None:
@@ -95,13 +102,11 @@ def _advance(ctx: SyncContext, target: datetime) -> list[Run]:
     """Move forward to ``target``, stopping at each night crossed to run it (lock held)."""
     runs = []
     for day in nights_between(ctx.clock.now(), target, ctx.settings.nightly_at):
-        ctx.clock.set(nightly_instant(day, ctx.settings.nightly_at))
-        push_clock(ctx)
+        push_clock(ctx, ctx.clock.set(nightly_instant(day, ctx.settings.nightly_at)))
         run = run_night(ctx, day)
         if run is not None:
             runs.append(run)
-    ctx.clock.set(target)
-    push_clock(ctx)
+    push_clock(ctx, ctx.clock.set(target))
     return runs
 
 
@@ -117,8 +122,7 @@ def _rewind(ctx: SyncContext, target: datetime) -> None:
         state = get_state(session)
         if state.last_night is not None and state.last_night > passed:
             state.last_night = passed
-    ctx.clock.set(target)
-    push_clock(ctx)
+    push_clock(ctx, ctx.clock.set(target))
 
 
 def set_time(

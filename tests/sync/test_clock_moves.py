@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -106,3 +106,22 @@ def test_no_move_past_the_end_of_the_range(
     late = sync.put("/api/v1/clock", json={"now": "2999-12-31T23:59:59Z"}, headers=sync_admin)
     assert late.status_code == 200, late.text
     assert onde.get("/api/v1/clock").json()["now"] == "2999-12-31T23:59:59Z"
+
+
+def test_a_realtime_clock_set_to_the_last_instant_is_pushed_as_set(
+    sync: TestClient, sync_admin: dict[str, str], onde: TestClient, educonnect: TestClient
+) -> None:
+    """Found by the fuzzer: the sync read its realtime clock again to push it, by then in 3000.
+
+    ONDE refused it, and the move answered 503 with the sync's clock moved and the fakes' not.
+    """
+    _near_the_end(sync)
+    last = datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    body = {"now": last.isoformat(), "mode": "realtime"}
+    moved = sync.put("/api/v1/clock", json=body, headers=sync_admin)
+    assert moved.status_code == 200, moved.text
+    for fake in (onde, educonnect):  # each runs on from the time set (past 2999 by now)
+        clock = fake.get("/api/v1/clock").json()
+        assert clock["mode"] == "realtime", clock
+        assert last <= datetime.fromisoformat(clock["now"]) < last + timedelta(minutes=1), clock
+
