@@ -58,13 +58,17 @@ class SimClock:
         mode: ClockMode = ClockMode.manual,
         wall: Callable[[], float] = time.time,
         on_change: Callable[[SimClock], None] | None = None,
+        until: datetime | None = None,
     ) -> None:
+        """``until``: the end of the time this clock may show (excluded). Running in realtime, the
+        clock stops one microsecond before it instead of passing it."""
         self._lock = threading.Lock()
         self._wall = wall
         self._anchor = as_utc(start)
         self._wall_anchor = wall()
         self._mode = mode
         self._on_change = on_change
+        self._last = as_utc(until) - timedelta(microseconds=1) if until is not None else None
 
     def now(self) -> datetime:
         """Current simulated time, aware, in UTC."""
@@ -72,9 +76,12 @@ class SimClock:
             return self._now_unlocked()
 
     def _now_unlocked(self) -> datetime:
-        if self._mode is ClockMode.realtime:
-            return self._anchor + timedelta(seconds=self._wall() - self._wall_anchor)
-        return self._anchor
+        if self._mode is not ClockMode.realtime:
+            return self._anchor
+        elapsed = timedelta(seconds=self._wall() - self._wall_anchor)
+        if self._last is not None and elapsed >= self._last - self._anchor:  # no overflow
+            return max(self._anchor, self._last)
+        return self._anchor + elapsed
 
     @property
     def mode(self) -> ClockMode:

@@ -71,7 +71,7 @@ def load_clock(engine: Engine, table: Table, start: datetime, mode: ClockMode) -
             session.execute(table.delete())
             session.execute(table.insert().values(id=1, sim_now=clock.now(), mode=clock.mode))
 
-    clock = SimClock(start, mode, on_change=save)
+    clock = SimClock(start, mode, on_change=save, until=LATEST)
     save(clock)
     return clock
 

@@ -44,6 +44,23 @@ def test_realtime_clock_follows_the_wall_from_its_anchor() -> None:
     assert clock.now() == START + timedelta(seconds=90.5)
 
 
+def test_a_realtime_clock_stops_at_the_end_of_its_range() -> None:
+    """It never shows a time the services refuse (the API's range ends before year 3000)."""
+    wall = FakeWall()
+    end = datetime(3000, 1, 1, tzinfo=UTC)
+    last = end - timedelta(microseconds=1)
+    clock = SimClock(end - timedelta(seconds=10), ClockMode.realtime, wall=wall, until=end)
+    wall.at += 9.5
+    assert clock.now() == end - timedelta(seconds=0.5)
+    wall.at += 0.5
+    assert clock.now() == last
+    wall.at += 10 * 366 * 86400
+    assert clock.now() == last
+    clock.set(datetime(2999, 12, 31, tzinfo=UTC))
+    wall.at += 3600
+    assert clock.now() == datetime(2999, 12, 31, 1, 0, tzinfo=UTC)  # it runs again once set back
+
+
 def test_set_jumps_and_restarts_the_realtime_anchor() -> None:
     wall = FakeWall()
     clock = SimClock(START, ClockMode.realtime, wall=wall)
