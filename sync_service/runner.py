@@ -29,6 +29,7 @@ from sqlmodel import Session, col
 
 from edusim_common.bulk import insert_rows, one_of
 from edusim_common.clock import SimClock
+from edusim_common.clock_api import EARLIEST
 from edusim_common.collector import collection_paused
 from edusim_common.db import unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
@@ -526,6 +527,8 @@ def _deltas(
     commit_each_page: bool,
 ) -> None:
     """Apply the change log from the cursor up to the cut-off, page by page."""
+    if cutoff < EARLIEST:  # the night of 1 January 1900: no change is recorded before the range
+        return
     while True:
         page = ctx.onde.changes(state.cursor, cutoff, ctx.settings.page_size)
         if not page.items:

@@ -125,3 +125,17 @@ def test_a_realtime_clock_set_to_the_last_instant_is_pushed_as_set(
         assert clock["mode"] == "realtime", clock
         assert last <= datetime.fromisoformat(clock["now"]) < last + timedelta(minutes=1), clock
 
+
+def test_the_first_night_of_the_range_runs(sync: TestClient, sync_admin: dict[str, str]) -> None:
+    """Its cut-off, the end of 31 December 1899 in Paris (then UTC+00:09:21), is before the
+    range ONDE's change log accepts: there can be no change so early, so none is asked for."""
+    moved = sync.put("/api/v1/clock", json={"now": "1900-01-01T00:00:00Z"}, headers=sync_admin)
+    assert moved.status_code == 200, moved.text
+    night = sync.post("/api/v1/clock/next-day", headers=sync_admin)
+    assert night.status_code == 200, night.text
+    runs = {run["night"]: run for run in sync.get("/api/v1/runs").json()}
+    assert {night: run["status"] for night, run in runs.items()} == {
+        "1900-01-01": "succeeded",
+        "1900-01-02": "succeeded",
+    }
+    assert runs["1900-01-01"]["cutoff"] == "1899-12-31T23:50:38.999999Z"
