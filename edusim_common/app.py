@@ -17,7 +17,12 @@ from edusim_common.clock import ClockMode
 from edusim_common.clock_api import clock_router, clock_table, get_clock, load_clock
 from edusim_common.db import SchemaMismatch, check_schema, make_engine
 from edusim_common.faults import FaultInjection, FaultRegistry, faults_router
-from edusim_common.problems import FieldError, install_problem_handlers, problem_response
+from edusim_common.problems import (
+    FieldError,
+    as_page,
+    install_problem_handlers,
+    problem_response,
+)
 from edusim_common.web import Pages
 
 API_PREFIX = "/api/v1"
@@ -46,6 +51,9 @@ class ServiceSettings(Protocol):
     service_token: str
 
 
+NUL_IN_URL_FR = "Cette adresse contient un caractère nul (%00) : vérifiez le lien."
+
+
 class RefuseNulInUrl:
     """Refuse NUL characters in the path or query: PostgreSQL text cannot hold them (no 500)."""
 
@@ -61,7 +69,7 @@ class RefuseNulInUrl:
                 where = "query"
             if where is not None:
                 reason = "must not contain NUL characters"
-                response = problem_response(
+                problem = problem_response(
                     422,
                     "invalid-input",
                     "Invalid input",
@@ -69,6 +77,8 @@ class RefuseNulInUrl:
                     path,
                     [FieldError(field=where, reason=reason)],
                 )
+                # A browser asking for a page gets the French error page, as for any refusal.
+                response = as_page(Request(scope), 422, NUL_IN_URL_FR, problem)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

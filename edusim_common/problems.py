@@ -160,7 +160,7 @@ ErrorPage = Callable[[Request, int, str], Response]
 NOT_PAGES = ("/api/", "/docs", "/redoc", "/openapi", "/health")
 
 
-def _as_page(request: Request, status: int, detail: str, answer: JSONResponse) -> Response:
+def as_page(request: Request, status: int, detail: str, answer: JSONResponse) -> Response:
     """A browser asking for a page gets the service's French error page, the API gets JSON."""
     error_page: ErrorPage | None = getattr(request.app.state, "error_page", None)
     if (
@@ -192,7 +192,7 @@ def render(problem: Problem, request: Request) -> JSONResponse:
 
 async def _handle_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return _as_page(request, exc.status, exc.detail, render(exc, request))
+    return as_page(request, exc.status, exc.detail, render(exc, request))
 
 
 async def _handle_validation(request: Request, exc: Exception) -> Response:
@@ -205,7 +205,18 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
     answer = problem_response(
         422, "invalid-input", "Invalid input", detail, request.url.path, errors
     )
-    return _as_page(request, 422, detail, answer)
+    return as_page(request, 422, detail, answer)
+
+
+#: What a page says of the framework's own refusals (their details are English: the API's).
+HTTP_DETAILS_FR = {
+    400: "Le formulaire reçu est illisible ou trop volumineux : rien n'a été enregistré. "
+    "Rechargez la page et recommencez.",
+    404: "Cette page n'existe pas : vérifiez l'adresse.",
+    405: "Cette action n'est pas possible à cette adresse.",
+    413: "Le formulaire envoyé est trop volumineux : rien n'a été enregistré.",
+}
+HTTP_DETAIL_FR = "La demande n'a pas pu être traitée : rien n'a été enregistré."
 
 
 async def _handle_http(request: Request, exc: Exception) -> Response:
@@ -217,14 +228,15 @@ async def _handle_http(request: Request, exc: Exception) -> Response:
     answer = problem_response(
         exc.status_code, code, title, detail, request.url.path, headers=exc.headers
     )
-    return _as_page(request, exc.status_code, detail, answer)
+    shown = HTTP_DETAILS_FR.get(exc.status_code, HTTP_DETAIL_FR)
+    return as_page(request, exc.status_code, shown, answer)
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     detail = "An unexpected error occurred; nothing was saved."
     answer = problem_response(500, "internal-error", "Internal error", detail, request.url.path)
-    return _as_page(request, 500, detail, answer)
+    return as_page(request, 500, detail, answer)
 
 
 def map_exception(
@@ -238,7 +250,7 @@ def map_exception(
     async def handle(request: Request, exc: Exception) -> Response:
         detail = str(exc) or title
         answer = problem_response(status, code, title, detail, request.url.path)
-        return _as_page(request, status, detail, answer)
+        return as_page(request, status, detail, answer)
 
     app.add_exception_handler(exc_type, handle)
 

@@ -33,6 +33,10 @@ ERROR_TITLES = {
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CROSS_SITE_FR = (
+    "Formulaire refusé : il a été envoyé depuis un autre site que la simulation. Rien n'a été "
+    "enregistré ; recommencez depuis les pages de la simulation."
+)
 
 
 def same_origin_forms(request: Request) -> None:
@@ -46,10 +50,9 @@ def same_origin_forms(request: Request) -> None:
         return
     own = f"{request.url.scheme}://{request.url.netloc}"
     origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in get_links().origins() | {own}:
-        raise Forbidden("form posted from another site: refused")
-    if origin is None and request.headers.get("sec-fetch-site") == "cross-site":
-        raise Forbidden("form posted from another site: refused")
+    foreign = origin is not None and origin.rstrip("/") not in get_links().origins() | {own}
+    if foreign or (origin is None and request.headers.get("sec-fetch-site") == "cross-site"):
+        raise Forbidden(CROSS_SITE_FR)  # shown on the French error page
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from fastapi.testclient import TestClient
 
 from edusim_common.web.links import WebLinks
@@ -72,11 +74,50 @@ def test_pages_answer_errors_in_french_and_the_api_keeps_problem_json(sync: Test
     assert api.headers["content-type"] == "application/problem+json"
 
 
+def test_the_frameworks_refusals_are_explained_in_french_on_pages(sync: TestClient) -> None:
+    # Their details are Starlette's, in English (« Missing boundary in multipart. »): a page
+    # shows a French one instead, the API keeps them.
+    unreadable = sync.post(
+        "/sim/run-now", content=b"next=/", headers=HTML | {"content-type": "multipart/form-data"}
+    )
+    assert unreadable.status_code == 400
+    assert "Le formulaire reçu est illisible" in html.unescape(unreadable.text)
+    assert "boundary" not in unreadable.text
+    assert sync.get("/api/v1/runs").json() == []  # nothing ran
+    huge = sync.post("/sim/run-now", data={"next": "/" + "x" * 3_000_000}, headers=HTML)
+    assert huge.status_code == 400
+    assert "trop volumineux" in html.unescape(huge.text)
+    missing = sync.get("/no/such/page", headers=HTML)
+    assert "Cette page n'existe pas" in html.unescape(missing.text)
+    assert "Not Found" not in missing.text
+    wrong_method = sync.put("/runs", headers=HTML)
+    assert wrong_method.status_code == 405
+    assert "Cette action n'est pas possible" in html.unescape(wrong_method.text)
+    api = sync.post("/api/v1/runs", content=b"{", headers={"content-type": "multipart/form-data"})
+    assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_nul_in_a_page_address_gets_the_french_error_page(sync: TestClient) -> None:
+    # The check in front of the app answered problem+json in English, pages included.
+    for method, url in (("POST", "/runs/1%00/approuver"), ("GET", "/runs/%00")):
+        page = sync.request(method, url, headers=HTML)
+        assert page.status_code == 422, url
+        assert page.headers["content-type"].startswith("text/html"), url
+        assert "caractère nul (%00)" in html.unescape(page.text)
+    api = sync.get("/api/v1/runs/%00", headers=HTML)
+    assert api.status_code == 422
+    assert api.headers["content-type"] == "application/problem+json"
+
+
 def test_a_form_posted_from_another_site_is_refused(sync: TestClient) -> None:
     foreign = HTML | {"origin": "https://evil.example"}
     refused = sync.post("/sim/run-now", data={"next": "/"}, headers=foreign)
     assert refused.status_code == 403
     assert "Accès refusé" in refused.text
+    assert "envoyé depuis un autre site que la simulation" in html.unescape(refused.text)
+    assert "posted" not in refused.text  # the page is French (it said it in English)
+    cross = sync.post("/sim/run-now", headers=HTML | {"sec-fetch-site": "cross-site"})
+    assert cross.status_code == 403
     assert sync.get("/api/v1/runs").json() == []  # nothing ran
     ours = HTML | {"origin": "http://127.0.0.1:8001"}  # ONDE's pages post to the bar
     assert sync.post("/sim/run-now", data={"next": "/"}, headers=ours).status_code == 200
