@@ -123,6 +123,21 @@ def test_a_run_report_with_reasons_in_french_filters_and_downloads(
     assert len(sync.get(json_link.group(1)).json()["lines"]) == 2
 
 
+def test_the_run_downloads_are_what_the_openapi_says(
+    sync: TestClient, onde: TestClient, director: dict[str, str]
+) -> None:
+    # The CSV was documented as JSON (found by test_page_fuzz).
+    add_parent(onde, director, admit_pupil(onde, director)["id"])
+    next_day(sync)
+    paths = sync.get("/openapi.json").json()["paths"]
+    for suffix, media_type in (("csv", "text/csv"), ("json", "application/json")):
+        documented = paths[f"/api/v1/runs/{{run_id}}/report.{suffix}"]["get"]["responses"]
+        assert list(documented["200"]["content"]) == [media_type]
+        answer = sync.get(f"/api/v1/runs/1/report.{suffix}")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].split(";")[0] == media_type
+
+
 def test_a_run_report_pages_its_lines(
     sync: TestClient,
     onde: TestClient,
