@@ -23,7 +23,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -33,30 +32,24 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, MetaData, Table, delete, select, update
-from sqlmodel import col
+from sqlalchemy import Engine, MetaData, Table, select
 
-from edusim_common.db import unit_of_work
 from edusim_common.problems import NOT_PAGES
-from edusim_common.school_tokens import school_token
 from edusim_common.web.links import get_links
 from fake_educonnect.main import METADATA as EC_METADATA
-from fake_educonnect.models import Account, AccountState, Attachment, AttachmentStatus, RateEvent
-from fake_educonnect.routes.console import DIRECTOR_PREFIX
-from fake_educonnect.service.parent import open_session
-from fake_onde.auth import director_token
 from fake_onde.models import OndeModel
 from sync_service.main import METADATA as SYNC_METADATA
-from tests.conftest import DEMO_UAI, EC_SECRET_KEY, EC_SERVICE_TOKEN, SECRET_KEY, make_school
-from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
-from tests.educonnect.helpers import activate_by_sms, add_identity, import_items, last_code
-from tests.educonnect.helpers import letter_for as print_letter
-from tests.pages.ec_steps import hidden, no_sync
-from tests.sync.onde_steps import add_parent, admit_pupil, set_state
+from tests.conftest import DEMO_UAI
+from tests.educonnect.factories import OTHER_SCHOOL
+from tests.pages.fuzz_seed import (
+    HTML_ACCEPT,
+    OTHER_UAI,
+    Seeded,
+    seed_educonnect,
+    seed_onde,
+    seed_sync,
+)
 
-EC_SERVICE = {"Authorization": f"Bearer {EC_SERVICE_TOKEN}"}
-HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-OTHER_UAI = "0000001B"
 EXAMPLES_PER_ROUTE = 25
 CRAWL_LIMIT = 40
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -308,8 +301,9 @@ class FormRoute:
         return _PARAM.sub(lambda m: quote(values[m.group(1)], safe=""), self.path)
 
 
-def form_routes(app: FastAPI) -> list[FormRoute]:
-    """Every ``POST`` route of ``app`` outside the API: the forms of its pages."""
+def form_routes(app: FastAPI, method: str = "POST", api: bool = False) -> list[FormRoute]:
+    """Every ``method`` route of ``app`` (outside the API unless ``api``): by default, the forms
+    of its pages."""
     # FastAPI 0.16x keeps included routers nested; iter_route_contexts flattens them.
     walk: Callable[[Any], Iterable[Any]] | None = getattr(
         fastapi.routing, "iter_route_contexts", None
@@ -318,7 +312,7 @@ def form_routes(app: FastAPI) -> list[FormRoute]:
     for route in walk(app.routes) if walk is not None else app.routes:
         path = getattr(route, "path", None)
         methods = getattr(route, "methods", None) or set()
-        if not isinstance(path, str) or "POST" not in methods or path.startswith(NOT_PAGES):
+        if not isinstance(path, str) or method not in methods or path.startswith(NOT_PAGES) != api:
             continue
         pattern = "^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", path) + "$"
         found[path] = FormRoute(path, re.compile(pattern), tuple(_PARAM.findall(path)))
@@ -659,186 +653,51 @@ def check_page(
 # ------------------------------------------------------------------ the three services
 
 
-def test_onde_forms(onde: TestClient) -> None:
-    onde.app.state.simbar_source = no_sync  # type: ignore[attr-defined]
-    director = make_school(onde)
-    made = onde.post(
-        f"/api/v1/schools/{DEMO_UAI}/classes",
-        json={"label": "CP Mme Durand", "levels": ["CP"]},
-        headers=director,
-    ).json()
-    lea = admit_pupil(onde, director, class_id=made["id"])
-    add_parent(onde, director, lea["id"])
-    tom = admit_pupil(onde, director, prenoms="Tom", sex="M", birth_date="2017-05-06", level="CE1")
-    add_parent(onde, director, tom["id"], civility="M", prenom="Marc", lien="pere", mobile=None)
-    stranger = make_school(onde, OTHER_UAI, name="École du Centre")
-    body = {"nom": "Roux", "prenoms": "Lou", "sex": "F", "birth_date": "2018-08-08"}
-    body |= {"birth_place": "59350", "level": "CE1", "state": "admis"}
-    theirs = onde.post(f"/api/v1/schools/{OTHER_UAI}/pupils", json=body, headers=stranger).json()
-    their_parent = onde.post(
-        f"/api/v1/schools/{OTHER_UAI}/responsables",
-        json={"civility": "M", "nom": "Roux", "prenom": "Jean"},
-        headers=stranger,
-    ).json()
-    cookies = {
-        "none": {},
-        "director": {"onde_director": director_token(SECRET_KEY, DEMO_UAI)},
-        "other-school": {"onde_director": director_token(SECRET_KEY, OTHER_UAI)},
-        "forged": {"onde_director": "onde-dir-0021593W-forged"},
-    }
+def seeded_service(
+    name: str,
+    client: TestClient,
+    origin: str,
+    seeded: Seeded,
+    metadata: MetaData,
+    counted: Mapping[str, frozenset[str] | None] | None = None,
+) -> Service:
+    """The service of a seeded app, its pages crawled as each visitor would see them."""
     service = Service(
-        "onde",
-        onde,
-        get_links().onde_url.rstrip("/"),
-        lambda auth: dict(cookies[auth]),
-        auths=("director",) * 5 + ("none", "other-school", "forged"),
-        logged_in=frozenset({"director"}),
-        metadata=OndeModel.metadata,
+        name,
+        client,
+        origin.rstrip("/"),
+        seeded.cookies,
+        seeded.auths,
+        seeded.logged_in,
+        metadata,
+        counted or {},
     )
-    service.crawl(["/"], "none")
-    service.crawl(["/", "/eleves/admettre"], "director")
-    others = {"pupil_id": [str(theirs["id"])], "responsable_id": [str(their_parent["id"])]}
-    service.fuzz(extra_params=others)
+    service.pages.extend(seeded.pages)
+    for starts, auth in seeded.starts:
+        service.crawl(starts, auth)
+    return service
+
+
+def test_onde_forms(onde: TestClient) -> None:
+    seeded = seed_onde(onde)
+    service = seeded_service("onde", onde, get_links().onde_url, seeded, OndeModel.metadata)
+    service.fuzz(extra_params=seeded.ids)
     service.check_coverage(minimum_routes=7)
 
 
-def _fresh_parent_session(client: TestClient, account_id: int) -> str:
-    """A new session of the parent, their children all proposed at it (as after a login)."""
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
-    now = client.app.state.clock.now()  # type: ignore[attr-defined]
-    with unit_of_work(engine) as session:
-        session.execute(
-            update(Attachment)
-            .where(col(Attachment.account_id) == account_id)
-            .values(
-                status=AttachmentStatus.proposed.value,
-                presented_at=None,
-                presented_session_id=None,
-                tries_left=1,
-            )
-        )
-        account = session.get(Account, account_id)
-        assert account is not None
-        account.state = AccountState.active.value
-        account.must_change_password = False
-        opened = open_session(session, now, account, timedelta(hours=1))
-    return opened.token
-
-
 def test_educonnect_forms(educonnect: TestClient) -> None:
-    educonnect.app.state.simbar_source = no_sync  # type: ignore[attr-defined]
-    ec = educonnect
-    results = import_items(
-        ec,
-        EC_SERVICE,
-        responsable(children=[child("1"), child("2", prenoms="Tom", birth_date="2017-05-06")]),
-        responsable("102", nom="Durand", prenom="Paul", mobile="+33611111101",
-                    children=[child("3", nom="Durand", prenoms="Hugo")]),
-        responsable("103", nom="Petit", prenom="Anne", mobile="+33611111103",
-                    children=[child("4", nom="Petit", prenoms="Inès")]),
-        responsable("901", nom="Lemoine", prenom="Claire", mobile="+33677777777",
-                    school_uai=OTHER_SCHOOL,
-                    children=[child("9", nom="Lemoine", prenoms="Jules", school_uai=OTHER_SCHOOL)]),
-    )  # fmt: skip
-    sophie_id, paul_id, anne_id, claire_id = (r["account_id"] for r in results)
-    sophie = activate_by_sms(ec, EC_SERVICE)
-    letter = print_letter(ec, EC_SERVICE, paul_id)
-    add_identity(ec, EC_SERVICE, sub="fc-anne", given_name="Anne", family_name="PETIT",
-                 phone_number="+33611111103", email="anne.petit@example.org")  # fmt: skip
-    console = school_token(DIRECTOR_PREFIX, EC_SECRET_KEY, DEMO_UAI)
-    other_console = school_token(DIRECTOR_PREFIX, EC_SECRET_KEY, OTHER_SCHOOL)
-
-    def cookies(auth: str) -> dict[str, str]:
-        with unit_of_work(ec.app.state.engine) as session:  # type: ignore[attr-defined]
-            session.execute(delete(RateEvent))  # else every form is « trop de tentatives »
-        made: dict[str, str] = {}
-        if auth in ("parent", "both"):
-            made["ec_session"] = _fresh_parent_session(ec, sophie_id)
-        if auth in ("console", "both"):
-            made["ec_console"] = console
-        if auth == "other-console":
-            made["ec_console"] = other_console
-        if auth == "forged":
-            made |= {"ec_session": "x" * 300, "ec_console": f"ec-dir-{DEMO_UAI}-forged"}
-        return made
-
-    service = Service(
-        "educonnect",
-        ec,
-        get_links().educonnect_url.rstrip("/"),
-        cookies,
-        auths=("parent",) * 3 + ("console",) * 3 + ("both", "none", "other-console", "forged"),
-        logged_in=frozenset({"parent", "console", "both"}),
-        metadata=EC_METADATA,
-        # A refused try still counts (rate limits, a code's tries): on purpose, not half-written.
-        counted={"rate_event": None, "one_time_code": frozenset({"tries_left"})},
+    seeded = seed_educonnect(educonnect)
+    # A refused try still counts (rate limits, a code's tries): on purpose, not half-written.
+    counted = {"rate_event": None, "one_time_code": frozenset({"tries_left"})}
+    service = seeded_service(
+        "educonnect", educonnect, get_links().educonnect_url, seeded, EC_METADATA, counted
     )
-    # Code requests pending, reached through the pages: their code forms are seen, their codes
-    # known; and the console's confirmation form (Sophie activated alone).
-    request_ids: set[str] = set()
-    codes: set[str] = set()
-    steps: tuple[tuple[str, dict[str, str], str, str | None], ...] = (
-        ("/activation/sms", {"nom": "Durand", "prenom": "Paul", "mobile": "0611111101"},
-         "none", "+33611111101"),
-        ("/franceconnect", {"sub": "fc-anne"}, "none", "+33611111103"),
-        ("/mot-de-passe-oublie", {"identifiant": sophie["identifiant"], "channel": "sms"},
-         "none", "+33612345678"),
-        ("/me/email", {"email": "sophie.martin@example.org"}, "parent",
-         "sophie.martin@example.org"),
-        (f"/console/comptes/{sophie_id}/courrier", {}, "console", None),
-    )  # fmt: skip
-    for url, data, auth, recipient in steps:
-        ec.cookies.clear()
-        for name, value in cookies(auth).items():
-            ec.cookies.set(name, value)
-        answer = ec.post(url, data=data, headers={"accept": HTML_ACCEPT})
-        assert answer.status_code == 200, (url, text_of(answer.text)[:300])
-        service.pages.append(answer.text)
-        if recipient is not None:
-            request_ids.add(hidden(answer.text, "request_id"))
-            codes.add(last_code(ec, EC_SERVICE, recipient))
-    service.crawl(["/", "/console"], "none")
-    service.crawl(["/me", "/rattachement", "/me/email", "/me/ajouter", "/mot-de-passe"], "parent")
-    service.crawl(["/console", f"/console/comptes/{sophie_id}"], "console")
-    attachments = [
-        str(a["id"])
-        for account_id in (sophie_id, claire_id)
-        for a in ec.get(f"/api/v1/accounts/{account_id}", headers=EC_SERVICE).json()["attachments"]
-    ]
-    service.fuzz(
-        extra_params={
-            "account_id": [str(n) for n in (sophie_id, paul_id, anne_id, claire_id)],
-            "attachment_id": attachments,
-        },
-        extra_values={
-            "request_id": sorted(request_ids),
-            "code": sorted(codes),
-            "identifiant": [sophie["identifiant"], letter["identifiant"]],
-            "password": [letter["temporary_password"]],
-        },
-    )
+    service.fuzz(extra_params=seeded.ids, extra_values=seeded.values)
     service.check_coverage(minimum_routes=22)
 
 
 def test_sync_forms(sync: TestClient, onde: TestClient, director: dict[str, str]) -> None:
-    # A night whose deactivation is held back: its approval form shows on the runs pages.
-    sync.app.state.sync.settings.deactivation_max_count = 0  # type: ignore[attr-defined]
-    pupil = admit_pupil(onde, director)
-    add_parent(onde, director, pupil["id"])
-    for step in ("admitted", "struck off"):
-        if step == "struck off":
-            set_state(onde, director, pupil["id"], "radie")
-        moved = sync.post("/sim/next-day", data={"next": "/runs"}, headers={"accept": HTML_ACCEPT})
-        assert moved.status_code == 200, step
-    service = Service(
-        "sync",
-        sync,
-        get_links().sync_url.rstrip("/"),
-        lambda auth: {},  # the simulation's controls need no login
-        auths=("none",),
-        logged_in=frozenset({"none"}),
-        metadata=SYNC_METADATA,
-    )
-    service.crawl(["/", "/runs", "/runs/2"], "none")
+    seeded = seed_sync(sync, onde, director)
+    service = seeded_service("sync", sync, get_links().sync_url, seeded, SYNC_METADATA)
     service.fuzz(examples=15)
     service.check_coverage(minimum_routes=3)
