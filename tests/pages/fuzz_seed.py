@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, delete, update
 from sqlmodel import col
 
@@ -216,4 +217,15 @@ def seed_sync(sync: TestClient, onde: TestClient, director: dict[str, str]) -> S
         auths=("none",),
         logged_in=frozenset({"none"}),
         starts=((["/", "/runs", "/runs/2"], "none"),),
+    )
+
+
+def derandomized(examples: int) -> settings:
+    """The fuzz tests' hypothesis settings: ``examples`` cases, the same on every run."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
     )

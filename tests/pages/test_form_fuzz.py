@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import fastapi.routing
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, MetaData, Table, select
 
@@ -45,6 +45,7 @@ from tests.pages.fuzz_seed import (
     HTML_ACCEPT,
     OTHER_UAI,
     Seeded,
+    derandomized,
     seed_educonnect,
     seed_onde,
     seed_sync,
@@ -520,13 +521,7 @@ class Service:
         """``examples`` submissions to one route, the same ones on every run (derandomized)."""
 
         @given(attempt=attempts(params, fields, self.auths))
-        @settings(
-            max_examples=examples,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        )
+        @derandomized(examples)
         def run(attempt: Attempt) -> None:
             self.post(route, attempt)
 

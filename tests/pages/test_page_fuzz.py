@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from edusim_common.problems import PROBLEM_MEDIA_TYPE
@@ -31,7 +31,13 @@ from edusim_common.web.links import get_links
 from fake_educonnect.main import METADATA as EC_METADATA
 from fake_onde.models import OndeModel
 from sync_service.main import METADATA as SYNC_METADATA
-from tests.pages.fuzz_seed import HTML_ACCEPT, seed_educonnect, seed_onde, seed_sync
+from tests.pages.fuzz_seed import (
+    HTML_ACCEPT,
+    derandomized,
+    seed_educonnect,
+    seed_onde,
+    seed_sync,
+)
 from tests.pages.test_form_fuzz import (
     _PARAM,
     HOSTILE,
@@ -224,13 +230,7 @@ class Pages:
         """``examples`` visits of one route, the same ones on every run (derandomized)."""
 
         @given(visit=visits(route, ids, queries, self.service.auths))
-        @settings(
-            max_examples=examples,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-        )
+        @derandomized(examples)
         def run(visit: Visit) -> None:
             self.visit(route, visit)
 
