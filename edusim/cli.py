@@ -14,6 +14,7 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import make_url
 
 from edusim import snapshot_cli
+from edusim.cli_options import DataDir
 from edusim.scenario import cli as scenario_cli
 from edusim.services import ServiceError, ServiceSpec, Supervisor
 from edusim_common.clock import SimClock
@@ -30,10 +31,6 @@ app = typer.Typer(
 )
 console = Console()
 
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", help="Where the SQLite files live (ignored for other URLs).")
-]
-
 
 def _masked(url: str) -> str:
     """A database URL fit to print: its password replaced by ``***``."""
@@ -42,8 +39,7 @@ def _masked(url: str) -> str:
 
 def _use_data_dir(data_dir: Path) -> set[str]:
     """Point each service at its SQLite file under ``data_dir`` unless its URL is already set;
-    the prefixes of the services pointed there."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    the prefixes of the services pointed there (``data_dir`` exists: see ``DataDir``)."""
     defaulted = set()
     for prefix, name in (("ONDE", "onde"), ("EDUCONNECT", "educonnect"), ("SYNC", "sync")):
         if f"{prefix}_DATABASE_URL" not in os.environ:
@@ -111,9 +107,13 @@ def _identities_added(count: int) -> None:
 @app.command()
 def up(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    onde_port: Annotated[int, typer.Option(help="Port of the fake ONDE.")] = 8001,
-    educonnect_port: Annotated[int, typer.Option(help="Port of the fake EduConnect.")] = 8002,
-    sync_port: Annotated[int, typer.Option(help="Port of the sync service.")] = 8003,
+    onde_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the fake ONDE.")] = 8001,
+    educonnect_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the fake EduConnect.")
+    ] = 8002,
+    sync_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the sync service.")
+    ] = 8003,
     data_dir: DataDir = Path("data"),
     demo: Annotated[bool, typer.Option(help="Seed the demo school on first start.")] = True,
 ) -> None:

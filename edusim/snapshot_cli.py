@@ -24,6 +24,7 @@ from rich.table import Table
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine.url import make_url
 
+from edusim.cli_options import DataDir
 from edusim.snapshot import save
 from edusim.snapshot_format import SERVICES, SnapshotError, SnapshotInfo
 from edusim.snapshot_store import (
@@ -45,9 +46,6 @@ DEMO_SNAPSHOT = "demo-seed"
 LEADER_LOCK_KEY = 0x53594E4C  # the sync scheduler's leader lock (sync_service/scheduler.py)
 FILES = {"onde": "onde.db", "educonnect": "educonnect.db", "sync": "sync.db"}
 
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", help="Where the SQLite files live (ignored for other URLs).")
-]
 SyncUrl = Annotated[
     str,
     typer.Option(

@@ -101,6 +101,38 @@ def test_up_refuses_a_port_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "--onde-port" in result.output
 
 
+def _unwrapped(output: str) -> str:
+    """A usage error's text without the box rich draws around it, nor its line breaks."""
+    return " ".join(output.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("option", ["--onde-port", "--educonnect-port", "--sync-port"])
+@pytest.mark.parametrize("port", ["0", "65536", "70000"])
+def test_up_refuses_a_port_out_of_range(tmp_path: Path, option: str, port: str) -> None:
+    result = runner.invoke(app, ["up", "--data-dir", str(tmp_path), option, port, "--no-demo"])
+    assert result.exit_code == 2  # a usage error, before anything starts
+    assert option in _unwrapped(result.output)
+    assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["seed", "--demo"], ["reset", "--yes"], ["up", "--no-demo"], ["snapshot", "save", "s1"]],
+)
+def test_a_data_dir_that_cannot_be_one_is_a_usage_error(tmp_path: Path, command: list[str]) -> None:
+    """A file where the directory should be, or a path under a file: said, no traceback."""
+    afile = tmp_path / "data.txt"
+    afile.write_text("not a directory", encoding="utf-8")
+    for where, reason in ((afile, "not a directory"), (afile / "data", "Not a directory")):
+        result = runner.invoke(app, [*command, "--data-dir", str(where)])
+        assert result.exit_code == 2, result.output
+        assert "--data-dir" in _unwrapped(result.output)
+        assert reason in _unwrapped(result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert afile.read_text(encoding="utf-8") == "not a directory"
+
+
 def test_seed_then_reset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("ONDE_DATABASE_URL", "EDUCONNECT_DATABASE_URL", "SYNC_DATABASE_URL"):
         monkeypatch.delenv(key, raising=False)
