@@ -110,7 +110,7 @@ def check(files: Files) -> None:
 @app.command("list")
 def list_scenarios(
     directory: Annotated[
-        Path, typer.Argument(help="Where the scenarios are.", file_okay=False)
+        Path, typer.Argument(help="Where the scenarios are.", exists=True, file_okay=False)
     ] = Path("scenarios"),
 ) -> None:
     """The scenarios of a directory, with their FAQ question and title."""

@@ -132,6 +132,9 @@ def load(path: Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioFileError(path, [Problem(None, None, "", f"illisible: {exc}")]) from exc
+    except UnicodeDecodeError as exc:  # a scenario is UTF-8 text: not a binary file
+        reason = f"illisible: ce n'est pas du texte UTF-8 (octet {exc.start})"
+        raise ScenarioFileError(path, [Problem(None, None, "", reason)]) from exc
     return parse(text, path)
 
 

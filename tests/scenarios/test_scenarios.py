@@ -194,6 +194,19 @@ def test_every_shipped_scenario_is_valid() -> None:
     assert "J+1" in listed.output
 
 
+def test_a_binary_file_or_a_missing_directory_is_said_without_a_traceback(tmp_path: Path) -> None:
+    binary = tmp_path / "photo.yaml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff")
+    for command in ("check", "run"):
+        result = runner.invoke(app, ["scenario", command, str(binary)])
+        assert result.exit_code == 2, result.output
+        assert "ce n'est pas du texte UTF-8" in result.output
+        assert not isinstance(result.exception, UnicodeDecodeError)
+    listed = runner.invoke(app, ["scenario", "list", str(tmp_path / "absent")])
+    assert listed.exit_code == 2
+    assert "does not exist" in " ".join(listed.output.replace("│", " ").split())
+
+
 def test_services_that_do_not_answer(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
