@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete, update
+from sqlmodel import col
 
+from edusim_common.db import unit_of_work
+from fake_educonnect.models import (
+    Account,
+    AccountState,
+    Attachment,
+    AttachmentStatus,
+    Origin,
+    RateEvent,
+)
+from fake_educonnect.service.parent import open_session
 from tests.educonnect.factories import responsable
 
 
@@ -102,3 +115,35 @@ def letter_for(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def reopen_parent_session(engine: Engine, now: datetime, account_id: int) -> str:
+    """A new session of an active parent, straight in the database (the fuzz tests' parent).
+
+    Their children are all proposed again at it (as after a login), with one try each, and no
+    rate event is left: whatever the last requests did, the parent's pages and API are usable.
+    Returns the session's token.
+    """
+    with unit_of_work(engine) as session:
+        session.execute(
+            update(Attachment)
+            .where(col(Attachment.account_id) == account_id)
+            .values(
+                status=AttachmentStatus.proposed.value,
+                presented_at=None,
+                presented_session_id=None,
+                tries_left=1,
+                decided_at=None,
+                decided_by=None,
+                reason=None,
+            )
+        )
+        session.execute(delete(RateEvent))
+        account = session.get(Account, account_id)
+        assert account is not None, "the seeded parent is gone"
+        account.state = AccountState.active.value
+        account.origin = Origin.Responsable.value
+        account.activated_at = now
+        account.must_change_password = False
+        opened = open_session(session, now, account, timedelta(hours=1))
+    return opened.token

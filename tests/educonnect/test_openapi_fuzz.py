@@ -13,7 +13,6 @@ import collections
 import functools
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,25 +22,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi
-from sqlalchemy import Engine, delete, select, update
-from sqlmodel import col
+from sqlalchemy import Engine, select
 
 from edusim_common.clock_api import clock_table
 from edusim_common.db import make_engine, unit_of_work
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.main import METADATA, create_app
-from fake_educonnect.models import (
-    Account,
-    AccountState,
-    Attachment,
-    AttachmentStatus,
-    Origin,
-    RateEvent,
-)
-from fake_educonnect.service.parent import open_session
 from tests.conftest import EC_SERVICE_TOKEN
 from tests.educonnect.factories import OTHER_SCHOOL, SCHOOL, child, responsable
-from tests.educonnect.helpers import activate_by_sms, director, import_items, letter_for
+from tests.educonnect.helpers import (
+    activate_by_sms,
+    director,
+    import_items,
+    letter_for,
+    reopen_parent_session,
+)
 from tests.openapi_checks import check_answer
 
 SERVICE = {"Authorization": f"Bearer {EC_SERVICE_TOKEN}"}
@@ -157,28 +152,7 @@ def _parent_session(engine: Engine, account_id: int) -> dict[str, str]:
     with unit_of_work(engine) as session:
         # The app's simulated time, as it saved it (the fuzzer may move the clock).
         now = session.execute(select(CLOCK.c.sim_now)).scalar_one()
-        session.execute(
-            update(Attachment)
-            .where(col(Attachment.account_id) == account_id)
-            .values(
-                status=AttachmentStatus.proposed.value,
-                presented_at=None,
-                presented_session_id=None,
-                tries_left=1,
-                decided_at=None,
-                decided_by=None,
-                reason=None,
-            )
-        )
-        session.execute(delete(RateEvent))
-        account = session.get(Account, account_id)
-        assert account is not None, "the seeded parent is gone"
-        account.state = AccountState.active.value
-        account.origin = Origin.Responsable.value
-        account.activated_at = now
-        account.must_change_password = False
-        opened = open_session(session, now, account, timedelta(hours=1))
-    return {"Authorization": f"Bearer {opened.token}"}
+    return {"Authorization": f"Bearer {reopen_parent_session(engine, now, account_id)}"}
 
 
 @pytest.fixture

@@ -7,22 +7,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from sqlalchemy import Engine, delete, update
-from sqlmodel import col
+from sqlalchemy import Engine, delete
 
 from edusim_common.db import unit_of_work
 from edusim_common.school_tokens import school_token
-from fake_educonnect.models import Account, AccountState, Attachment, AttachmentStatus, RateEvent
+from fake_educonnect.models import RateEvent
 from fake_educonnect.routes.console import DIRECTOR_PREFIX
-from fake_educonnect.service.parent import open_session
 from fake_onde.auth import director_token
 from tests.conftest import DEMO_UAI, EC_SECRET_KEY, EC_SERVICE_TOKEN, SECRET_KEY, make_school
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
-from tests.educonnect.helpers import activate_by_sms, add_identity, import_items, last_code
+from tests.educonnect.helpers import (
+    activate_by_sms,
+    add_identity,
+    import_items,
+    last_code,
+    reopen_parent_session,
+)
 from tests.educonnect.helpers import letter_for as print_letter
 from tests.pages.ec_steps import hidden, no_sync
 from tests.sync.onde_steps import add_parent, admit_pupil, set_state
@@ -88,29 +91,6 @@ def seed_onde(onde: TestClient) -> Seeded:
     )
 
 
-def _fresh_parent_session(client: TestClient, account_id: int) -> str:
-    """A new session of the parent, their children all proposed at it (as after a login)."""
-    engine: Engine = client.app.state.engine  # type: ignore[attr-defined]
-    now = client.app.state.clock.now()  # type: ignore[attr-defined]
-    with unit_of_work(engine) as session:
-        session.execute(
-            update(Attachment)
-            .where(col(Attachment.account_id) == account_id)
-            .values(
-                status=AttachmentStatus.proposed.value,
-                presented_at=None,
-                presented_session_id=None,
-                tries_left=1,
-            )
-        )
-        account = session.get(Account, account_id)
-        assert account is not None
-        account.state = AccountState.active.value
-        account.must_change_password = False
-        opened = open_session(session, now, account, timedelta(hours=1))
-    return opened.token
-
-
 def seed_educonnect(ec: TestClient) -> Seeded:
     """Accounts of the demo school (one active, one with its letter, one FranceConnect identity)
     and of another school; code requests pending, reached through the pages."""
@@ -135,12 +115,15 @@ def seed_educonnect(ec: TestClient) -> Seeded:
     console = school_token(DIRECTOR_PREFIX, EC_SECRET_KEY, DEMO_UAI)
     other_console = school_token(DIRECTOR_PREFIX, EC_SECRET_KEY, OTHER_SCHOOL)
 
+    engine: Engine = ec.app.state.engine  # type: ignore[attr-defined]
+
     def cookies(auth: str) -> dict[str, str]:
-        with unit_of_work(ec.app.state.engine) as session:  # type: ignore[attr-defined]
+        with unit_of_work(engine) as session:
             session.execute(delete(RateEvent))  # else every form is « trop de tentatives »
         made: dict[str, str] = {}
         if auth in ("parent", "both"):
-            made["ec_session"] = _fresh_parent_session(ec, sophie_id)
+            now = ec.app.state.clock.now()  # type: ignore[attr-defined]
+            made["ec_session"] = reopen_parent_session(engine, now, sophie_id)
         if auth in ("console", "both"):
             made["ec_console"] = console
         if auth == "other-console":
