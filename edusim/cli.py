@@ -18,7 +18,7 @@ from edusim.cli_options import DataDir
 from edusim.scenario import cli as scenario_cli
 from edusim.services import ServiceError, ServiceSpec, Supervisor
 from edusim_common.clock import SimClock
-from edusim_common.clock_api import clock_table, load_clock
+from edusim_common.clock_api import clock_table, load_clock, upgrade_clock_table
 from edusim_common.db import SchemaMismatch, check_schema, make_engine
 from fake_onde.auth import director_token
 from fake_onde.config import OndeSettings
@@ -62,6 +62,7 @@ def _open_onde(settings: OndeSettings) -> tuple[Engine, SimClock]:
     engine = make_engine(settings.database_url)
     table = clock_table(OndeModel.metadata)
     OndeModel.metadata.create_all(engine)
+    upgrade_clock_table(engine, table)
     try:
         check_schema(engine, OndeModel.metadata, "onde")
     except SchemaMismatch as exc:

@@ -14,8 +14,10 @@ schemas):
   when the snapshot was saved: the restored timeline gives the ids the original one gave, and
   never the id of a row deleted before the save.
 
-A running service keeps its clock in memory: whoever restores under running services must push the
-restored clock to them (the sync service's snapshot API does).
+A running service reads its clock again from its database at each request, so it takes up the
+restored one; the sync service's snapshot API also pushes it to every service, so that a realtime
+clock runs on from the restored time instead of from the wall time it was saved at. A realtime
+clock is saved as the time it shows at the save.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ from edusim.snapshot_format import (
     read_lines,
     write_line,
 )
+from edusim_common.clock import ClockMode, ClockRecord, SimClock
+from edusim_common.clock_api import LATEST
 from edusim_common.db import unit_of_work
 
 # -- reading databases ---------------------------------------------------------------------------
@@ -84,18 +88,25 @@ def run_in_progress_message(run_id: int) -> str:
     )
 
 
-def read_clock(conn: Connection, metadata: MetaData) -> dict[str, str] | None:
-    """The simulated clock saved in a service's database (``sim_clock``), as JSON."""
+def read_clock(conn: Connection, metadata: MetaData, wall: datetime) -> dict[str, str] | None:
+    """The simulated clock saved in a service's database (``sim_clock``) at ``wall``, as JSON.
+
+    A realtime clock keeps the time it showed at a wall time (``wall_anchor``): the snapshot
+    records the time it shows at ``wall``, not when it was last set.
+    """
     table = metadata.tables.get("sim_clock")
     if table is None:
         return None
-    row = conn.execute(select(table.c.sim_now, table.c.mode).limit(1)).first()
+    row = conn.execute(select(table).limit(1)).mappings().first()
     if row is None:
         return None
-    now = row.sim_now
+    now = row["sim_now"]
     if isinstance(now, datetime) and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
-    return {"now": now.isoformat() if isinstance(now, datetime) else str(now), "mode": row.mode}
+    if isinstance(now, datetime) and row["mode"] == ClockMode.realtime.value:
+        record = ClockRecord(now, ClockMode.realtime, row.get("wall_anchor"))
+        now = SimClock.of(record, wall=wall.timestamp, until=LATEST).now()
+    return {"now": now.isoformat() if isinstance(now, datetime) else str(now), "mode": row["mode"]}
 
 
 @contextmanager
@@ -129,7 +140,9 @@ def save(engines: Mapping[str, Engine], out: IO[bytes], name: str, wall: datetim
             }
         # The sync's clock is the master; a database never opened by its service has none.
         order = sorted(conns, key=lambda svc: svc != "sync")
-        clock = next((c for c in (read_clock(conns[svc], metas[svc]) for svc in order) if c), None)
+        clock = next(
+            (c for c in (read_clock(conns[svc], metas[svc], wall) for svc in order) if c), None
+        )
         info = SnapshotInfo(name=name, saved_at=wall, clock=clock, databases=databases)
         with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6) as gz:
             write_line(gz, info.header())

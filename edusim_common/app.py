@@ -11,10 +11,17 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import Engine, MetaData
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from edusim_common.clock import ClockMode
-from edusim_common.clock_api import clock_router, clock_table, get_clock, load_clock
+from edusim_common.clock import ClockMode, SimClock
+from edusim_common.clock_api import (
+    clock_router,
+    clock_table,
+    get_clock,
+    load_clock,
+    upgrade_clock_table,
+)
 from edusim_common.db import SchemaMismatch, check_schema, make_engine
 from edusim_common.faults import FaultInjection, FaultRegistry, faults_router
 from edusim_common.problems import (
@@ -52,6 +59,24 @@ class ServiceSettings(Protocol):
 
 
 NUL_IN_URL_FR = "Cette adresse contient un caractère nul (%00) : vérifiez le lien."
+
+
+class RefreshClock:
+    """Before each request, take up the clock another process of the service may have moved.
+
+    Every uvicorn worker and every replica holds the clock in memory; the record in the database
+    is the one they share (see ``SimClock.refresh``). One read of a one-row table, in a thread.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            clock: SimClock | None = getattr(scope["app"].state, "clock", None)
+            if clock is not None:
+                await run_in_threadpool(clock.refresh)
+        await self.app(scope, receive, send)
 
 
 class RefuseNulInUrl:
@@ -115,6 +140,7 @@ def create_service_app(
         engine = make_engine(settings.database_url, echo=settings.echo_sql, lock_key=lock_key)
         try:
             metadata.create_all(engine)
+            upgrade_clock_table(engine, clock_store)
             if upgrade_schema is not None:
                 upgrade_schema(engine)
             check_schema(engine, metadata, name)
@@ -143,6 +169,7 @@ def create_service_app(
     app.state.faults = FaultRegistry()
     app.add_middleware(FaultInjection, registry=app.state.faults)
     app.add_middleware(RefuseNulInUrl)
+    app.add_middleware(RefreshClock)
     app.include_router(faults_router(require_admin), prefix=API_PREFIX)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

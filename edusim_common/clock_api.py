@@ -7,9 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
+from sqlalchemy import (
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 
-from edusim_common.clock import ClockMode, ClockState, SimClock, as_utc
+from edusim_common.clock import ClockMode, ClockRecord, ClockState, SimClock, as_utc
 from edusim_common.db import UTCDateTime, unit_of_work
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
 
@@ -46,7 +57,7 @@ def get_clock(request: Request) -> SimClock:
 
 
 def clock_table(metadata: MetaData) -> Table:
-    """The one-row table in which a service keeps its simulated time across restarts."""
+    """The one-row table in which a service keeps its simulated time (a :class:`ClockRecord`)."""
     existing = metadata.tables.get("sim_clock")
     if existing is not None:
         return existing
@@ -56,24 +67,57 @@ def clock_table(metadata: MetaData) -> Table:
         Column("id", Integer, primary_key=True),
         Column("sim_now", UTCDateTime(), nullable=False),
         Column("mode", String(16), nullable=False),
+        # The wall time (seconds since the epoch) at which the clock showed ``sim_now``; set in
+        # realtime mode only, so that every process, and a restart, follow the same time.
+        Column("wall_anchor", Float, nullable=True),
     )
 
 
+def upgrade_clock_table(engine: Engine, table: Table) -> None:
+    """Add ``wall_anchor`` to a clock table made by an older version (its rows keep working)."""
+    columns = {column["name"] for column in inspect(engine).get_columns(table.name)}
+    if columns and "wall_anchor" not in columns:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN wall_anchor FLOAT"))
+
+
+class TableClockStore:
+    """A clock kept in the one row of a service's ``sim_clock`` table."""
+
+    def __init__(self, engine: Engine, table: Table) -> None:
+        self.engine = engine
+        self.table = table
+
+    def load(self) -> ClockRecord | None:
+        """The row, if the clock was ever saved."""
+        table = self.table
+        query = select(table.c.sim_now, table.c.mode, table.c.wall_anchor).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return ClockRecord(as_utc(row.sim_now), ClockMode(row.mode), row.wall_anchor)
+
+    def save(self, record: ClockRecord) -> None:
+        """Replace the row."""
+        values = {
+            "id": 1,
+            "sim_now": record.anchor,
+            "mode": record.mode.value,
+            "wall_anchor": record.wall_anchor,
+        }
+        with unit_of_work(self.engine) as session:
+            session.execute(self.table.delete())
+            session.execute(self.table.insert().values(**values))
+
+
 def load_clock(engine: Engine, table: Table, start: datetime, mode: ClockMode) -> SimClock:
-    """Restore the clock saved in ``table`` (or start a new one), saving every later change."""
-    with engine.connect() as conn:
-        row = conn.execute(select(table.c.sim_now, table.c.mode)).first()
-    if row is not None:
-        start, mode = row.sim_now, ClockMode(row.mode)
+    """The clock kept in ``table`` (or a new one at ``start``), saving every later change there.
 
-    def save(clock: SimClock) -> None:
-        with unit_of_work(engine) as session:
-            session.execute(table.delete())
-            session.execute(table.insert().values(id=1, sim_now=clock.now(), mode=clock.mode))
-
-    clock = SimClock(start, mode, on_change=save, until=LATEST)
-    save(clock)
-    return clock
+    Call :meth:`SimClock.refresh` to take up a change another process saved since.
+    """
+    upgrade_clock_table(engine, table)
+    return SimClock.restore(TableClockStore(engine, table), start, mode, until=LATEST)
 
 
 class ClockSet(BaseModel):

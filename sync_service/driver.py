@@ -135,6 +135,7 @@ def set_time(
     """
     target = checked_time(when, field)
     with ctx.driver_lock:
+        ctx.clock.refresh()  # another replica may have moved it while this one waited
         now = ctx.clock.now()
         if target > now:
             _check_nights(ctx, now, target, field)
@@ -149,6 +150,7 @@ def set_time(
 def advance(ctx: SyncContext, delta: timedelta, field: str = "seconds") -> list[Run]:
     """Move the clock forward by ``delta``, running every night crossed, in order."""
     with ctx.driver_lock:
+        ctx.clock.refresh()
         now = ctx.clock.now()
         target = checked_advance(now, delta, field)
         _check_nights(ctx, now, target, field)
@@ -158,6 +160,7 @@ def advance(ctx: SyncContext, delta: timedelta, field: str = "seconds") -> list[
 def next_day(ctx: SyncContext, morning: time = time(8, 0), field: str = "clock") -> list[Run]:
     """Go to the next morning (08:00 Paris), running the night in between."""
     with ctx.driver_lock:
+        ctx.clock.refresh()
         tomorrow = ctx.clock.now().astimezone(PARIS).date() + timedelta(days=1)
         target = checked_time(datetime.combine(tomorrow, morning, tzinfo=PARIS), field)
         return _advance(ctx, target)
@@ -174,6 +177,7 @@ def catch_up(ctx: SyncContext) -> list[Run]:
 
 
 def _catch_up(ctx: SyncContext) -> list[Run]:
+    ctx.clock.refresh()  # a clock moved through another replica, or a restored snapshot
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as session:
         state = get_state(session)

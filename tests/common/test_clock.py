@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Column, Integer, MetaData, String, Table
 
-from edusim_common.clock import ClockMode, SimClock, as_utc
+from edusim_common.clock import ClockMode, ClockRecord, SimClock, as_utc
+from edusim_common.db import UTCDateTime, make_engine
 from fake_onde.config import OndeSettings
 from fake_onde.main import create_app
 from tests.conftest import make_school
@@ -123,15 +125,35 @@ def test_naive_start_is_taken_as_utc_and_aware_values_are_converted() -> None:
     assert as_utc(paris) == START
 
 
-def test_on_change_is_called_after_set_and_advance_only() -> None:
-    seen: list[datetime] = []
-    clock = SimClock(START, wall=FakeWall(), on_change=lambda c: seen.append(c.now()))
+class MemoryStore:
+    """A clock store in memory, shared like a service's database; it counts its saves."""
+
+    def __init__(self, record: ClockRecord | None = None) -> None:
+        self.record = record
+        self.saves: list[ClockRecord] = []
+
+    def load(self) -> ClockRecord | None:
+        return self.record
+
+    def save(self, record: ClockRecord) -> None:
+        self.record = record
+        self.saves.append(record)
+
+
+def test_the_store_is_written_after_set_and_advance_only() -> None:
+    store = MemoryStore()
+    clock = SimClock(START, wall=FakeWall(), store=store)
     clock.now()
     clock.state()
-    assert seen == []
+    clock.refresh()
+    assert store.saves == []
     clock.set(START + timedelta(hours=1))
     clock.advance(timedelta(hours=1))
-    assert seen == [START + timedelta(hours=1), START + timedelta(hours=2)]
+    assert [r.anchor for r in store.saves] == [
+        START + timedelta(hours=1),
+        START + timedelta(hours=2),
+    ]
+    assert {r.wall_anchor for r in store.saves} == {None}  # a manual clock keeps no wall time
 
 
 def test_state_gives_the_local_date_in_paris() -> None:
@@ -145,6 +167,67 @@ def test_state_gives_the_local_date_in_paris() -> None:
     assert clock.state().local_date == "2027-01-01"
     clock.set(datetime(2027, 1, 1, 23, 30, tzinfo=UTC))
     assert clock.state().local_date == "2027-01-02"
+
+
+def test_processes_sharing_a_store_tell_the_same_time() -> None:
+    """Two workers (or replicas) of a service: what one sets, the other reads at its refresh."""
+    wall, store = FakeWall(), MemoryStore()
+    first = SimClock.restore(store, START, wall=wall)
+    second = SimClock.restore(store, datetime(2030, 1, 1, tzinfo=UTC), wall=wall)
+    assert second.now() == START  # the kept clock, not its own start
+    target = datetime(2027, 2, 3, 4, 5, tzinfo=UTC)
+    first.set(target, ClockMode.realtime)
+    assert second.now() == START  # until it looks again
+    second.refresh()
+    wall.at += 30
+    assert first.now() == second.now() == target + timedelta(seconds=30)
+    assert second.mode is ClockMode.realtime
+    second.advance(timedelta(hours=1))
+    first.refresh()
+    assert first.now() == second.now() == target + timedelta(hours=1, seconds=30)
+    assert len(store.saves) == 3  # the first start, the set, the advance: refreshes write nothing
+
+
+def test_a_realtime_clock_keeps_running_while_its_service_is_stopped() -> None:
+    """A restart resumes at the wall's time, not at the last time the clock was set."""
+    wall, store = FakeWall(), MemoryStore()
+    clock = SimClock.restore(store, START, ClockMode.realtime, wall=wall)
+    wall.at += 3600  # an hour of running, then the service stops for a day
+    assert clock.now() == START + timedelta(hours=1)
+    wall.at += 86400
+    restarted = SimClock.restore(store, datetime(2030, 1, 1, tzinfo=UTC), wall=wall)
+    assert restarted.mode is ClockMode.realtime
+    assert restarted.now() == START + timedelta(hours=25)
+
+
+def test_a_refresh_never_undoes_a_change_made_while_it_read() -> None:
+    wall = FakeWall()
+    stale = ClockRecord(START, ClockMode.manual, None)
+    target = START + timedelta(days=3)
+
+    class SlowStore(MemoryStore):
+        def load(self) -> ClockRecord | None:
+            clock.set(target)  # another request of this process moves it during the read
+            return stale
+
+    store = SlowStore()
+    clock = SimClock(START + timedelta(days=1), wall=wall, store=store)
+    clock.refresh()
+    assert clock.now() == target
+    assert store.record == ClockRecord(target, ClockMode.manual, None)
+
+
+def test_a_record_kept_by_an_older_version_is_completed() -> None:
+    """Older versions kept no wall time: a realtime clock takes the restart's, and saves it."""
+    wall = FakeWall()
+    kept = ClockRecord(START, ClockMode.realtime, None)
+    store = MemoryStore(kept)
+    clock = SimClock.restore(store, datetime(2030, 1, 1, tzinfo=UTC), wall=wall)
+    assert clock.now() == START
+    assert store.saves == [ClockRecord(START, ClockMode.realtime, wall.at)]
+    manual = MemoryStore(ClockRecord(START, ClockMode.manual, None))
+    assert SimClock.restore(manual, datetime(2030, 1, 1, tzinfo=UTC), wall=wall).now() == START
+    assert manual.saves == []  # nothing to complete
 
 
 # ---------------------------------------------------------------- persistence
@@ -179,6 +262,44 @@ def test_clock_mode_survives_an_app_restart(onde_settings: OndeSettings) -> None
         state = second.get("/api/v1/clock").json()
         assert state["mode"] == "realtime"
         assert datetime.fromisoformat(state["now"]) >= datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_two_workers_of_a_service_share_its_clock(onde_settings: OndeSettings) -> None:
+    """Two apps on one database stand for two uvicorn workers behind one port."""
+    service = {"Authorization": f"Bearer {onde_settings.service_token}"}
+    with (
+        TestClient(create_app(onde_settings)) as first,
+        TestClient(create_app(onde_settings)) as second,
+    ):
+        moved = first.put(
+            "/api/v1/clock", json={"now": "2027-03-04T05:06:07Z"}, headers=service
+        ).json()
+        assert second.get("/api/v1/clock").json() == moved
+        assert second.get("/health").json()["now"] == "2027-03-04T05:06:07Z"
+        second.post("/api/v1/clock/advance", json={"seconds": 60}, headers=service)
+        assert first.get("/api/v1/clock").json()["now"] == "2027-03-04T05:07:07Z"
+
+
+def test_a_clock_table_made_by_an_older_version_is_upgraded(
+    onde_settings: OndeSettings,
+) -> None:
+    """It lacked ``wall_anchor``: the service adds it and starts, on the time it kept."""
+    engine = make_engine(onde_settings.database_url)
+    older = Table(
+        "sim_clock",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("sim_now", UTCDateTime(), nullable=False),
+        Column("mode", String(16), nullable=False),
+    )
+    older.create(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            older.insert().values(id=1, sim_now=datetime(2027, 1, 1, tzinfo=UTC), mode="manual")
+        )
+    engine.dispose()
+    with TestClient(create_app(onde_settings)) as client:
+        assert client.get("/api/v1/clock").json()["now"] == "2027-01-01T00:00:00Z"
 
 
 # ---------------------------------------------------------------- API

@@ -9,17 +9,19 @@ from __future__ import annotations
 import gzip
 import warnings
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import MetaData, insert
 from typer.testing import CliRunner
 
 from edusim.cli import app
-from edusim.snapshot import reflect
+from edusim.snapshot import read_clock, reflect
 from edusim.snapshot_format import WRITER_LOCK_KEYS, decode_value, encode_value
+from edusim_common.clock import ClockMode, ClockRecord
+from edusim_common.clock_api import TableClockStore, clock_table
 from edusim_common.db import make_engine
 from fake_educonnect.main import EDUCONNECT_LOCK_KEY, METADATA
 from fake_onde.main import ONDE_LOCK_KEY
@@ -110,6 +112,27 @@ def test_reading_educonnect_warns_of_nothing(db_urls: Callable[[str], str]) -> N
         tables = reflect(conn).tables
     engine.dispose()
     assert {"account", "account_source", "attachment"} <= set(tables)
+
+
+@pytest.mark.db
+def test_a_realtime_clock_is_saved_at_the_time_it_shows(db_urls: Callable[[str], str]) -> None:
+    """Not at the time it was last set: it ran on since (a manual clock stood still)."""
+    engine = make_engine(db_urls("sync"))
+    metadata = MetaData()
+    store = TableClockStore(engine, clock_table(metadata))
+    metadata.create_all(engine)
+    wall = datetime.fromtimestamp(1_000_000.0 + 5400, UTC)
+    try:
+        for mode, shown in (
+            ("realtime", "2027-01-01T01:30:00+00:00"),
+            ("manual", "2027-01-01T00:00:00+00:00"),
+        ):
+            wall_anchor = 1_000_000.0 if mode == "realtime" else None
+            store.save(ClockRecord(datetime(2027, 1, 1, tzinfo=UTC), ClockMode(mode), wall_anchor))
+            with engine.connect() as conn:
+                assert read_clock(conn, reflect(conn), wall) == {"now": shown, "mode": mode}
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -112,3 +112,33 @@ def test_a_replica_without_scheduler_marks_orphaned_runs_when_no_leader_is_alive
     with TestClient(app) as replica:
         assert replica.get(f"/api/v1/runs/{run_id}").json()["status"] == "interrupted"
         assert replica.get("/api/v1/status").json()["leader"] is False
+
+
+def test_replicas_share_the_master_clock(
+    sync: TestClient,
+    sync_settings: SyncSettings,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    educonnect: TestClient,
+) -> None:
+    """A clock moved through one replica is the clock of the other: its API, moves and ticks."""
+    app = create_app(sync_settings, onde_client=onde, educonnect_client=educonnect)
+    with TestClient(app) as replica:
+        moved = sync.post("/api/v1/clock/next-day", headers=sync_admin).json()["clock"]
+        assert replica.get("/api/v1/clock").json() == moved
+        # A move through the other replica starts from there: one more night, not the same again.
+        again = replica.post("/api/v1/clock/next-day", headers=sync_admin).json()
+        assert [run["night"] for run in again["runs"]] == ["2026-09-03"]
+        assert sync.get("/api/v1/clock").json() == again["clock"]
+        assert onde.get("/api/v1/clock").json()["now"] == again["clock"]["now"]
+        # The standby's scheduler, once it leads, catches up on the time the leader had reached.
+        scheduler = NightlyScheduler(_context(replica))
+        try:
+            scheduler.tick()
+            ctx = _context(sync)
+            ctx.clock.set(ctx.clock.now() + timedelta(days=2))  # the leader's time runs on
+            scheduler.tick()
+            nights = [run["night"] for run in sync.get("/api/v1/runs").json()]
+            assert nights == ["2026-09-05", "2026-09-04", "2026-09-03", "2026-09-02"]
+        finally:
+            scheduler.shutdown()
