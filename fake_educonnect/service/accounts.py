@@ -42,7 +42,7 @@ def list_accounts(
         query = query.where(col(Account.state) == filters.state)
     if filters.origin is not None:
         query = query.where(col(Account.origin) == filters.origin)
-    if filters.school_uai is not None or filters.source_id is not None:
+    if any(value is not None for value in (filters.school_uai, filters.source, filters.source_id)):
         sources = select(col(AccountSource.account_id))
         if filters.school_uai is not None:
             sources = sources.where(col(AccountSource.school_uai) == filters.school_uai)

@@ -21,9 +21,13 @@ from fake_educonnect.models import (
 )
 
 SELF_ACTIVATED = frozenset({Origin.FranceConnect.value, Origin.Responsable.value})
+#: Where a director sends a self-activated parent first: the self-service routes (POST).
 SELF_SERVICE_LINKS = {
-    "identifiant_oublie": "/api/v1/selfservice/identifiant",
-    "mot_de_passe_oublie": "/api/v1/selfservice/password",
+    "identifiant_oublie": [
+        "/api/v1/selfservice/identifiant/sms",
+        "/api/v1/selfservice/identifiant/email",
+    ],
+    "mot_de_passe_oublie": ["/api/v1/selfservice/password"],
 }
 
 

@@ -82,7 +82,11 @@ def test_reset_of_a_self_activated_account_needs_confirmation(
     first = educonnect.post(url, json={}, headers=headers)
     assert first.status_code == 409
     assert first.json()["extra"]["origin"] == "Responsable"
-    assert "mot_de_passe_oublie" in first.json()["extra"]["self_service"]
+    links = first.json()["extra"]["self_service"]
+    assert set(links) == {"identifiant_oublie", "mot_de_passe_oublie"}
+    paths = educonnect.get("/openapi.json").json()["paths"]
+    posts = {path for path, operations in paths.items() if "post" in operations}
+    assert {path for paths in links.values() for path in paths} <= posts  # real routes only
     confirmed = educonnect.post(url, json={"confirm": True}, headers=headers)
     assert confirmed.status_code == 200
     old = educonnect.post(

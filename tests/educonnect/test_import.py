@@ -32,6 +32,7 @@ from fake_educonnect.service.imports import (
 )
 from sync_service.config import SyncSettings
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
+from tests.educonnect.helpers import import_items
 
 IMPORT = "/api/v1/import/responsables"
 
@@ -407,3 +408,28 @@ def test_the_import_body_is_documented_with_its_items_fields_and_constraints(
     assert responsable_in["properties"]["nom"]["maxLength"] == 80
     assert child_in["properties"]["ine"]["pattern"] == "^[0-9A-Z]{11}$"
     assert set(child_in["required"]) == {f.name for f in fields(ChildIn) if f.name != "class_label"}
+
+
+def test_accounts_can_be_listed_by_source_alone(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    """``source`` filters by itself, not only beside ``school`` or ``source_id``."""
+    results = import_items(
+        educonnect,
+        ec_service,
+        responsable("101"),
+        responsable(
+            "101",
+            source="siecle",
+            nom="Durand",
+            prenom="Paul",
+            mobile="+33700000001",
+            school_uai=OTHER_SCHOOL,
+            children=[child("9", school_uai=OTHER_SCHOOL)],
+        ),
+    )
+    for source, result in zip(("onde", "siecle"), results, strict=True):
+        listed = educonnect.get(
+            "/api/v1/accounts", params={"source": source}, headers=ec_service
+        ).json()["items"]
+        assert [account["id"] for account in listed] == [result["account_id"]]
