@@ -147,13 +147,25 @@ def _engines(request: Request) -> Iterator[dict[str, Engine]]:
 
 @contextmanager
 def _no_run(ctx: SyncContext) -> Iterator[None]:
-    """Hold the run lock: no run starts in this process meanwhile."""
-    if not ctx.lock.acquire(blocking=False):
-        raise Conflict("a sync run is in progress: try again when it has ended")
+    """Hold the clock's driver and the run lock: no clock move, nightly catch-up or run meanwhile.
+
+    Without the driver, the scheduler's catch-up could read the clock before a restore and the
+    last night run after it, and run a night of the abandoned timeline at the restored time.
+    """
+    if not ctx.driver_lock.acquire(blocking=False):
+        raise Conflict(
+            "the clock is moving (a clock move or the nightly catch-up is running its nights): "
+            "try again when it has ended"
+        )
     try:
-        yield
+        if not ctx.lock.acquire(blocking=False):
+            raise Conflict("a sync run is in progress: try again when it has ended")
+        try:
+            yield
+        finally:
+            ctx.lock.release()
     finally:
-        ctx.lock.release()
+        ctx.driver_lock.release()
 
 
 def _info(store: SnapshotStore, name: str) -> SnapshotInfo:

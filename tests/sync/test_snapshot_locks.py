@@ -1,0 +1,63 @@
+"""Snapshots wait for a still clock: no save or restore while the clock runs its nights.
+
+A restore racing the scheduler's catch-up once ran a night of the abandoned timeline at the
+restored time (its cut-off in the future, the next night then skipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from edusim_common.clock import ClockMode
+from fake_educonnect.config import EduConnectSettings
+from fake_onde.config import OndeSettings
+from sync_service.config import SyncSettings
+from sync_service.main import create_app
+from sync_service.runner import SyncContext
+
+
+@pytest.fixture
+def sync_with_snapshots(
+    sync_settings: SyncSettings,
+    onde_settings: OndeSettings,
+    educonnect_settings: EduConnectSettings,
+    onde: TestClient,
+    educonnect: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[TestClient]:
+    """A sync that can reach the fakes' databases, as under ``edusim up``."""
+    monkeypatch.setenv("ONDE_DATABASE_URL", onde_settings.database_url)
+    monkeypatch.setenv("EDUCONNECT_DATABASE_URL", educonnect_settings.database_url)
+    monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
+    app = create_app(sync_settings, onde_client=onde, educonnect_client=educonnect)
+    with TestClient(app) as client:
+        yield client
+
+
+def test_save_and_restore_wait_while_the_clock_runs_its_nights(
+    sync_with_snapshots: TestClient, sync_admin: dict[str, str]
+) -> None:
+    sync = sync_with_snapshots
+    ctx: SyncContext = sync.app.state.sync  # type: ignore[attr-defined]
+    saved = sync.post("/api/v1/snapshots", json={"name": "jour1"}, headers=sync_admin)
+    assert saved.status_code == 201, saved.text
+    moved = sync.post("/api/v1/clock/next-day", headers=sync_admin).json()
+    with ctx.driver_lock:  # a clock move, or the scheduler's catch-up, is running nights
+        for path, body in (
+            ("/api/v1/snapshots/jour1/restore", None),
+            ("/api/v1/snapshots", {"name": "jour2"}),
+        ):
+            refused = sync.post(path, json=body, headers=sync_admin)
+            assert refused.status_code == 409, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert "the clock is moving" in refused.json()["detail"]
+        assert sync.get("/api/v1/clock").json() == moved["clock"]  # nothing was restored
+    restored = sync.post("/api/v1/snapshots/jour1/restore", headers=sync_admin)
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["clock"]["now"] == saved.json()["simulated_now"]
+    assert ClockMode(restored.json()["clock"]["mode"]) is ClockMode.manual
