@@ -23,6 +23,7 @@ from sqlalchemy import (
 from edusim_common.clock import ClockMode, ClockRecord, ClockState, SimClock, as_utc
 from edusim_common.db import UTCDateTime, unit_of_work
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
+from edusim_common.types import STRICT_INPUT
 
 #: The range of simulated time every service accepts (UTC; the end is excluded). The sync pushes
 #: its clock to ONDE and EduConnect, so they must all accept the same range.
@@ -123,12 +124,16 @@ def load_clock(engine: Engine, table: Table, start: datetime, mode: ClockMode) -
 class ClockSet(BaseModel):
     """Set the clock to a date and time (and optionally change its mode)."""
 
+    model_config = STRICT_INPUT
+
     now: datetime = Field(examples=["2026-09-01T06:00:00Z"])
     mode: ClockMode | None = Field(default=None, examples=["manual"])
 
 
 class ClockAdvance(BaseModel):
     """Move the clock forward."""
+
+    model_config = STRICT_INPUT
 
     seconds: float = Field(ge=0, le=10 * 366 * 86400, examples=[86400])
 

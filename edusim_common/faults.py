@@ -20,12 +20,15 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edusim_common.problems import PROBLEM_RESPONSES, NotFound, problem_response
+from edusim_common.types import STRICT_INPUT
 
 EXEMPT = re.compile(r"^/(health$|api/v1/faults)")
 
 
 class FaultRuleIn(BaseModel):
     """What to break, and how."""
+
+    model_config = STRICT_INPUT
 
     path: str = Field(
         max_length=200,

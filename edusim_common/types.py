@@ -7,10 +7,15 @@ import unicodedata
 from typing import Annotated
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic.networks import validate_email
 
 from edusim_common.text import clean_name
+
+#: The configuration of every request body: a field the API does not know is refused (422), not
+#: dropped. A misspelt field, or a read-only one (a pupil's ``state`` in a PATCH), would otherwise
+#: answer 200 having changed nothing.
+STRICT_INPUT = ConfigDict(extra="forbid")
 
 
 def _no_control_chars(value: str) -> str:

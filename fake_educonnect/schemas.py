@@ -7,10 +7,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StrictBool, StringConstraints
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from edusim_common.types import Email, PersonName
+from edusim_common.types import STRICT_INPUT, Email, PersonName
 from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
 
 Uai = Annotated[str, StringConstraints(pattern=r"^[0-9]{7}[A-Z]$")]
@@ -40,7 +40,7 @@ class Lien(StrEnum):
 # same way, built sooner (up to 50,000 items to a batch; docs/benchmarks.md). Their field metadata
 # goes in ``Annotated``: given as a default (``= Field(...)``), it would move the field to the
 # front of the documented properties.
-@pydantic_dataclass(slots=True, kw_only=True)
+@pydantic_dataclass(slots=True, kw_only=True, config=STRICT_INPUT)
 class ChildIn:
     """A child linked to the responsable in the source, with the link's attributes."""
 
@@ -59,7 +59,7 @@ class ChildIn:
     enrolled: Annotated[bool, Field(description="`admis` or `admis_definitif` in ONDE.")]
 
 
-@pydantic_dataclass(slots=True, kw_only=True)
+@pydantic_dataclass(slots=True, kw_only=True, config=STRICT_INPUT)
 class ResponsableIn:
     """A source responsable in full, as it stands now: the import is an idempotent upsert."""
 
@@ -84,6 +84,8 @@ MAX_IMPORT_BATCH = 50_000
 
 class ImportBatch(BaseModel):
     """A batch of responsables to upsert."""
+
+    model_config = STRICT_INPUT
 
     items: list[ResponsableIn] = Field(min_length=1, max_length=MAX_IMPORT_BATCH)
     allow_deactivation: bool = Field(
@@ -225,6 +227,8 @@ MobileIn = Annotated[str, StringConstraints(min_length=1, max_length=30)]
 class SmsActivationStart(BaseModel):
     """Who the parent says they are, and the mobile they gave the school."""
 
+    model_config = STRICT_INPUT
+
     nom: PersonName = Field(examples=["Martin"])
     prenom: PersonName = Field(examples=["Sophie"])
     mobile: MobileIn = Field(examples=["06 12 34 56 78"])
@@ -240,6 +244,8 @@ class RequestAccepted(BaseModel):
 class SmsActivationFinish(BaseModel):
     """The code received by SMS and the password the parent chooses."""
 
+    model_config = STRICT_INPUT
+
     request_id: RequestId
     code: Code = Field(examples=["123456"])
     password: Password = Field(examples=["Soleil2026"])
@@ -247,6 +253,8 @@ class SmsActivationFinish(BaseModel):
 
 class LoginIn(BaseModel):
     """An identifiant and a password (or a school letter's temporary password)."""
+
+    model_config = STRICT_INPUT
 
     identifiant: IdentifiantIn = Field(examples=["s.martin42"])
     password: Password
@@ -265,6 +273,8 @@ class SessionOpened(BaseModel):
 
 class PasswordChange(BaseModel):
     """A new password (the current one is needed unless a school letter was just used)."""
+
+    model_config = STRICT_INPUT
 
     new_password: Password
     current_password: Password | None = None
@@ -297,6 +307,8 @@ class Proposal(BaseModel):
 class BirthDateIn(BaseModel):
     """The child's birth date, as the parent knows it."""
 
+    model_config = STRICT_INPUT
+
     birth_date: date = Field(examples=["2019-02-03"])
 
 
@@ -313,6 +325,8 @@ class DecisionOut(BaseModel):
 
 class FranceConnectIdentityIn(BaseModel):
     """A test identity of the fake FranceConnect (pivot claims, email and phone)."""
+
+    model_config = STRICT_INPUT
 
     sub: FranceConnectSub
     given_name: Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=_PRINTABLE)]
@@ -336,6 +350,8 @@ class FranceConnectIdentityPublic(FranceConnectIdentityIn):
 class FranceConnectLogin(BaseModel):
     """The identity chosen on the fake FranceConnect page."""
 
+    model_config = STRICT_INPUT
+
     sub: FranceConnectSub
 
 
@@ -351,6 +367,8 @@ class FranceConnectResult(BaseModel):
 
 class CodeIn(BaseModel):
     """A code received by SMS or email."""
+
+    model_config = STRICT_INPUT
 
     request_id: RequestId
     code: Code
@@ -374,7 +392,9 @@ class LetterOut(BaseModel):
 class ResetIn(BaseModel):
     """Confirm the reset of a self-activated account."""
 
-    confirm: bool = False
+    model_config = STRICT_INPUT
+
+    confirm: StrictBool = False  # a reset done by accident cannot be undone: no "yes" or 1
 
 
 class StatsOut(BaseModel):
@@ -399,6 +419,8 @@ class DirectorToken(BaseModel):
 class IdentifiantBySms(BaseModel):
     """Forgotten identifiant, by SMS."""
 
+    model_config = STRICT_INPUT
+
     nom: PersonName
     prenom: PersonName
     mobile: MobileIn
@@ -406,6 +428,8 @@ class IdentifiantBySms(BaseModel):
 
 class IdentifiantByEmail(BaseModel):
     """Forgotten identifiant, by confirmed email."""
+
+    model_config = STRICT_INPUT
 
     nom: PersonName
     prenom: PersonName
@@ -415,12 +439,16 @@ class IdentifiantByEmail(BaseModel):
 class PasswordResetStart(BaseModel):
     """Forgotten password: the identifiant and the channel for the code."""
 
+    model_config = STRICT_INPUT
+
     identifiant: IdentifiantIn
     channel: Annotated[str, StringConstraints(pattern=r"^(sms|email)$")] = "sms"
 
 
 class PasswordResetFinish(BaseModel):
     """The code received and the new password."""
+
+    model_config = STRICT_INPUT
 
     request_id: RequestId
     code: Code
@@ -429,6 +457,8 @@ class PasswordResetFinish(BaseModel):
 
 class EmailIn(BaseModel):
     """A new email address to confirm."""
+
+    model_config = STRICT_INPUT
 
     email: EmailStr
 
@@ -441,6 +471,8 @@ class Message(BaseModel):
 
 class MergeIn(BaseModel):
     """The other account's identifiant and the temporary password of its school letter."""
+
+    model_config = STRICT_INPUT
 
     identifiant: IdentifiantIn
     password: Password
@@ -471,6 +503,8 @@ class Explanation(BaseModel):
 class SiecleChild(BaseModel):
     """A secondary-school (2D) pupil of a SIECLE fixture."""
 
+    model_config = STRICT_INPUT
+
     source_id: SourceId
     ine: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{11}$")]
     nom: PersonName
@@ -483,6 +517,8 @@ class SiecleChild(BaseModel):
 
 class SiecleAccount(BaseModel):
     """A parent who already has an active account through a 2D child (or earlier LSU use)."""
+
+    model_config = STRICT_INPUT
 
     source_id: SourceId
     nom: PersonName
@@ -497,5 +533,7 @@ class SiecleAccount(BaseModel):
 
 class SiecleBatch(BaseModel):
     """SIECLE fixtures to load."""
+
+    model_config = STRICT_INPUT
 
     items: list[SiecleAccount] = Field(min_length=1, max_length=5000)

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, EmailStr, StringConstraints, field_validato
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
 
 from edusim_common.db import UTCDateTime
 from edusim_common.types import PersonName, ShortText
@@ -49,6 +50,11 @@ seed, which sets ids itself, starts after both the highest row and the sequence
 
 class OndeModel(SQLModel, registry=registry()):
     """Base of ONDE's tables: their own metadata, apart from the other services'."""
+
+
+#: ``STRICT_INPUT`` (a field the API does not know is refused) for ONDE's request bodies,
+#: typed as SQLModel wants its configuration.
+STRICT_BODY = SQLModelConfig(extra="forbid")
 
 
 class Level(StrEnum):
@@ -123,6 +129,7 @@ class School(OndeModel, table=True):
 
 
 class SchoolCreate(SchoolBase):
+    model_config = STRICT_BODY
     uai: Uai = Field(schema_extra={"examples": ["0021593W"]})
 
 
@@ -139,6 +146,7 @@ class SchoolCreated(SchoolPublic):
 
 
 class ClassCreate(OndeModel):
+    model_config = STRICT_BODY
     label: ShortText = Field(schema_extra={"examples": ["CE1-CE2 Mme Martin"]})
     levels: list[Level] = Field(min_length=1, max_length=9, schema_extra={"examples": [["CE1"]]})
 
@@ -180,6 +188,7 @@ class PupilFields(OndeModel):
 
 
 class PupilCreate(PupilFields):
+    model_config = STRICT_BODY
     ine: Ine | None = Field(
         default=None, description="Given by the national base; generated when absent."
     )
@@ -190,6 +199,7 @@ class PupilCreate(PupilFields):
 
 
 class PupilUpdate(OndeModel):
+    model_config = STRICT_BODY
     nom: PersonName | None = None
     prenoms: PersonName | None = None
     sex: Sex | None = None
@@ -243,6 +253,7 @@ class PupilPublic(OndeModel):
 
 
 class StateChange(OndeModel):
+    model_config = STRICT_BODY
     state: PupilState = Field(schema_extra={"examples": ["admis"]})
 
 
@@ -270,10 +281,12 @@ class ResponsableFields(OndeModel):
 
 
 class ResponsableCreate(ResponsableFields):
+    model_config = STRICT_BODY
     pass
 
 
 class ResponsableUpdate(OndeModel):
+    model_config = STRICT_BODY
     civility: Civility | None = None
     nom: PersonName | None = None
     prenom: PersonName | None = None
@@ -335,10 +348,12 @@ class LinkFields(OndeModel):
 
 
 class LinkCreate(LinkFields):
+    model_config = STRICT_BODY
     responsable_id: int = Field(ge=1, le=MAX_ID)
 
 
 class LinkUpdate(OndeModel):
+    model_config = STRICT_BODY
     lien: Lien | None = None
     autorite_parentale: bool | None = None
 

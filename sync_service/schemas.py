@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from edusim_common.clock import ClockMode, ClockState
+from edusim_common.types import STRICT_INPUT
 from sync_service.models import Run
 
 
@@ -65,12 +66,21 @@ class RunLinePublic(BaseModel):
 class RunRequest(BaseModel):
     """A manual run, for demos: cut-off now (marked `manual`), or a full reconciliation."""
 
-    full: bool = Field(default=False, description="Reconcile ONDE's export against EduConnect.")
-    dry_run: bool = Field(default=False, description="Report what would change; change nothing.")
+    model_config = STRICT_INPUT
+
+    # Strict booleans: ``"yes"`` or ``1`` would start a real full reconciliation by accident.
+    full: StrictBool = Field(
+        default=False, description="Reconcile ONDE's export against EduConnect."
+    )
+    dry_run: StrictBool = Field(
+        default=False, description="Report what would change; change nothing."
+    )
 
 
 class ClockSetIn(BaseModel):
     """Set the clock; moving forward runs the nights crossed."""
+
+    model_config = STRICT_INPUT
 
     now: datetime
     mode: ClockMode | None = None
@@ -78,6 +88,8 @@ class ClockSetIn(BaseModel):
 
 class ClockAdvanceIn(BaseModel):
     """Advance the clock; every night crossed runs its sync, in order."""
+
+    model_config = STRICT_INPUT
 
     seconds: float = Field(ge=0, le=400 * 86400, examples=[86400])
 

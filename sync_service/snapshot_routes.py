@@ -40,6 +40,7 @@ from edusim_common.clock import ClockMode, ClockState
 from edusim_common.db import make_engine
 from edusim_common.problems import PROBLEM_RESPONSES, Conflict, InvalidInput, NotFound, Problem
 from edusim_common.service_auth import require_service_token
+from edusim_common.types import STRICT_INPUT
 from sync_service import driver
 from sync_service.remote import RemoteError
 from sync_service.runner import SyncContext
@@ -95,6 +96,8 @@ class SnapshotOut(BaseModel):
 
 class SnapshotSave(BaseModel):
     """Save the simulation under a name."""
+
+    model_config = STRICT_INPUT
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples=["debut-demo"])
     overwrite: bool = Field(default=False, description="Replace a snapshot of the same name.")

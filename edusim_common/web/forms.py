@@ -63,9 +63,15 @@ def _french(reason: str, translations: Mapping[str, str]) -> str:
 def validate(
     model: type[M], data: Mapping[str, Any], translations: Mapping[str, str] | None = None
 ) -> tuple[M | None, FormErrors]:
-    """``model`` from ``data``, or the French errors by field."""
+    """``model`` from ``data``, or the French errors by field.
+
+    Only the model's fields are read: a page's form also posts its buttons and its CSRF token,
+    which the API's models (strict: an unknown field is refused) do not know.
+    """
+    fields = model.model_fields
+    known = set(fields) | {f.alias for f in fields.values() if f.alias}
     try:
-        return model.model_validate(data), FormErrors()
+        return model.model_validate({k: v for k, v in data.items() if k in known}), FormErrors()
     except ValidationError as exc:
         errors = FormErrors()
         for err in exc.errors():
