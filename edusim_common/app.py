@@ -28,6 +28,7 @@ from edusim_common.problems import (
     FieldError,
     as_page,
     install_problem_handlers,
+    install_problem_openapi,
     problem_response,
 )
 from edusim_common.web import Pages
@@ -166,6 +167,7 @@ def create_service_app(
     app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
     app.state.settings = settings
     install_problem_handlers(app)
+    install_problem_openapi(app)
     app.state.faults = FaultRegistry()
     app.add_middleware(FaultInjection, registry=app.state.faults)
     app.add_middleware(RefuseNulInUrl)

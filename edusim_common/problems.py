@@ -264,11 +264,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
-        "model": ProblemDetails,
-        "content": {PROBLEM_MEDIA_TYPE: {}},
-        "description": description,
-    }
+    # The schema is set by ``document_problems``: FastAPI would file a "model" under JSON.
+    status: {"description": description}
     for status, description in {
         401: "Missing or unknown bearer token",
         403: "Not allowed (e.g. another school's data)",
@@ -277,3 +274,40 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "Invalid input",
     }.items()
 }
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
+#: FastAPI's own 422 body, which these services never send (their 422 is a problem).
+_FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document every error answer of an OpenAPI ``schema`` as it is sent.
+
+    FastAPI puts a response's model under ``application/json`` and leaves the media type given
+    beside it empty; its default 422 is a body these services never send. Every 4xx and 5xx is
+    ``application/problem+json`` with the ``ProblemDetails`` schema.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem.pop("$defs", {}))
+    components["ProblemDetails"] = problem
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if str(status)[:1] in ("4", "5"):
+                    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": dict(_PROBLEM_REF)}}
+    for name in _FASTAPI_VALIDATION:
+        components.pop(name, None)
+    return schema
+
+
+def install_problem_openapi(app: FastAPI) -> None:
+    """Have ``app``'s OpenAPI document its errors as problem+json (see ``document_problems``)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

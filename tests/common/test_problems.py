@@ -255,3 +255,28 @@ def test_422_for_out_of_range_ids(onde: TestClient, service: dict[str, str]) -> 
         fields=("query.after",),
     )
     assert onde.get(f"/api/v1/pupils/{too_big - 1}", headers=service).status_code == 404
+
+
+@pytest.mark.parametrize("service", ["onde", "educonnect", "sync"])
+def test_the_openapi_documents_every_error_as_a_problem(
+    service: str, request: pytest.FixtureRequest
+) -> None:
+    """As sent: ``application/problem+json`` with the ``ProblemDetails`` schema, never FastAPI's
+    own 422 body (generated clients would type the errors wrongly)."""
+    client: TestClient = request.getfixturevalue(service)
+    spec = client.get("/openapi.json").json()
+    errors = [
+        response
+        for path_item in spec["paths"].values()
+        for operation in path_item.values()
+        for status, response in operation["responses"].items()
+        if status[0] in "45"
+    ]
+    assert len(errors) > 20
+    for response in errors:
+        assert response["content"] == {
+            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+        }
+    problem = spec["components"]["schemas"]["ProblemDetails"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
