@@ -172,7 +172,12 @@ class SourcePublic(BaseModel):
 class ChildPublic(BaseModel):
     """A child as shown with an attachment (never the birth date: it is the check)."""
 
-    id: int
+    id: int = Field(description="EduConnect's own id of the child: not ONDE's pupil id.")
+    source: SourceKind = Field(description="Where the child comes from: ONDE (1D) or SIECLE (2D).")
+    source_id: str = Field(
+        description="The child's id in its source: for `onde`, the pupil's id in ONDE's API.",
+        examples=["17"],
+    )
     ine: str
     nom: str
     prenoms: str

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from edusim_common.collector import collection_paused
 from edusim_common.deps import DbSession, Now
 from edusim_common.pagination import Page, decode_cursor, encode_cursor
+from edusim_common.phones import normalize_phone
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput, NotFound
 from fake_educonnect.deps import MAX_ID, IdPath, PasswordsDep, ServiceOnly, Settings
 from fake_educonnect.models import Account, AccountState, Origin, SourceKind
@@ -157,7 +158,16 @@ def read_outbox(
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Limit = 100,
 ) -> list[OutboxPublic]:
-    """Messages after `after`, oldest first; filter by recipient to pick up a code."""
+    """Messages after `after`, oldest first; filter by recipient to pick up a code.
+
+    A phone number may be written as people write it (`06 12 34 56 78`): it is compared in the
+    E.164 form the outbox stores (`+33612345678`).
+    """
+    if recipient is not None:
+        try:
+            recipient = normalize_phone(recipient)
+        except ValueError:
+            recipient = recipient.strip()  # an email, a parent's name (letters), a school's UAI
     return [
         OutboxPublic.model_validate(m, from_attributes=True)
         for m in outbox.list_messages(session, after, limit, recipient, channel, school)

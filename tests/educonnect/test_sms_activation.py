@@ -244,3 +244,20 @@ def test_login_failures_are_uniform_and_limited(
         "/api/v1/login", json={"identifiant": session["identifiant"], "password": "Soleil2026"}
     )
     assert after.status_code == 200
+
+
+def test_the_outbox_finds_a_mobile_however_it_is_written(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    one_parent(educonnect, ec_service)  # mobile +33612345678
+    educonnect.post(
+        "/api/v1/activation/sms",
+        json={"nom": "Martin", "prenom": "Sophie", "mobile": "06 12 34 56 78"},
+    )
+    for written in ("+33612345678", "06 12 34 56 78", "0612345678", "+33 6 12 34 56 78"):
+        found = educonnect.get(
+            "/api/v1/outbox", params={"recipient": written}, headers=ec_service
+        ).json()
+        assert [(m["channel"], m["recipient"]) for m in found] == [("sms", "+33612345678")]
+    none = educonnect.get("/api/v1/outbox", params={"recipient": "06 99"}, headers=ec_service)
+    assert none.json() == []

@@ -55,6 +55,9 @@ def test_a_change_of_day_d_reaches_educonnect_on_d_plus_1_not_before(
     account_id = accounts[0]["id"]
     detail = educonnect.get(f"/api/v1/accounts/{account_id}", headers=ec_service).json()
     assert [a["child"]["prenoms"] for a in detail["attachments"]] == ["Léa"]
+    # The child names its ONDE pupil: EduConnect's own child id is another number.
+    [child] = [a["child"] for a in detail["attachments"]]
+    assert (child["source"], child["source_id"]) == ("onde", str(pupil["id"]))
     second = next_day(sync, sync_admin)["runs"][0]
     assert second["counts"]["proposals_added"] == 1
     assert second["from_cursor"] < second["to_cursor"]
