@@ -23,6 +23,7 @@ from sync_service.schemas import (
     ClockAdvanceIn,
     ClockMove,
     ClockSetIn,
+    LineOutcome,
     RunLinePublic,
     RunPublic,
     RunRequest,
@@ -103,8 +104,11 @@ def next_day(ctx: Context) -> ClockMove:
 
 
 @router.post("/runs", tags=["runs"], summary="Run the sync now (manual)", dependencies=admin)
-def start_run(body: RunRequest, ctx: Context) -> RunPublic:
-    """A manual run, cut-off now, marked `manual` (or `full`): it breaks J+1 on purpose."""
+def start_run(ctx: Context, body: RunRequest | None = None) -> RunPublic:
+    """A manual run, cut-off now, marked `manual` (or `full`): it breaks J+1 on purpose.
+
+    The body is optional: without one, a manual run."""
+    body = body or RunRequest()
     kind = RunKind.full if body.full else RunKind.manual
     return RunPublic.of(run_now(ctx, kind, ctx.clock.now(), full=body.full, dry_run=body.dry_run))
 
@@ -148,16 +152,17 @@ def _lines(
 def run_lines(
     run_id: RunIdPath,
     session: DbSession,
-    outcome: Annotated[str | None, Query(max_length=24)] = None,
+    outcome: LineOutcome | None = None,
     source_id: Annotated[str | None, Query(max_length=40)] = None,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[RunLinePublic]:
     """Filter by outcome (`created`, `excluded`, `failed`…) or source id; page with `after`."""
     _run(session, run_id)
+    wanted = outcome.value if outcome is not None else None
     return [
         RunLinePublic.model_validate(line, from_attributes=True)
-        for line in _lines(session, run_id, outcome, source_id, after, limit)
+        for line in _lines(session, run_id, wanted, source_id, after, limit)
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 import orjson
@@ -11,6 +12,17 @@ from pydantic import BaseModel, Field, StrictBool
 from edusim_common.clock import ClockMode, ClockState
 from edusim_common.types import STRICT_INPUT
 from sync_service.models import Run
+
+
+class LineOutcome(StrEnum):
+    """What became of one object of a run (EduConnect's answer, or the sync's ``failed``)."""
+
+    created = "created"
+    matched = "matched"
+    updated = "updated"
+    unchanged = "unchanged"
+    excluded = "excluded"
+    failed = "failed"
 
 
 class RunPublic(BaseModel):

@@ -52,3 +52,27 @@ def test_the_sync_refuses_unknown_or_loosely_typed_run_options(
     _refused(sync.post("/api/v1/runs", json={"full": "yes"}, headers=sync_admin), "body.full")
     _refused(sync.post("/api/v1/runs", json={"dry_run": 1}, headers=sync_admin), "body.dry_run")
     assert sync.get("/api/v1/runs").json() == []
+
+
+def test_a_run_needs_no_body_and_its_lines_take_known_outcomes_only(
+    sync: TestClient, sync_admin: dict[str, str]
+) -> None:
+    run = sync.post("/api/v1/runs", headers=sync_admin)  # no body: a manual run
+    assert run.status_code == 200, run.text
+    assert run.json()["kind"] == "manual"
+    lines = f"/api/v1/runs/{run.json()['id']}/lines"
+    _refused(sync.get(lines, params={"outcome": "bogus"}), "query.outcome")
+    assert sync.get(lines, params={"outcome": "created"}).status_code == 200
+
+
+def test_onde_refuses_a_school_filter_that_is_not_a_uai(
+    onde: TestClient, director: dict[str, str], service: dict[str, str]
+) -> None:
+    """A 422 naming the filter, rather than a 403 for "school XYZ" or an empty list."""
+    pupil = create(onde, director)
+    for path in ("/api/v1/pupils", "/api/v1/responsables", "/api/v1/changes"):
+        for headers in (director, service):
+            _refused(onde.get(path, params={"school": "xyz"}, headers=headers), "query.school")
+            _refused(onde.get(path, params={"school": "0021593A"}, headers=headers), "query.school")
+    found = onde.get("/api/v1/pupils", params={"school": " 0021593w "}, headers=director)
+    assert [p["id"] for p in found.json()["items"]] == [pupil["id"]]

@@ -14,7 +14,7 @@ from edusim_common.collector import collection_paused
 from edusim_common.deps import DbSession
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
 from fake_onde.deps import MAX_ID, Caller, Settings, page_limit
-from fake_onde.models import ChangeOp, EntityKind
+from fake_onde.models import ChangeOp, EntityKind, Uai
 from fake_onde.service import changes
 from fake_onde.service.export import ExportEmbed, ExportKind, export_page
 
@@ -78,10 +78,10 @@ def read_changes(
         datetime | None, Query(description="Cut-off: only changes recorded at or before it.")
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=50000)] = None,
-    school: Annotated[str | None, Query(max_length=16, description="Only this UAI")] = None,
+    school: Annotated[Uai | None, Query(description="Only this UAI")] = None,
 ) -> Response:
     """Everything after `after` up to `until`, in order; directors read only their school."""
-    school_uai = school.strip().upper() if school else principal.uai
+    school_uai = school or principal.uai  # ``Uai``: checked, trimmed, upper-case
     if school_uai is not None:
         principal.check_school(school_uai)
     if until is not None and (until.year < 1900 or until.year > 2999):

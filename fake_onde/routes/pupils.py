@@ -27,6 +27,7 @@ from fake_onde.models import (
     PupilState,
     PupilUpdate,
     StateChange,
+    Uai,
 )
 from fake_onde.service import pupils, responsables
 from fake_onde.service.snapshots import link_dict, pupil_dict
@@ -51,7 +52,7 @@ def list_pupils(
     session: DbSession,
     principal: Caller,
     settings: Settings,
-    school: Annotated[str | None, Query(max_length=16, description="UAI")] = None,
+    school: Annotated[Uai | None, Query(description="UAI")] = None,
     class_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     state: PupilState | None = None,
     name: Annotated[
@@ -61,7 +62,7 @@ def list_pupils(
     limit: Annotated[int | None, Query(ge=1, le=50000)] = None,
 ) -> Page[PupilPublic]:
     """Pupils by id, one page at a time; a director sees only their school."""
-    school_uai = school.strip().upper() if school else principal.uai
+    school_uai = school or principal.uai  # ``Uai``: checked, trimmed, upper-case
     if school_uai is not None:
         principal.check_school(school_uai)
     position = decode_cursor(cursor, id=int)

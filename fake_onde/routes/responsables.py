@@ -17,7 +17,13 @@ from fake_onde.deps import (
     Settings,
     page_limit,
 )
-from fake_onde.models import LinkPublic, ResponsableCreate, ResponsablePublic, ResponsableUpdate
+from fake_onde.models import (
+    LinkPublic,
+    ResponsableCreate,
+    ResponsablePublic,
+    ResponsableUpdate,
+    Uai,
+)
 from fake_onde.service import responsables
 from fake_onde.service.snapshots import link_dict, responsable_dict
 
@@ -41,7 +47,7 @@ def list_responsables(
     session: DbSession,
     principal: Caller,
     settings: Settings,
-    school: Annotated[str | None, Query(max_length=16, description="UAI")] = None,
+    school: Annotated[Uai | None, Query(description="UAI")] = None,
     name: Annotated[str | None, Query(max_length=80)] = None,
     pupil_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     has_mobile: bool | None = None,
@@ -49,7 +55,7 @@ def list_responsables(
     limit: Annotated[int | None, Query(ge=1, le=50000)] = None,
 ) -> Page[ResponsablePublic]:
     """Responsables by id, one page at a time; a director sees only their school."""
-    school_uai = school.strip().upper() if school else principal.uai
+    school_uai = school or principal.uai  # ``Uai``: checked, trimmed, upper-case
     if school_uai is not None:
         principal.check_school(school_uai)
     position = decode_cursor(cursor, id=int)

@@ -25,7 +25,7 @@ from sync_service.pages.wording import (
 )
 from sync_service.remote import RemoteError
 from sync_service.runner import SyncContext, approve
-from sync_service.schemas import RunPublic
+from sync_service.schemas import LineOutcome, RunPublic
 from sync_service.timeline import names_of, outcome_counts
 
 RUNS_PER_PAGE = 30
@@ -104,14 +104,18 @@ def run_page(run_id: str, request: Request, session: DbSession) -> HTMLResponse:
     counts = outcome_counts(session, run.id)
     outcome = request.query_params.get("resultat", "")
     notice = ""
-    if outcome and outcome not in counts and outcome not in OUTCOME_FR:
-        notice = "Filtre ignoré : résultat inconnu."
-        outcome = ""
+    wanted = None
+    if outcome:
+        try:
+            wanted = LineOutcome(outcome)
+        except ValueError:
+            notice = "Filtre ignoré : résultat inconnu."
+            outcome = ""
     after = _position(request.query_params.get("apres")) or 0
     lines = routes.run_lines(
         run_id=run.id,
         session=session,
-        outcome=outcome or None,
+        outcome=wanted,
         source_id=None,
         after=after,
         limit=LINES_PER_PAGE + 1,
