@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from edusim_common.db import SchemaMismatch, check_schema, make_engine
 from fake_onde.auth import director_token
 from fake_onde.config import OndeSettings
 from fake_onde.models import OndeModel
+
+if TYPE_CHECKING:
+    from fake_onde.seed import SeedReport
 
 app = typer.Typer(
     help="A runnable simulation of the ONDE → EduConnect synchronisation.",
@@ -72,10 +75,10 @@ def _open_onde(settings: OndeSettings) -> tuple[Engine, SimClock]:
     return engine, load_clock(engine, table, settings.clock_start, settings.clock_mode)
 
 
-def _seed_demo(settings: OndeSettings, defaulted: set[str]) -> tuple[int, int, int]:
+def _seed_demo(settings: OndeSettings, defaulted: set[str]) -> tuple[SeedReport, int]:
     """The demo school in ONDE (unless there) and its FranceConnect test identities in
-    EduConnect (unless there, or EduConnect's database is elsewhere): pupils added, responsables
-    added, identities added."""
+    EduConnect (unless there, or EduConnect's database is elsewhere): what ONDE got, identities
+    added."""
     from edusim.demo_franceconnect import seed_demo_franceconnect
     from fake_educonnect.config import EduConnectSettings
     from fake_educonnect.main import EDUCONNECT_LOCK_KEY
@@ -94,7 +97,20 @@ def _seed_demo(settings: OndeSettings, defaulted: set[str]) -> tuple[int, int, i
                 educonnect.dispose()
     finally:
         engine.dispose()
-    return report.pupils, report.responsables, identities
+    return report, identities
+
+
+def _demo_seeded(report: SeedReport) -> str:
+    """What seeding the demo added, saying which schools the counts cover."""
+    from fake_onde.seed import COMPANION_UAI, DEMO_UAI
+
+    counts = f"{report.pupils} pupils added and {report.responsables} responsables"
+    if report.schools > 1:
+        return (
+            f"Demo school {DEMO_UAI} and its neighbour maternelle {COMPANION_UAI}: {counts}, "
+            f"the {report.schools} schools together."
+        )
+    return f"Demo school {DEMO_UAI}: {counts}."
 
 
 def _identities_added(count: int) -> None:
@@ -125,11 +141,9 @@ def up(
     os.environ.setdefault("EDUSIM_SNAPSHOT_DIR", str(data_dir / "snapshots"))
     settings = OndeSettings()
     if demo:
-        pupils, responsables, identities = _seed_demo(settings, defaulted)
-        if pupils:
-            console.print(
-                f"Seeded the demo school {DEMO_UAI}: {pupils} pupils, {responsables} responsables."
-            )
+        report, identities = _seed_demo(settings, defaulted)
+        if report.pupils:
+            console.print(_demo_seeded(report))
         _identities_added(identities)
     specs = [
         ServiceSpec("onde", "fake_onde.main:create_app", onde_port),
@@ -186,9 +200,11 @@ def seed(
     defaulted = _use_data_dir(data_dir)
     settings = OndeSettings()
     if demo:
-        pupils, _, identities = _seed_demo(settings, defaulted)
-        state = f"{pupils} pupils added" if pupils else "already there"
-        console.print(f"Demo school {DEMO_UAI}: {state}.")
+        report, identities = _seed_demo(settings, defaulted)
+        if report.pupils:
+            console.print(_demo_seeded(report))
+        else:
+            console.print(f"Demo school {DEMO_UAI}: already there.")
         _identities_added(identities)
         return
     engine, clock = _open_onde(settings)
@@ -261,10 +277,8 @@ def reset(
         engine.dispose()
         console.print(f"{prefix.lower()}: erased ({_masked(url)})")
     if demo:
-        from fake_onde.seed import DEMO_UAI
-
-        pupils, _, identities = _seed_demo(OndeSettings(), defaulted)
-        console.print(f"Demo school {DEMO_UAI} seeded: {pupils} pupils.")
+        report, identities = _seed_demo(OndeSettings(), defaulted)
+        console.print(_demo_seeded(report))
         _identities_added(identities)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -55,6 +55,16 @@ def same_origin_forms(request: Request) -> None:
         raise Forbidden(CROSS_SITE_FR)  # shown on the French error page
 
 
+FAVICON = "favicon.svg"
+FAVICON_PATH = "/favicon.ico"
+
+
+def favicon() -> FileResponse:
+    """The simulator's icon, the one the pages' ``<link rel="icon">`` names."""
+    headers = {"Cache-Control": "public, max-age=86400"}
+    return FileResponse(STATIC_DIR / FAVICON, media_type="image/svg+xml", headers=headers)
+
+
 @dataclass
 class Pages:
     """One service's pages: its router and its templates."""
@@ -74,6 +84,8 @@ class Pages:
         """Mount the pages, the common static files and the French error pages on ``app``."""
         app.include_router(self.router)
         app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static-common")
+        # Browsers also ask for /favicon.ico on their own (a JSON answer, an old bookmark).
+        app.add_api_route(FAVICON_PATH, favicon, methods=["GET"], include_in_schema=False)
         templates = self.templates
 
         def error_page(request: Request, status: int, detail: str) -> Response:

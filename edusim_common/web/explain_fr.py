@@ -19,12 +19,29 @@ from typing import Any
 
 from edusim_common.web.render import datetime_fr, short_date
 
-ORIGIN_FR = {
-    "FranceConnect": "FranceConnect (le parent a activé seul, par FranceConnect)",
-    "Responsable": "Responsable (le parent a activé seul, code par SMS)",
-    "Etablissement": "Etablissement (courrier de notification imprimé par l'école)",
+ORIGIN_LABEL_FR = {
+    "FranceConnect": "FranceConnect",
+    "Responsable": "Responsable",
+    "Etablissement": "Établissement",
 }
-"""An account's origin (« provenance »), explained."""
+"""An account's origin (« provenance »), as the console names it."""
+
+ORIGIN_HOW_FR = {
+    "FranceConnect": "par le parent lui-même (FranceConnect)",
+    "Responsable": "par le parent lui-même (code par SMS)",
+    "Etablissement": "avec le courrier de notification imprimé par l'école",
+}
+"""How an account of each origin was activated."""
+
+
+def activated_fr(origin: str | None) -> str:
+    """What follows « Compte activé »: `` par le parent lui-même (FranceConnect), origine …``."""
+    if origin is None:
+        return ""
+    label = f"origine « {ORIGIN_LABEL_FR.get(origin, origin)} »"
+    how = ORIGIN_HOW_FR.get(origin)
+    return f" {how}, {label}" if how else f", {label}"
+
 
 ATTACHMENT_CODES = frozenset(
     {"attached", "proposed", "proposed_open", "blocked", "refused", "removed"}
@@ -93,7 +110,7 @@ def _account_fr(code: str, account: Mapping[str, Any] | None) -> str:
     acc = account or {}
     created, activated = _when(acc.get("created_at")), _when(acc.get("activated_at"))
     last = _when(acc.get("last_login_at"))
-    origin = str(acc.get("origin"))
+    origin = str(acc["origin"]) if acc.get("origin") else None
     return {
         "not_synchronised": "Pas encore d'enregistrement EduConnect pour ce responsable : une "
         "saisie faite dans ONDE le jour J arrive dans EduConnect avec la synchronisation de la "
@@ -109,13 +126,12 @@ def _account_fr(code: str, account: Mapping[str, Any] | None) -> str:
         "courrier de l'école (le directeur peut aussi saisir le mobile dans ONDE : il arrive le "
         "lendemain).",
         "sms_refused": "Le mobile connu d'ONDE n'accepte pas les SMS : pas de code par SMS.",
-        "active": f"Compte activé le {short_date(activated)} (origine "
-        f"{ORIGIN_FR.get(origin, origin)}) ; "
+        "active": f"Compte activé le {short_date(activated)}{activated_fr(origin)} ; "
         + (f"dernière connexion le {datetime_fr(last)}." if last else "aucune connexion."),
         "self_activated": "Ce parent a activé son compte seul : pour un identifiant ou un mot de "
         "passe oublié, l'orienter d'abord vers « Identifiant oublié » et « Mot de passe "
         "oublié » plutôt que de réinitialiser le compte.",
-        "desactive": "Compte désactivé : plus aucun enfant inscrit. Il revient de lui-même si un "
-        "enfant est de nouveau inscrit.",
+        "desactive": "Compte désactivé : plus aucun enfant admis. Il revient de lui-même si un "
+        "enfant est de nouveau admis.",
         "letter_pending": "Un courrier de notification de l'école est en cours de validité.",
     }.get(code, "")

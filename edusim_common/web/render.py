@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel.dates import format_date, format_datetime
 from fastapi import Request
@@ -22,13 +22,37 @@ STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PATH = "/static-common"
 
 
-def date_fr(value: date | datetime | None, style: str = "long") -> str:
-    """``29 novembre 2026`` (``style="full"``: ``dimanche 29 novembre 2026``)."""
+# French writes the first day of a month as an ordinal: « mardi 1er septembre 2026 ».
+DATE_PATTERNS = {
+    "day": "{day}",
+    "day_month": "{day} MMMM",
+    "long": "{day} MMMM y",
+    "full": "EEEE {day} MMMM y",
+}
+
+
+def _format(value: date, style: str) -> str:
+    day = "d'er'" if value.day == 1 else "d"
+    pattern = DATE_PATTERNS[style].format(day=day)
+    return format_date(value, format=pattern, locale="fr_FR")
+
+
+def date_fr(value: date | datetime | None, style: Literal["long", "full"] = "long") -> str:
+    """``1er décembre 2026`` (``style="full"``: ``mardi 1er décembre 2026``)."""
     if value is None:
         return "—"
     if isinstance(value, datetime):
         value = value.astimezone(PARIS).date()
-    return format_date(value, format=style, locale="fr_FR")
+    return _format(value, style)
+
+
+def night_fr(first: date) -> str:
+    """The night after ``first``: ``1er au 2 septembre``, ``30 septembre au 1er octobre``."""
+    after = first + timedelta(days=1)
+    if first.year != after.year:
+        return f"{_format(first, 'long')} au {_format(after, 'long')}"
+    start = _format(first, "day_month" if first.month != after.month else "day")
+    return f"{start} au {_format(after, 'day_month')}"
 
 
 def datetime_fr(value: datetime | None) -> str:

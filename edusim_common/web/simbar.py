@@ -72,7 +72,7 @@ class SimBar:
         """« Synchronisation nocturne n° 3 : réussie »."""
         run = self.last_run
         if run is None:
-            return "Aucune synchronisation encore"
+            return "Aucune synchronisation pour l'instant"
         kind = KIND_FR.get(str(run.get("kind")), str(run.get("kind")))
         status = STATUS_FR.get(str(run.get("status")), str(run.get("status")))
         dry = " (simulation à blanc)" if run.get("dry_run") else ""

@@ -150,8 +150,8 @@ def pupil_of(session: Session, school: School, raw_id: str) -> Pupil:
         raise NotFound(f"Aucun élève n° {raw_id[:20]} dans ONDE.") from None
     if pupil.school_uai != school.uai:
         raise Forbidden(
-            f"Cet élève n'est pas inscrit dans votre école ({school.uai}) : vous ne voyez que les "
-            "élèves de votre école."
+            f"Cet élève relève d'une autre école que la vôtre ({school.uai}) : vous ne voyez que "
+            "les élèves de votre école."
         )
     return pupil
 

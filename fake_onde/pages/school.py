@@ -71,7 +71,7 @@ async def login(request: Request, session: DbSession) -> Response:
         return _login_page(request, session, errors, form, 422)
     settings: OndeSettings = request.app.state.settings
     response = redirect(
-        "/", f"Connecté comme directeur de l'école {school.name} ({school.uai}) — simulation."
+        "/", f"Connecté comme directeur : {school.name} ({school.uai}) — simulation."
     )
     response.set_cookie(
         DIRECTOR_COOKIE,

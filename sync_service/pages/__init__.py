@@ -13,12 +13,13 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from edusim_common.clock import PARIS
 from edusim_common.db import read_session
 from edusim_common.problems import Problem
 from edusim_common.web import Pages
 from edusim_common.web.forms import read_form, redirect
 from edusim_common.web.links import get_links
-from edusim_common.web.render import date_fr, page
+from edusim_common.web.render import date_fr, night_fr, page
 from edusim_common.web.simbar import KIND_FR, STATUS_FR, load_simbar
 from sync_service import driver
 from sync_service.models import Run, RunKind
@@ -46,7 +47,8 @@ def _summary(runs: list[Run]) -> str:
     parts = []
     for run in runs:
         label = STATUS_FR.get(run.status, run.status)
-        parts.append(f"nuit du {date_fr(run.cutoff)} → synchronisation {label}")
+        night = night_fr(run.cutoff.astimezone(PARIS).date())
+        parts.append(f"nuit du {night} : synchronisation {label}")
     return " ; ".join(parts)
 
 

@@ -10,9 +10,11 @@ from datetime import date
 from typing import Any
 
 from edusim_common.phones import display_phone
-from edusim_common.web.explain_fr import ORIGIN_FR
+from edusim_common.web.explain_fr import activated_fr
 from edusim_common.web.render import date_fr, short_date
 from sync_service.pages.wording import CHANNEL_FR, LIEN_FR, STATE_FR, reason_fr, when
+
+NO_ACCOUNT = "pas de compte EduConnect"
 
 
 def _phone(value: str | None) -> str:
@@ -140,13 +142,20 @@ def _child_event(kind: str, details: dict[str, Any]) -> str:
     )
 
 
+def _excluded(reason: str) -> str:
+    """« Pas de compte EduConnect », said once: most exclusion reasons already say it."""
+    if NO_ACCOUNT in reason:
+        return reason[:1].upper() + reason[1:]
+    return f"Pas de compte EduConnect : {reason}"
+
+
 def educonnect_event(event: dict[str, Any], existing_account: bool) -> str:
     """One EduConnect event in words."""
     kind, details = str(event["kind"]), event.get("details") or {}
     if kind.startswith("child_"):
         return _child_event(kind, details)
     if kind == "excluded":
-        return f"Pas de compte EduConnect : {reason_fr(details.get('reason'))}"
+        return _excluded(reason_fr(details.get("reason")))
     if kind == "account_created":
         if existing_account:
             return (
@@ -163,14 +172,15 @@ def educonnect_event(event: dict[str, Any], existing_account: bool) -> str:
         channel = CHANNEL_FR.get(str(details.get("channel")), str(details.get("channel")))
         return f"{channel} envoyé : « {details.get('subject')} »"
     if kind == "activated":
-        origin = str(details.get("origin"))
-        return f"Compte activé — origine {ORIGIN_FR.get(origin, origin)}"
+        origin = details.get("origin")
+        return f"Compte activé{activated_fr(str(origin) if origin else None)}"
     if kind == "first_login":
         return "Première connexion du parent"
     if kind == "last_login":
         return "Dernière connexion du parent"
     if kind == "deactivated":
         return (
-            "Compte désactivé : plus aucun enfant inscrit (il revient si un enfant est réinscrit)"
+            "Compte désactivé : plus aucun enfant admis (il revient si un enfant est de nouveau "
+            "admis)"
         )
     return kind

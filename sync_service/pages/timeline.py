@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from edusim_common.db import read_session
 from edusim_common.problems import NotFound
-from edusim_common.web.explain_fr import diagnosis_fr
+from edusim_common.web.explain_fr import ORIGIN_LABEL_FR, diagnosis_fr
 from edusim_common.web.forms import redirect
 from edusim_common.web.render import page
 from edusim_common.web.simbar import KIND_FR
@@ -29,7 +29,9 @@ from sync_service.timeline import TimelineData, search_responsables, timeline_da
 MAX_ID = 2**31 - 1
 SYSTEM_ORDER = {"onde": 0, "sync": 1, "educonnect": 2}
 
-pages.templates.env.globals.update(ACCOUNT_STATE_FR=ACCOUNT_STATE_FR, ATTACHMENT_FR=ATTACHMENT_FR)
+pages.templates.env.globals.update(
+    ACCOUNT_STATE_FR=ACCOUNT_STATE_FR, ATTACHMENT_FR=ATTACHMENT_FR, ORIGIN_LABEL_FR=ORIGIN_LABEL_FR
+)
 
 
 @dataclass

@@ -58,59 +58,84 @@ CHANNEL_FR = {
     "school": "Message à l'école",
 }
 
-# EduConnect's reasons (import, sync), by their beginning.
-_REASONS: list[tuple[str, str]] = [
-    (
-        "no mobile in ONDE",
-        "pas de mobile dans ONDE : activation autonome par SMS impossible ; utiliser "
-        "FranceConnect ou un courrier de l'école",
-    ),
-    (
-        "the mobile in ONDE does not accept SMS",
-        "le mobile connu d'ONDE n'accepte pas les SMS : activation par SMS impossible",
-    ),
-    (
-        "foster family",
-        "famille d'accueil : pas de compte EduConnect ; l'ENT lui crée un compte « parent » "
-        "manuel, utilisé par l'entrée « Personnel Collectivité et Invité »",
-    ),
-    (
-        "no parental authority",
-        "pas d'autorité parentale sur un élève admis : pas de compte EduConnect",
-    ),
-    (
-        "no enrolled pupil",
-        "aucun élève admis (admis ou admis définitivement) lié : pas de compte EduConnect",
-    ),
-    (
-        "no longer linked to an enrolled pupil",
-        "plus de lien avec un élève admis (avec autorité parentale) par cette fiche : le compte "
-        "garde ses autres enfants (désactivé s'il n'en reste aucun)",
-    ),
-    ("deleted in ONDE", "supprimé dans ONDE"),
-    ("account deactivated", "compte désactivé : plus aucun enfant inscrit"),
-    ("deactivation held back", "désactivation retenue : en attente du contrôle de seuil"),
-    ("account restored", "compte restauré : un enfant est de nouveau inscrit"),
-]
+# EduConnect's reasons, word for word (``fake_educonnect/service/imports.py``: the contract, the
+# sync imports none of its code). Some hold « ; » themselves, so a line's reasons are matched
+# whole, never split blindly on the separator.
+NO_MOBILE = (
+    "no mobile in ONDE: autonomous activation by SMS impossible; use FranceConnect or a "
+    "letter from the school"
+)
+NO_SMS = "the mobile in ONDE does not accept SMS: SMS activation impossible"
+FOSTER = (
+    "foster family (famille d'accueil): no EduConnect account; the ENT creates a manual 'parent' "
+    "account, used through its 'Personnel Collectivité et Invité' entry"
+)
+NO_AUTHORITY = "no parental authority over an enrolled pupil: no EduConnect account"
+NO_ENROLLED = "no enrolled pupil (admis or admis_definitif) linked: no EduConnect account"
+DELETED = "deleted in ONDE"
+NO_LONGER_ELIGIBLE = (
+    "no longer linked to an enrolled pupil with parental authority through this record: "
+    "the account keeps its other children (deactivated if none is left)"
+)
+# The sync's own reasons (``sync_service.runner``), after EduConnect's.
+DEACTIVATED = "account deactivated: no enrolled child left"
+HELD_BACK = "deactivation held back: waiting for the threshold check"
+RESTORED = "account restored: a child is enrolled again"
+
+NO_LONGER_LINKED_FR = (
+    "plus lié par cette fiche ONDE à un enfant admis sur lequel il exerce l'autorité parentale"
+)
+_REASONS = {
+    NO_MOBILE: "pas de mobile dans ONDE : activation autonome par SMS impossible, à faire par "
+    "FranceConnect ou avec un courrier de l'école",
+    NO_SMS: "le mobile connu d'ONDE n'accepte pas les SMS : activation par SMS impossible",
+    FOSTER: "famille d'accueil : pas de compte EduConnect (l'ENT lui crée un compte « parent » "
+    "manuel, utilisé par l'entrée « Personnel Collectivité et Invité »)",
+    NO_AUTHORITY: "pas d'autorité parentale sur un enfant admis : pas de compte EduConnect",
+    NO_ENROLLED: "aucun enfant admis ou admis définitivement : pas de compte EduConnect",
+    DELETED: "supprimé dans ONDE",
+    NO_LONGER_ELIGIBLE: f"{NO_LONGER_LINKED_FR} : le compte garde ses autres enfants, s'il en a",
+    DEACTIVATED: "compte désactivé : plus aucun enfant admis",
+    HELD_BACK: "désactivation retenue : en attente du contrôle de seuil",
+    RESTORED: "compte restauré : un enfant est de nouveau admis",
+}
+# Longest first: a reason that begins another one is tried after it.
+_KNOWN = sorted(_REASONS, key=len, reverse=True)
 _PROPOSED = re.compile(r"^([0-9]+) child\(ren\) proposed$")
 _REMOVED = re.compile(r"^([0-9]+) link\(s\) removed$")
 
 
+def _parts(reason: str) -> list[str]:
+    """A line's reasons, ``; ``-separated: each known reason whole, anything else up to ``; ``."""
+    parts = []
+    rest = reason
+    while rest:
+        known = (en for en in _KNOWN if rest == en or rest.startswith(en + "; "))
+        part = next(known, rest.split("; ", 1)[0])
+        parts.append(part)
+        rest = rest[len(part) + 2 :]
+    return parts
+
+
+def _part_fr(part: str, closed: bool) -> str:
+    proposed, removed = _PROPOSED.match(part), _REMOVED.match(part)
+    if proposed:
+        count = int(proposed.group(1))
+        return plural_fr(count, "enfant proposé", "enfants proposés") + " au rattachement"
+    if removed:
+        return plural_fr(int(removed.group(1)), "lien retiré", "liens retirés")
+    if part == NO_LONGER_ELIGIBLE and closed:  # the line says the account was (to be) closed
+        return NO_LONGER_LINKED_FR
+    return _REASONS.get(part, part)
+
+
 def reason_fr(reason: str | None) -> str:
-    """A report line's reasons (``; ``-separated, English) in French."""
+    """A report line's reasons (``; ``-separated, English) in French; unknown ones as they came."""
     if not reason:
         return ""
-    out = []
-    for part in reason.split("; "):
-        proposed, removed = _PROPOSED.match(part), _REMOVED.match(part)
-        if proposed:
-            count = int(proposed.group(1))
-            out.append(plural_fr(count, "enfant proposé", "enfants proposés") + " au rattachement")
-        elif removed:
-            out.append(plural_fr(int(removed.group(1)), "lien retiré", "liens retirés"))
-        else:
-            out.append(next((fr for en, fr in _REASONS if part.startswith(en)), part))
-    return " ; ".join(out)
+    parts = _parts(reason)
+    closed = DEACTIVATED in parts or HELD_BACK in parts
+    return " ; ".join(_part_fr(part, closed) for part in parts)
 
 
 def seconds_fr(value: float) -> str:

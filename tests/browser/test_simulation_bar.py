@@ -14,7 +14,7 @@ def test_next_day_moves_the_date_and_comes_back_to_the_page(
     stack: Stack, page: Page, shot: Callable[[Page, str], Path]
 ) -> None:
     page.goto(stack.sync.url + "/")
-    assert page.locator("#sim-date").inner_text() == "mardi 1 septembre 2026"
+    assert page.locator("#sim-date").inner_text() == "mardi 1er septembre 2026"
     assert page.locator("html").get_attribute("lang") == "fr"
     shot(page, "00-accueil")
     page.click("#sim-next-day")

@@ -106,8 +106,8 @@ def test_the_account_page_shows_the_phone_nationally_and_the_diagnosis_in_french
     words = text_of(f"<main>{diagnosis}</main>")
     assert "Diagnostic" in words
     assert (
-        "Compte activé le 01/09/2026 (origine Responsable (le parent a activé seul, code par "
-        "SMS)) ; dernière connexion le 01/09/2026 à 08:00." in words
+        "Compte activé le 01/09/2026 par le parent lui-même (code par SMS), origine "
+        "« Responsable » ; dernière connexion le 01/09/2026 à 08:00." in words
     )
     assert "Ce parent a activé son compte seul" in words
     assert "Léa Martin a été proposé(e) à une connexion et laissé(e) en attente" in words

@@ -100,7 +100,7 @@ def test_login_sets_an_onde_cookie_and_opens_the_school(site: TestClient) -> Non
     assert "HttpOnly" in cookie
     assert "samesite=lax" in cookie.lower()
     home = text(site.get("/", headers=HTML))
-    assert "Connecté comme directeur de l'école École Jean Jaurès (0021593W)" in flash(home)
+    assert "Connecté comme directeur : École Jean Jaurès (0021593W)" in flash(home)
     assert 'id="school-uai">0021593W<' in home
 
 

@@ -27,6 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edusim_common.problems import PROBLEM_MEDIA_TYPE
+from edusim_common.web import FAVICON_PATH
 from edusim_common.web.links import get_links
 from fake_educonnect.main import METADATA as EC_METADATA
 from fake_onde.models import OndeModel
@@ -175,7 +176,8 @@ class Pages:
 
     def __post_init__(self) -> None:
         app: FastAPI = self.service.client.app  # type: ignore[assignment]
-        self.routes = form_routes(app, "GET")
+        # The browsers' /favicon.ico is an image, not a page (test_wording_fr.py checks it).
+        self.routes = [r for r in form_routes(app, "GET") if r.path != FAVICON_PATH]
         self.downloads: dict[str, tuple[str, ...]] = {}  # API routes the pages link to
         self.path_values: dict[str, set[str]] = {}
         # What the code reads: the form fuzz's plausible values by name, positions to page from.

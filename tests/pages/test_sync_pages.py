@@ -16,11 +16,11 @@ def test_home_shows_the_simulated_date_and_links_every_screen(sync: TestClient) 
     answer = sync.get("/", headers=HTML)
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
-    body = answer.text
+    body = html.unescape(answer.text)
     assert 'lang="fr"' in body
     assert "Aujourd'hui (simulé)" in body
-    assert "1 septembre 2026" in body  # the default clock start
-    assert "Aucune synchronisation encore" in body
+    assert "mardi 1er septembre 2026" in body  # the default clock start
+    assert "Aucune synchronisation pour l'instant" in body
     for target in ("/console", "/outbox", "/runs", "/timeline"):
         assert target in body
 

@@ -43,7 +43,7 @@ def section(page: str, marker: str, end: str = "</table>") -> str:
 def test_no_run_yet(sync: TestClient) -> None:
     answer = sync.get("/runs", headers=HTML)
     assert answer.status_code == 200
-    assert "Aucune synchronisation encore" in text(answer)
+    assert "Aucune synchronisation pour l'instant" in text(answer)
 
 
 def test_runs_newest_first_with_kind_cutoff_counts_and_status(
@@ -279,7 +279,7 @@ def test_timeline_of_a_whole_lifecycle(
     assert "2 enfants proposés au rattachement" in steps
     assert "Compte EduConnect créé, non activé : identifiant s.martin" in steps
     assert "SMS envoyé : « Code d'activation EduConnect »" in steps
-    assert "Compte activé — origine Responsable (le parent a activé seul, code par SMS)" in steps
+    assert "Compte activé par le parent lui-même (code par SMS), origine « Responsable »" in steps
     assert "Première connexion du parent" in steps
     assert "Léa Martin rattaché(e) par le parent (bonne date de naissance)" in steps
     assert "Rattachement de Tom Martin bloqué : mauvaise date de naissance" in steps
@@ -296,7 +296,7 @@ def test_timeline_of_a_whole_lifecycle(
     assert 'id="account-state">actif<' in account
     assert 'id="account-origin">Responsable<' in account
     diagnosis = section(later, 'id="diagnosis"', "</section>")
-    assert "Compte activé le 02/09/2026 (origine Responsable" in diagnosis
+    assert "Compte activé le 02/09/2026 par le parent lui-même (code par SMS)" in diagnosis
     assert "orienter d'abord vers « Identifiant oublié »" in diagnosis
     assert "Léa Martin est rattaché(e)." in diagnosis
     assert "Rattachement de Tom Martin bloqué après une mauvaise date de naissance" in diagnosis
@@ -323,7 +323,7 @@ def test_timeline_of_an_excluded_foster_family(
     page = text(sync.get(f"/timeline/{foster['id']}", headers=HTML))
     steps = section(page, 'id="timeline"', "</ol>")
     assert "Synchronisation nocturne n° 1 : exclu" in steps
-    assert "Pas de compte EduConnect : famille d'accueil" in steps
+    assert "Famille d'accueil : pas de compte EduConnect (l'ENT lui crée" in steps
     assert "Lié(e) à Léa Martin (famille d'accueil, autorité parentale : oui)" in steps
     assert 'id="no-account"' in page
 
