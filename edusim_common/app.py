@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import Engine, MetaData
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edusim_common.clock import ClockMode, SimClock
 from edusim_common.clock_api import (
@@ -60,6 +60,29 @@ class ServiceSettings(Protocol):
 
 
 NUL_IN_URL_FR = "Cette adresse contient un caractère nul (%00) : vérifiez le lien."
+
+
+class HeadAsGet:
+    """Answer ``HEAD`` as ``GET`` without the body (RFC 9110): FastAPI's routes declare ``GET``
+    only, so ``HEAD`` was a 405 everywhere. Same status and headers, ``Content-Length`` included.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # a streamed body's chunks: none is sent
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class RefreshClock:
@@ -172,6 +195,7 @@ def create_service_app(
     app.add_middleware(FaultInjection, registry=app.state.faults)
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(RefreshClock)
+    app.add_middleware(HeadAsGet)
     app.include_router(faults_router(require_admin), prefix=API_PREFIX)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

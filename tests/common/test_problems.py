@@ -280,3 +280,12 @@ def test_the_openapi_documents_every_error_as_a_problem(
     problem = spec["components"]["schemas"]["ProblemDetails"]
     assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_head_is_get_without_the_body(onde: TestClient, service: dict[str, str]) -> None:
+    got = onde.get("/api/v1/schools", headers=service)
+    head = onde.head("/api/v1/schools", headers=service)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert onde.head("/api/v1/schools").status_code == 401  # the same checks as GET
+    assert onde.head("/api/v1/clock/advance").status_code == 405  # POST only

@@ -179,3 +179,17 @@ def test_struck_off_then_back_and_the_threshold(stack: Stack) -> None:
     approved = stack.sync_call("POST", f"/api/v1/runs/{held['id']}/approve").json()
     assert approved["status"] == "succeeded"
     assert {a["prenom"]: a["state"] for a in accounts(stack)}["Julie"] == "desactive"
+
+
+def test_head_answers_like_get_without_the_body(stack: Stack) -> None:
+    """RFC 9110 on the real servers (uvicorn refuses a body after a HEAD): same status and
+    headers as GET, no body, and the connection still serves the next request."""
+    for call in (stack.onde_call, stack.ec_call, stack.sync_call):
+        for path in ("/api/v1/clock", "/health", "/"):
+            got, head = call("GET", path), call("HEAD", path)
+            assert head.status_code == got.status_code, (path, head.text)
+            assert head.content == b""
+            for name in ("content-type", "content-length"):
+                assert head.headers.get(name) == got.headers.get(name), (path, name)
+            assert call("GET", path).status_code == got.status_code
+        assert call("HEAD", "/nowhere/at/all").status_code == 404
