@@ -277,7 +277,9 @@ class SessionOpened(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    """A new password (the current one is needed unless a school letter was just used)."""
+    """A new password. The current one is asked unless a school letter was just used (the
+    forced change) or the account has none yet (opened with FranceConnect: ``Me.has_password``
+    is false, and the parent's own session proves her)."""
 
     model_config = STRICT_INPUT
 
@@ -295,6 +297,10 @@ class Me(BaseModel):
     origin: Origin | None
     email: str | None
     email_confirmed: bool
+    has_password: bool = Field(
+        description="False for an account opened with FranceConnect and no password yet: "
+        "`POST /me/password` then asks no `current_password`."
+    )
     step: str | None
 
 

@@ -7,18 +7,22 @@ made through a page counts exactly as one made through the API.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from edusim_common.phones import display_phone
 from edusim_common.problems import InvalidInput
 from edusim_common.web import Pages
-from edusim_common.web.forms import FormErrors, read_form, redirect
+from edusim_common.web.explain_fr import ORIGIN_LABEL_FR, activated_fr
+from edusim_common.web.forms import FormErrors, read_form, redirect, take_flash
 from edusim_common.web.plural import plural_fr, plural_word
 from edusim_common.web.render import page
 from edusim_common.web.simbar import load_simbar
@@ -58,11 +62,6 @@ CODE_FORMAT = "Le code compte 6 chiffres."
 TOO_MANY_FR = "Trop de tentatives : réessayez plus tard."
 
 STATE_FR = {"non_active": "Non activé", "active": "Activé", "desactive": "Désactivé"}
-ORIGIN_FR = {
-    "FranceConnect": "FranceConnect",
-    "Responsable": "Responsable (activation autonome par SMS)",
-    "Etablissement": "Établissement (courrier de l'école)",
-}
 STATUS_FR = {
     "proposed": "Proposé",
     "attached": "Rattaché",
@@ -88,13 +87,36 @@ LIEN_FR = {
 }
 WORDS = {
     "state_fr": STATE_FR,
-    "origin_fr": ORIGIN_FR,
     "status_fr": STATUS_FR,
     "status_badge": STATUS_BADGE,
     "lien_fr": LIEN_FR,
 }
+_VOWELS = frozenset("aeiouæœ")
+_SEMI_VOWEL_Y = frozenset("aeiou")
+
+
+def de(name: str) -> str:
+    """« de » before a name, elided before a vowel or a mute h: « d'Anne », « de Paul ».
+
+    First names with an initial h are taken as mute (« d'Hugo », « d'Hélène »); a y elides before
+    a consonant (« d'Yves ») but not before a vowel, where it is a consonant (« de Yann »).
+    """
+    shown = name.strip()
+    letters = [
+        c for c in unicodedata.normalize("NFKD", shown.lower()) if not unicodedata.combining(c)
+    ]
+    first = letters[0] if letters else ""
+    follows = letters[1] if len(letters) > 1 else ""
+    elided = first in _VOWELS or first == "h" or (first == "y" and follows not in _SEMI_VOWEL_Y)
+    return f"d'{shown}" if elided else f"de {shown}"
+
+
 pages.templates.env.globals.update(WORDS)
+# The origins as the console writes them (the API keeps the codes, ``Etablissement``).
+pages.templates.env.globals["origin_label"] = ORIGIN_LABEL_FR
+pages.templates.env.globals["activated_fr"] = activated_fr
 pages.templates.env.filters["phone_fr"] = display_phone
+pages.templates.env.filters["de"] = de
 pages.templates.env.globals.update(plural_fr=plural_fr, plural_word=plural_word)
 
 
@@ -106,11 +128,52 @@ async def form_data(request: Request) -> dict[str, str]:
 Form = Annotated[dict[str, str], Depends(form_data)]
 
 
+class FlashLevel(StrEnum):
+    """How a one-time message reads: green (done), orange (take care) or red (refused, blocked)."""
+
+    success = "success"
+    warning = "warning"
+    error = "error"
+
+
+FLASH_LEVEL_COOKIE = "ec_flash_level"
+"""The level of the one-time message, beside the common flash cookie (absent: success)."""
+
+
+def tell(url: str, message: str, level: FlashLevel = FlashLevel.success) -> RedirectResponse:
+    """Post/redirect/get with a one-time message of ``level`` for the next page."""
+    response = redirect(url, message)
+    if level is FlashLevel.success:
+        response.delete_cookie(FLASH_LEVEL_COOKIE, path="/")
+    else:
+        response.set_cookie(
+            FLASH_LEVEL_COOKIE, level.value, max_age=60, httponly=True, samesite="lax", path="/"
+        )
+    return response
+
+
+def _flash_of_level(message: str, level: str) -> Markup:
+    """A warning or an error in the common flash box, marked so that the page styles it."""
+    return Markup('<span class="flash-level flash-{}">{}</span>').format(level, escape(message))
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
-    """One EduConnect page."""
-    return page(pages.templates, request, name, context, status_code=status)
+    """One EduConnect page; a warning or an error message is styled as such, not in green.
+
+    The common layout shows the one-time message in its (green) flash box; its level travels in
+    a cookie of its own, so the message itself is read and shown as on every other page.
+    """
+    full = dict(context or {})
+    level = request.cookies.get(FLASH_LEVEL_COOKIE)
+    message = take_flash(request)
+    if message and level in (FlashLevel.warning.value, FlashLevel.error.value):
+        full["flash"] = _flash_of_level(message, level)
+    response = page(pages.templates, request, name, full, status_code=status)
+    if level is not None:
+        response.delete_cookie(FLASH_LEVEL_COOKIE, path="/")
+    return response
 
 
 def settings_of(request: Request) -> EduConnectSettings:
@@ -179,7 +242,9 @@ def current_parent(
 
 def to_login() -> RedirectResponse:
     """Back to the login page, saying why."""
-    return redirect("/login", "Connectez-vous pour continuer (session absente ou expirée).")
+    return tell(
+        "/login", "Connectez-vous pour continuer (session absente ou expirée).", FlashLevel.warning
+    )
 
 
 def next_page(step: str | None) -> str:

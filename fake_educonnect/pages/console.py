@@ -33,19 +33,22 @@ from fake_educonnect.models import (
 from fake_educonnect.pages import queries
 from fake_educonnect.pages.common import (
     CONSOLE_COOKIE,
+    FlashLevel,
     Form,
+    de,
     parse_id,
     render,
     router,
     settings_of,
+    tell,
     with_bar,
 )
 from fake_educonnect.routes.console import DIRECTOR_PREFIX
 from fake_educonnect.security import Passwords
 from fake_educonnect.service import console
 from fake_educonnect.service.accounts import AccountFilter, get_account, list_accounts
-from fake_educonnect.service.activation import issue_letter
 from fake_educonnect.service.explain import explain_account
+from fake_educonnect.service.letters import issue_letter
 from fake_educonnect.service.views import account_detail
 
 PAGE_SIZE = 50
@@ -74,7 +77,7 @@ def console_school(request: Request) -> str | None:
 
 
 def _to_console_login() -> RedirectResponse:
-    return redirect("/console", "Connectez-vous à la console pour continuer.")
+    return tell("/console", "Connectez-vous à la console pour continuer.", FlashLevel.warning)
 
 
 def _login_page(
@@ -220,6 +223,7 @@ def account_page(account_id: str, request: Request, session: DbSession, now: Now
         "uai": uai,
         "account": detail,
         "self_activated": account.origin in console.SELF_ACTIVATED,
+        "deactivated": account.state == AccountState.desactive.value,
         "diagnosis": diagnosis_fr(
             [{"code": s.code, "text": s.text} for s in statements], shown, shown["attachments"]
         ),
@@ -248,6 +252,9 @@ def _letter_page(
     account = _scoped_account(session, uai, account_id)
     try:
         console.check_reset_allowed(account, form.get("confirm") == "1")
+    except console.AccountDeactivated:
+        context = {"uai": uai, "account": account, "reset": reset}
+        return render(request, "console/deactivated.html", context, 409)
     except Conflict:
         action = "reinitialiser" if reset else "courrier"
         context = {"uai": uai, "account": account, "action": action}
@@ -305,10 +312,14 @@ def unblock(attachment_id: str, request: Request, session: DbSession, now: Now) 
     try:
         console.unblock(attachment, now, settings_of(request).birthdate_tries)
     except Conflict:
-        return redirect(back, f"Le rattachement de {_first_name(child)} n'est pas à débloquer.")
+        return tell(
+            back,
+            f"Le rattachement {de(_first_name(child))} n'est pas à débloquer.",
+            FlashLevel.warning,
+        )
     return redirect(
         back,
-        f"Le rattachement de {_first_name(child)} est débloqué : l'élève sera proposé à la "
+        f"Le rattachement {de(_first_name(child))} est débloqué : l'élève sera proposé à la "
         "prochaine connexion du responsable.",
     )
 
@@ -326,9 +337,11 @@ def attach(attachment_id: str, request: Request, session: DbSession, now: Now) -
         console.attach_by_hand(attachment, now)
     except Conflict:
         if attachment.status == AttachmentStatus.attached.value:
-            return redirect(back, f"{name} est déjà rattaché(e) à ce compte.")
-        return redirect(
-            back, f"Le lien avec {name} a été retiré par la synchronisation : rien à rattacher."
+            return tell(back, f"{name} est déjà rattaché(e) à ce compte.", FlashLevel.warning)
+        return tell(
+            back,
+            f"Le lien avec {name} a été retiré par la synchronisation : rien à rattacher.",
+            FlashLevel.warning,
         )
     return redirect(back, f"{name} est rattaché(e) à ce compte par l'école.")
 

@@ -18,9 +18,11 @@ from fake_educonnect.pages.common import (
     SESSION_COOKIE,
     TOO_MANY_FR,
     TRANSLATIONS,
+    FlashLevel,
     Form,
     check_new_password,
     current_parent,
+    de,
     keep,
     next_page,
     parse_birth_date,
@@ -29,15 +31,18 @@ from fake_educonnect.pages.common import (
     router,
     settings_of,
     signed_in,
+    tell,
     to_login,
     with_bar,
 )
+from fake_educonnect.routes.parent import PasswordCheck, check_password_change
 from fake_educonnect.schemas import LoginIn
 from fake_educonnect.service import parent
 from fake_educonnect.service.accounts import attachments_of
-from fake_educonnect.service.parent import Decision, Step
+from fake_educonnect.service.parent import Decision, PasswordRule, Step
 
 BAD_DATE = "Date invalide : utilisez le format JJ/MM/AAAA."
+NOT_OPEN = "Cette proposition de rattachement n'est plus ouverte."
 
 
 @router.get("/", response_class=HTMLResponse, dependencies=with_bar)
@@ -113,14 +118,21 @@ def _password_form(
     status: int = 200,
 ) -> HTMLResponse:
     login_session, account = current
-    forced = login_session.step == Step.change_password.value
-    context = {"account": account, "forced": forced, "values": values, "errors": errors}
+    rule = parent.password_rule(account, login_session)
+    context = {
+        "account": account,
+        "forced": rule is PasswordRule.forced,
+        "first": rule is PasswordRule.first,
+        "values": values,
+        "errors": errors,
+    }
     return render(request, "password.html", context, status)
 
 
 @router.get("/mot-de-passe", response_class=HTMLResponse, dependencies=with_bar)
 def password_page(request: Request, session: DbSession, now: Now) -> Response:
-    """Choose a new password (forced after a school letter's temporary password)."""
+    """Choose a new password (forced after a school letter's temporary password, or a first one
+    for an account opened with FranceConnect alone)."""
     current = current_parent(request, session, now)
     if current is None:
         return to_login()
@@ -131,27 +143,47 @@ def password_page(request: Request, session: DbSession, now: Now) -> Response:
 def password_submit(
     request: Request, form: Form, session: DbSession, now: Now, passwords: PasswordsDep
 ) -> Response:
-    """After a school letter no current password is asked; otherwise it is."""
+    """The current password is asked, except after a school letter (forced change) and for an
+    account that has none yet (FranceConnect only): the parent's own session proves her then.
+
+    Tries are counted as on the API (``POST /api/v1/me/password``): per client, and a wrong
+    current password as a failed login of the account.
+    """
     current = current_parent(request, session, now)
     if current is None:
         return to_login()
     login_session, account = current
     errors = FormErrors()
     check_new_password(form, errors)
-    forced = login_session.step == Step.change_password.value
-    if (
-        not forced
-        and not errors
-        and not passwords.verify(account.password_hash, form.get("current_password", ""))
-    ):
-        errors.add("current_password", "Mot de passe actuel incorrect.")
     if errors:
+        return _password_form(request, current, {}, errors, 422)
+    rule = parent.password_rule(account, login_session)
+    checked = check_password_change(
+        request,
+        session,
+        now,
+        settings_of(request),
+        passwords,
+        (login_session, account),
+        form.get("current_password", ""),
+    )
+    if checked is PasswordCheck.too_many:
+        errors.add("_form", TOO_MANY_FR)
+        return _password_form(request, current, {}, errors, 429)
+    if checked is PasswordCheck.wrong_current:
+        errors.add("current_password", "Mot de passe actuel incorrect.")
         return _password_form(request, current, {}, errors, 422)
     was_inactive = account.activated_at is None
     parent.set_password(session, passwords, now, account, login_session, form["password"])
     flash = "Votre mot de passe a été changé."
     if was_inactive:
         flash = f"Votre compte est activé. Votre identifiant : {account.identifiant}."
+    elif rule is PasswordRule.first:
+        flash = (
+            "Votre mot de passe est enregistré : vous pouvez désormais vous connecter avec votre "
+            f"identifiant {account.identifiant} et ce mot de passe, ou toujours avec FranceConnect."
+        )
+    forced = rule is PasswordRule.forced
     return redirect(next_page(login_session.step) if forced else "/me", flash)
 
 
@@ -189,25 +221,38 @@ def decision_message(decision: Decision, child: Child, tries_left: int) -> str:
     """What the parent reads after answering for one child."""
     name = _first_name(child)
     if decision is Decision.attached:
+        # The child's sex is not in EduConnect's record: both agreements are written.
         return f"{name} est rattaché(e) à votre compte."
     if decision is Decision.blocked:
         return (
-            f"Le rattachement de {name} est bloqué : la date de naissance saisie ne correspond "
+            f"Le rattachement {de(name)} est bloqué : la date de naissance saisie ne correspond "
             "pas. Pour le débloquer, contactez l'école."
         )
     if decision is Decision.wrong_date:
         return (
-            f"La date de naissance de {name} ne correspond pas. Attention : il vous reste "
+            f"La date de naissance {de(name)} ne correspond pas. Attention : il vous reste "
             f"{plural_fr(tries_left, 'essai', 'essais')} avant que le rattachement soit bloqué."
         )
-    return f"C'est noté : vous n'êtes pas le représentant légal de {name}. L'école en est informée."
+    return (
+        f"C'est noté : vous n'êtes pas le représentant légal {de(name)}. L'école en est informée."
+    )
+
+
+DECISION_LEVEL = {
+    Decision.attached: FlashLevel.success,
+    Decision.refused: FlashLevel.success,
+    Decision.wrong_date: FlashLevel.warning,
+    Decision.blocked: FlashLevel.error,
+}
+"""How each answer reads: a blocked attachment is an error, a wrong date with tries left a
+warning; an attached or refused child is done."""
 
 
 def _after_decision(
-    session: Session, login_session: LoginSession, message: str
+    session: Session, login_session: LoginSession, decision: Decision, message: str
 ) -> RedirectResponse:
     left = parent.presented_proposals(session, login_session)
-    return redirect("/rattachement" if left else "/me", message)
+    return tell("/rattachement" if left else "/me", message, DECISION_LEVEL[decision])
 
 
 @router.post(
@@ -228,7 +273,7 @@ def confirm_child(
     wanted = parse_id(attachment_id)
     found = flows.open_proposal(session, login_session, wanted) if wanted else None
     if found is None:
-        return redirect("/me", "Cette proposition de rattachement n'est plus ouverte.")
+        return tell("/me", NOT_OPEN, FlashLevel.warning)
     attachment, child = found
     field = f"birth_date_{attachment.id}"
     typed = form.get(field, "")
@@ -257,7 +302,7 @@ def confirm_child(
         proposals = parent.presented_proposals(session, login_session)
         return _attachment_page(request, proposals, {}, errors, 429)
     return _after_decision(
-        session, login_session, decision_message(decision, child, attachment.tries_left)
+        session, login_session, decision, decision_message(decision, child, attachment.tries_left)
     )
 
 
@@ -273,11 +318,11 @@ def refuse_child(
     wanted = parse_id(attachment_id)
     found = flows.open_proposal(session, login_session, wanted) if wanted else None
     if found is None:
-        return redirect("/me", "Cette proposition de rattachement n'est plus ouverte.")
+        return tell("/me", NOT_OPEN, FlashLevel.warning)
     attachment, child = found
     decision = parent.refuse_child(session, now, login_session, attachment, child, account)
     return _after_decision(
-        session, login_session, decision_message(decision, child, attachment.tries_left)
+        session, login_session, decision, decision_message(decision, child, attachment.tries_left)
     )
 
 
@@ -289,7 +334,7 @@ def child_note(attachment: Attachment, child: Child, login_session: LoginSession
         return "Rattaché à votre compte."
     if status == AttachmentStatus.blocked.value:
         return (
-            f"Le rattachement de {name} est bloqué (date de naissance erronée) : "
+            f"Le rattachement {de(name)} est bloqué (date de naissance erronée) : "
             "contactez l'école pour le débloquer."
         )
     if status == AttachmentStatus.refused.value:
@@ -339,6 +384,7 @@ def my_children(request: Request, session: DbSession, now: Now) -> Response:
     others = [r for r in rows if r.attachment.status != AttachmentStatus.attached.value]
     context = {
         "account": account,
+        "has_password": account.password_hash is not None,
         "step": login_session.step,
         "attached": attached,
         "others": others,

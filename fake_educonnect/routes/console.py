@@ -27,8 +27,8 @@ from fake_educonnect.schemas import (
 )
 from fake_educonnect.service import console
 from fake_educonnect.service.accounts import get_account
-from fake_educonnect.service.activation import IssuedLetter, issue_letter
 from fake_educonnect.service.explain import explain_account
+from fake_educonnect.service.letters import IssuedLetter, issue_letter
 from fake_educonnect.service.views import account_detail, account_public, attachment_public
 
 DIRECTOR_PREFIX = "ec-dir-"
@@ -157,7 +157,8 @@ def letter(
     """Identifiant and temporary password (3 months); earlier letters die.
 
     The temporary password opens the account, so for a parent who activated alone
-    (`FranceConnect`, `Responsable`) it needs `confirm`, as a reset does.
+    (`FranceConnect`, `Responsable`) it needs `confirm`, as a reset does. A deactivated account
+    (no enrolled child left) gets none: `409` `account-deactivated`, until a child comes back.
     """
     console.check_reset_allowed(account, body is not None and body.confirm)
     issued = issue_letter(
@@ -176,7 +177,8 @@ def reset_password(
     settings: Settings,
     passwords: PasswordsDep,
 ) -> LetterOut:
-    """A new letter; the old password stops working. Self-activated origins need `confirm`."""
+    """A new letter; the old password stops working. Self-activated origins need `confirm`;
+    a deactivated account gets no reset (`409` `account-deactivated`)."""
     console.check_reset_allowed(account, body.confirm)
     issued = issue_letter(
         session,

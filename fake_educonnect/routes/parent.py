@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -50,11 +51,11 @@ from fake_educonnect.schemas import (
     SmsActivationFinish,
     SmsActivationStart,
 )
-from fake_educonnect.security import check_password_rule
+from fake_educonnect.security import Passwords, check_password_rule
 from fake_educonnect.service import activation, parent, selfservice
 from fake_educonnect.service.accounts import attachments_of
 from fake_educonnect.service.guards import CodePolicy, Limit, release, reserve, take
-from fake_educonnect.service.parent import Decision, Step
+from fake_educonnect.service.parent import Decision, PasswordRule, Step
 from fake_educonnect.service.views import attachment_public
 
 router = APIRouter(tags=["parent"], responses=PROBLEM_RESPONSES)
@@ -241,25 +242,81 @@ def me(current: Parent) -> Me:
         origin=Origin(account.origin) if account.origin else None,
         email=account.email,
         email_confirmed=account.email_confirmed,
+        has_password=account.password_hash is not None,
         step=login_session.step,
     )
 
 
-@router.post("/me/password", summary="Choose a new password")
+class PasswordCheck(StrEnum):
+    """The outcome of the checks before a password change."""
+
+    allowed = "allowed"
+    wrong_current = "wrong_current"
+    too_many = "too_many"
+
+
+def check_password_change(
+    request: Request,
+    session: Session,
+    now: datetime,
+    settings: EduConnectSettings,
+    passwords: Passwords,
+    current: tuple[LoginSession, Account],
+    current_password: str,
+) -> PasswordCheck:
+    """Count the try, then check the current password where one is asked.
+
+    Every try counts for the client (as the other parent actions). A current password is a
+    secret that can be guessed, so a try at it counts as a failed login of the account (the
+    same key and limit as ``POST /login``), given back when it was right: a session cannot be
+    used to guess more than the login page would let. No current password is asked after a
+    school letter (forced change) nor for an account that has none yet (FranceConnect only).
+    """
+    login_session, account = current
+    if not take(session, now, client_key(request, "password"), client_limit(settings)):
+        return PasswordCheck.too_many
+    if parent.password_rule(account, login_session) is not PasswordRule.change:
+        return PasswordCheck.allowed
+    window = timedelta(minutes=settings.rate_window_minutes)
+    attempt = reserve(
+        session,
+        now,
+        f"login-fail:{account.identifiant}",
+        Limit(settings.login_limit_per_account, window),
+    )
+    if attempt is None:
+        return PasswordCheck.too_many
+    if not passwords.verify(account.password_hash, current_password):
+        return PasswordCheck.wrong_current
+    release(session, attempt)
+    return PasswordCheck.allowed
+
+
+@router.post("/me/password", summary="Choose a new password", response_model=Me)
 def change_password(
     body: PasswordChange,
+    request: Request,
     current: Parent,
     session: DbSession,
     now: Now,
+    settings: Settings,
     passwords: PasswordsDep,
-) -> Me:
-    """After a school letter, no current password is asked; otherwise it is."""
+) -> Any:
+    """The current password is asked, except after a school letter (the forced change) and for
+    an account that has none yet (opened with FranceConnect): there the parent's own session
+    proves her, and she sets a first password. Wrong current passwords count as failed logins.
+    """
     login_session, account = current
     check_password_rule(body.new_password, "body.new_password")
-    if login_session.step != Step.change_password.value and not passwords.verify(
-        account.password_hash, body.current_password or ""
-    ):
-        raise InvalidInput.for_field("body.current_password", "wrong current password")
+    checked = check_password_change(
+        request, session, now, settings, passwords, current, body.current_password or ""
+    )
+    if checked is PasswordCheck.too_many:
+        return render(TooManyRequests(TOO_MANY), request)
+    if checked is PasswordCheck.wrong_current:
+        return render(
+            InvalidInput.for_field("body.current_password", "wrong current password"), request
+        )
     parent.set_password(session, passwords, now, account, login_session, body.new_password)
     return me((login_session, account))
 

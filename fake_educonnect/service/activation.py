@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session, col
 
 from fake_educonnect.models import (
@@ -18,11 +18,10 @@ from fake_educonnect.models import (
     AccountSource,
     AccountState,
     FranceConnectIdentity,
-    Letter,
     LoginSession,
     Origin,
 )
-from fake_educonnect.security import Passwords, new_temporary_password
+from fake_educonnect.security import Passwords
 from fake_educonnect.service import outbox
 from fake_educonnect.service.accounts_common import match_key
 from fake_educonnect.service.guards import CodePolicy, decoy_request_id, issue_code, redeem_code
@@ -118,73 +117,6 @@ def finish_sms_activation(
     account.password_hash = passwords.hash(password)
     activate(account, now, Origin.Responsable)
     return account
-
-
-@dataclass(frozen=True)
-class IssuedLetter:
-    """A school letter and the temporary password printed on it."""
-
-    letter: Letter
-    temporary_password: str
-    text: str
-
-
-def issue_letter(
-    session: Session,
-    now: datetime,
-    passwords: Passwords,
-    account: Account,
-    school_uai: str,
-    validity: timedelta,
-    reset: bool = False,
-) -> IssuedLetter:
-    """Print a notification letter: identifiant and a temporary password, valid ``validity``.
-
-    Earlier unused letters die. With ``reset``, the current password stops working too, and the
-    parent's open sessions end (a reset is what a school does when an account may be in the wrong
-    hands).
-    """
-    session.execute(
-        update(Letter)
-        .where(col(Letter.account_id) == account.id, col(Letter.used_at).is_(None))
-        .values(expires_at=now)
-    )
-    temporary = new_temporary_password()
-    letter = Letter(
-        account_id=account.id or 0,
-        school_uai=school_uai,
-        password_hash=passwords.hash(temporary),
-        created_at=now,
-        expires_at=now + validity,
-    )
-    session.add(letter)
-    if reset:
-        account.password_hash = None
-        account.updated_at = now
-        end_sessions(session, now, account)
-    until = (now + validity).date().strftime("%d/%m/%Y")
-    text = (
-        f"Madame, Monsieur {account.nom},\n\n"
-        "Pour suivre la scolarité de vos enfants, activez votre compte EduConnect sur "
-        "https://educonnect.education.gouv.fr (profil « Responsable d'élève »).\n\n"
-        f"Identifiant : {account.identifiant}\n"
-        f"Mot de passe provisoire : {temporary}\n\n"
-        f"Ce mot de passe est valable jusqu'au {until} ; vous devrez en choisir un nouveau à la "
-        "première connexion, puis confirmer la date de naissance de chacun de vos enfants.\n\n"
-        "La direction de l'école"
-    )
-    outbox.send(
-        session,
-        now,
-        outbox.Channel.letter,
-        f"{account.prenom} {account.nom}",
-        "Notification de compte EduConnect",
-        text,
-        account_id=account.id,
-        school_uai=school_uai,
-    )
-    session.flush()
-    return IssuedLetter(letter, temporary, text)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from edusim_common.text import fold_letters
 from fake_educonnect.models import (
     Account,
     AccountSource,
+    AccountState,
     Attachment,
     AttachmentStatus,
     Child,
@@ -116,8 +117,28 @@ def school_attachments(
     return found
 
 
+class AccountDeactivated(Conflict):
+    """A deactivated account gets no letter and no reset."""
+
+    code = "account-deactivated"
+
+
+def check_not_deactivated(account: Account) -> None:
+    """No letter nor reset for a deactivated account: it could not be used (its login is
+    refused), and it comes back by itself when a child of the parent is enrolled again."""
+    if account.state == AccountState.desactive.value:
+        raise AccountDeactivated(
+            f"account {account.identifiant} is deactivated: no enrolled child is left on it, so "
+            "it gets no letter nor password reset (its login is refused); it is restored by the "
+            "sync when one of its children is admitted again",
+            extra={"state": account.state, "reason": "no_enrolled_child"},
+        )
+
+
 def check_reset_allowed(account: Account, confirmed: bool) -> None:
-    """A parent who activated alone is first sent to the self-service tools."""
+    """No letter nor reset for a deactivated account; a parent who activated alone is first
+    sent to the self-service tools."""
+    check_not_deactivated(account)
     if account.origin in SELF_ACTIVATED and not confirmed:
         raise Conflict(
             f"this parent activated the account alone (origin {account.origin}): send them to "

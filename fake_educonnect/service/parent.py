@@ -153,6 +153,31 @@ def verify_login(
     return None
 
 
+class PasswordRule(StrEnum):
+    """What a parent must prove to choose a new password within her session."""
+
+    forced = "forced"
+    """After a school letter's temporary password: the new one is chosen at once."""
+    first = "first"
+    """No password yet (an account opened with FranceConnect): the parent's own session suffices."""
+    change = "change"
+    """The current password is asked."""
+
+
+def password_rule(account: Account, login: LoginSession) -> PasswordRule:
+    """Whether the current password is asked before a new one is set.
+
+    An account with no password can only be logged into through FranceConnect (a school
+    letter's login is the forced step): there is no current password to ask, and the session,
+    opened by FranceConnect, proves the parent.
+    """
+    if login.step == Step.change_password.value:
+        return PasswordRule.forced
+    if account.password_hash is None:
+        return PasswordRule.first
+    return PasswordRule.change
+
+
 def set_password(
     session: Session,
     passwords: Passwords,

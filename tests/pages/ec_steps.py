@@ -56,10 +56,22 @@ def input_value(page: str, name: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
+_FLASH = re.compile(
+    r'<p class="flash" role="status">'
+    r'(?:<span class="flash-level flash-(?P<level>[a-z]+)">)?(?P<text>[^<]*)(?:</span>)?</p>'
+)
+
+
 def flash(page: str) -> str | None:
-    """The one-time message at the top of the page."""
-    found = re.search(r'<p class="flash" role="status">([^<]*)</p>', page)
-    return html.unescape(found.group(1)) if found else None
+    """The one-time message at the top of the page (whatever its level)."""
+    found = _FLASH.search(page)
+    return html.unescape(found.group("text")) if found else None
+
+
+def flash_level(page: str) -> str | None:
+    """The level of the one-time message: ``success`` (green), ``warning`` or ``error``."""
+    found = _FLASH.search(page)
+    return (found.group("level") or "success") if found else None
 
 
 def outbox_code(client: TestClient, recipient: str = "06 12 34 56 78") -> str:

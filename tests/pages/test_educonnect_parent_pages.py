@@ -81,6 +81,7 @@ def test_sms_activation_then_first_login_attachment(
     mine = text_of(wrong.text)
     assert "Mes enfants" in mine
     assert identifiant in mine
+    assert "compte activé par le parent lui-même (code par SMS), origine « Responsable »" in mine
     assert re.search(r'id="child-\d+"><td>Léa Martin', wrong.text)
     assert 'class="card blocked"' in wrong.text
     assert "Bloqué" in mine
