@@ -16,7 +16,7 @@ import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edusim_common.problems import PROBLEM_RESPONSES, NotFound, problem_response
@@ -35,7 +35,12 @@ class FaultRuleIn(BaseModel):
         description="Regular expression searched in the path.",
         examples=["^/api/v1/changes"],
     )
-    method: str | None = Field(default=None, pattern=r"^[A-Z]{3,7}$", examples=["GET"])
+    method: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z]{3,7}$",
+        description="HTTP method, any case (`get` is `GET`); null means every method.",
+        examples=["GET"],
+    )
     latency_ms: int = Field(default=0, ge=0, le=120_000)
     status: int | None = Field(default=None, ge=400, le=599, examples=[503])
     drop: bool = Field(default=False, description="Cut the connection in the middle of the answer.")
@@ -46,6 +51,19 @@ class FaultRuleIn(BaseModel):
     count: int | None = Field(
         default=None, ge=1, le=1_000_000, description="Requests to affect; null means forever."
     )
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value is not None else None
+
+    @model_validator(mode="after")
+    def _does_something(self) -> FaultRuleIn:
+        if not (self.latency_ms or self.status is not None or self.drop):
+            raise ValueError(
+                "the rule would change nothing: give latency_ms, a status, or drop: true"
+            )
+        return self
 
     @field_validator("path")
     @classmethod

@@ -27,6 +27,23 @@ def test_a_bad_pattern_is_refused() -> None:
         FaultRuleIn(path="([", status=500)
 
 
+def test_a_method_in_any_case_and_a_rule_that_changes_nothing(
+    onde: TestClient, service: dict[str, str]
+) -> None:
+    lower = onde.post(
+        "/api/v1/faults", json={"path": "^/api/v1/pupils", "method": "get", "status": 503},
+        headers=service,
+    )  # fmt: skip
+    assert lower.status_code == 201, lower.text
+    assert lower.json()["method"] == "GET"
+    idle = onde.post("/api/v1/faults", json={"path": "^/api/v1/pupils"}, headers=service)
+    assert idle.status_code == 422
+    assert "would change nothing" in idle.json()["detail"]
+    assert [rule["method"] for rule in onde.get("/api/v1/faults", headers=service).json()] == [
+        "GET"
+    ]
+
+
 def test_injected_status_and_clearing_through_the_api(
     onde: TestClient, service: dict[str, str], director: dict[str, str]
 ) -> None:
