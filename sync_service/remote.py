@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ class Remote:
         self.json_headers = {**self.headers, "Content-Type": "application/json"}
         self.retry = retry
         self.sleep = sleep
+        self._retried = 0  # calls tried again after a transient fault, since the start
+        self._retried_lock = threading.Lock()
+
+    @property
+    def retried(self) -> int:
+        """How many times a call was tried again after a transient fault (since the start)."""
+        return self._retried
 
     def call(
         self,
@@ -100,6 +108,8 @@ class Remote:
                     )
                 last = f"HTTP {response.status_code} {_detail(response)}"
             if attempt < self.retry.attempts:
+                with self._retried_lock:  # the export's pages are read on two threads
+                    self._retried += 1
                 delay = self.retry.backoff_seconds * 2 ** (attempt - 1)
                 log.warning(
                     "%s %s %s failed (%s); retry in %.2fs", self.name, method, path, last, delay

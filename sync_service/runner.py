@@ -80,6 +80,7 @@ COUNT_KEYS = (
     "deactivation_pending",
     "restored",
     "no_mobile",
+    "retries",
 )
 
 
@@ -568,6 +569,7 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
     """Carry out a claimed run; it ends succeeded, failed, or awaiting approval."""
     started = time.perf_counter()
     tally = _Tally()
+    retried = _retried(ctx)
     session = write_session(ctx.engine)
     try:
         run = session.get(Run, run_id)
@@ -596,11 +598,13 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
             to_cursor = run.from_cursor
             if sender.held_lines:
                 insert_rows(session, RUN_LINES, sender.held_lines, LINE_COLUMNS)
+        tally.counts["retries"] = _retried(ctx) - retried
         _finish(session, ctx, run_id, status, tally, sorted(pending), to_cursor, started, None)
         session.commit()
     except Exception as exc:
         session.rollback()
         log.exception("run %s failed", run_id)
+        tally.counts["retries"] = _retried(ctx) - retried
         with unit_of_work(ctx.engine) as fresh:
             cursor = get_state(fresh).cursor
             # What the committed pages held back stays recorded: the next run takes it over.
@@ -612,6 +616,11 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
         done = fresh.get(Run, run_id)
         assert done is not None
         return done
+
+
+def _retried(ctx: SyncContext) -> int:
+    """Calls to ONDE and EduConnect tried again after a transient fault, since the start."""
+    return ctx.onde.retried + ctx.educonnect.retried
 
 
 def _apply_deactivations(

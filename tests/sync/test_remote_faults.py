@@ -50,7 +50,10 @@ def test_a_transient_onde_failure_is_retried(
     run = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
     assert run["status"] == "succeeded", run
     assert run["counts"]["created"] == 2
+    assert run["counts"]["retries"] == 1  # the report says the run met a fault
     assert onde.get("/api/v1/faults", headers=service).json()[0]["fired"] == 1
+    clean = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert clean["counts"]["retries"] == 0
 
 
 def test_educonnect_down_mid_run_fails_cleanly_then_the_next_run_completes(
@@ -68,6 +71,7 @@ def test_educonnect_down_mid_run_fails_cleanly_then_the_next_run_completes(
     _refuse_imports(educonnect, ec_service, status=503, skip=1)
     failed = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
     assert failed["status"] == "failed"
+    assert failed["counts"]["retries"] == 1  # retry_attempts is 2: one try again, then failed
     assert "EduConnect unreachable" in failed["error"]
     assert "503" in failed["error"]
     half = _state(educonnect, ec_service)
