@@ -34,6 +34,7 @@ from edusim.snapshot_store import (
     save_to_store,
 )
 from edusim_common.app import ServiceSettings
+from edusim_common.clock import PARIS, as_utc
 from edusim_common.db import make_engine
 
 console = Console()
@@ -150,6 +151,11 @@ def _guard_offline(urls: dict[str, str]) -> None:
         )
 
 
+def paris_time(value: datetime) -> str:
+    """A simulated time as the pages show it: ``2026-09-01 08:00 (Paris)``, not in UTC."""
+    return f"{as_utc(value).astimezone(PARIS):%Y-%m-%d %H:%M} (Paris)"
+
+
 def _describe(info: dict[str, Any] | SnapshotInfo) -> tuple[str, str, str, str, str]:
     if isinstance(info, SnapshotInfo):
         name, saved = info.name, info.saved_at
@@ -161,7 +167,7 @@ def _describe(info: dict[str, Any] | SnapshotInfo) -> tuple[str, str, str, str, 
     return (
         name,
         saved.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
-        simulated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if simulated else "?",
+        paris_time(simulated) if simulated else "?",
         f"{(size or 0) / 1024:,.1f} KiB",
         ", ".join(f"{svc} {rows.get(svc, 0)}" for svc in SERVICES),
     )
@@ -239,7 +245,8 @@ def restore_command(
             body = _checked(api.post(f"/snapshots/{name}/restore"))
         console.print(
             f"[green]✔ Simulation rewound to {name}[/green]: the clock reads "
-            f"{body['clock']['now']} ({body['clock']['mode']})"
+            f"{paris_time(datetime.fromisoformat(body['clock']['now']))} "
+            f"({body['clock']['mode']})"
         )
         return
     urls = database_urls(data_dir)
@@ -342,5 +349,6 @@ def reset_running_to_demo(sync: str, sync_token: str | None) -> None:
             body = _checked(api.post(f"/snapshots/{DEMO_SNAPSHOT}/restore"))
     console.print(
         f"[green]✔ The running simulation is back to the demo seed[/green] (clock "
-        f"{body['clock']['now']}); it is kept as snapshot {DEMO_SNAPSHOT}."
+        f"{paris_time(datetime.fromisoformat(body['clock']['now']))}); it is kept as snapshot "
+        f"{DEMO_SNAPSHOT}."
     )

@@ -200,7 +200,7 @@ def test_snapshot_save_list_restore_on_the_databases(
     assert runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)]).exit_code == 0
     saved = runner.invoke(app, ["snapshot", "save", "debut", *where])
     assert saved.exit_code == 0, saved.output
-    assert "2026-09-01 06:00 UTC" in saved.output  # the clock the services would start from
+    assert "2026-09-01 08:00 (Paris)" in saved.output  # the clock the services would start from
     assert (tmp_path / "snapshots" / "debut.snapshot.jsonl.gz").is_file()
     before = _rows(db_urls)
     more = ["seed", "--schools", "1", "--pupils", "20", "--data-dir", str(tmp_path)]
