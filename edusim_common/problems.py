@@ -275,6 +275,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many tries: the limit per client or per account is reached in the "
+        "current window (simulated time); try again later"
+    }
+}
+"""The extra answer of a rate-limited operation (its schema is set by ``document_problems``)."""
+
 _PROBLEM_REF = {"$ref": "#/components/schemas/ProblemDetails"}
 #: FastAPI's own 422 body, which these services never send (their 422 is a problem).
 _FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")

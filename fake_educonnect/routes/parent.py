@@ -15,6 +15,7 @@ from edusim_common.deps import DbSession, Now
 from edusim_common.phones import normalize_phone
 from edusim_common.problems import (
     PROBLEM_RESPONSES,
+    RATE_LIMITED,
     Conflict,
     InvalidInput,
     NotFound,
@@ -122,7 +123,12 @@ def _past_password_step(login: LoginSession) -> None:
         raise Conflict("choose a new password first (POST /api/v1/me/password)")
 
 
-@router.post("/activation/sms", status_code=202, summary="Activate by SMS: ask for a code")
+@router.post(
+    "/activation/sms",
+    status_code=202,
+    summary="Activate by SMS: ask for a code",
+    responses=RATE_LIMITED,
+)
 def start_sms_activation(
     body: SmsActivationStart, request: Request, session: DbSession, now: Now, settings: Settings
 ) -> Any:
@@ -146,6 +152,7 @@ def start_sms_activation(
     "/activation/sms/confirm",
     summary="Activate by SMS: give the code and choose a password",
     response_model=SessionOpened,
+    responses=RATE_LIMITED,
 )
 def finish_sms_activation(
     body: SmsActivationFinish,
@@ -178,7 +185,10 @@ def open_for(
 
 
 @router.post(
-    "/login", summary="Log in with an identifiant and a password", response_model=SessionOpened
+    "/login",
+    summary="Log in with an identifiant and a password",
+    response_model=SessionOpened,
+    responses=RATE_LIMITED,
 )
 def login(
     body: LoginIn,
@@ -292,7 +302,12 @@ def check_password_change(
     return PasswordCheck.allowed
 
 
-@router.post("/me/password", summary="Choose a new password", response_model=Me)
+@router.post(
+    "/me/password",
+    summary="Choose a new password",
+    response_model=Me,
+    responses=RATE_LIMITED,
+)
 def change_password(
     body: PasswordChange,
     request: Request,
@@ -374,6 +389,7 @@ def _decision(
     "/me/proposals/{attachment_id}/confirm",
     summary="Confirm a child with its birth date",
     response_model=DecisionOut,
+    responses=RATE_LIMITED,
 )
 def confirm(
     attachment_id: IdPath,
@@ -450,6 +466,7 @@ def confirm_email(
     "/me/merge",
     summary="« Ajouter des élèves depuis un autre compte »",
     response_model=MergeOut,
+    responses=RATE_LIMITED,
 )
 def merge(
     body: MergeIn,

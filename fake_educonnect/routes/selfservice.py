@@ -13,6 +13,7 @@ from edusim_common.deps import DbSession, Now
 from edusim_common.phones import normalize_phone
 from edusim_common.problems import (
     PROBLEM_RESPONSES,
+    RATE_LIMITED,
     InvalidInput,
     NotFound,
     TooManyRequests,
@@ -68,6 +69,7 @@ def _limited(
 @router.post(
     "/selfservice/identifiant/sms", status_code=202, tags=["self-service"],
     summary="Identifiant oublié: by SMS", response_model=Message,
+    responses=RATE_LIMITED,
 )  # fmt: skip
 def identifiant_by_sms(
     body: IdentifiantBySms, request: Request, session: DbSession, now: Now, settings: Settings
@@ -86,6 +88,7 @@ def identifiant_by_sms(
 @router.post(
     "/selfservice/identifiant/email", status_code=202, tags=["self-service"],
     summary="Identifiant oublié: by confirmed email", response_model=Message,
+    responses=RATE_LIMITED,
 )  # fmt: skip
 def identifiant_by_email(
     body: IdentifiantByEmail, request: Request, session: DbSession, now: Now, settings: Settings
@@ -100,6 +103,7 @@ def identifiant_by_email(
 @router.post(
     "/selfservice/password", status_code=202, tags=["self-service"],
     summary="Mot de passe oublié: ask for a code", response_model=RequestAccepted,
+    responses=RATE_LIMITED,
 )  # fmt: skip
 def password_start(
     body: PasswordResetStart, request: Request, session: DbSession, now: Now, settings: Settings
@@ -124,6 +128,7 @@ def password_start(
 @router.post(
     "/selfservice/password/confirm", tags=["self-service"],
     summary="Mot de passe oublié: the code and the new password", response_model=Message,
+    responses=RATE_LIMITED,
 )  # fmt: skip
 def password_finish(
     body: PasswordResetFinish,
@@ -178,6 +183,7 @@ def list_identities(session: DbSession) -> list[FranceConnectIdentityPublic]:
     "/franceconnect/login", tags=["franceconnect"],
     summary="Come back from FranceConnect with the chosen identity",
     response_model=FranceConnectResult,
+    responses=RATE_LIMITED,
 )  # fmt: skip
 def franceconnect_login(
     body: FranceConnectLogin, request: Request, session: DbSession, now: Now, settings: Settings
@@ -212,6 +218,7 @@ def franceconnect_login(
 @router.post(
     "/franceconnect/confirm", tags=["franceconnect"],
     summary="Confirm the FranceConnect link with the SMS code", response_model=SessionOpened,
+    responses=RATE_LIMITED,
 )  # fmt: skip
 def franceconnect_confirm(
     body: CodeIn, request: Request, session: DbSession, now: Now, settings: Settings

@@ -289,3 +289,20 @@ def test_head_is_get_without_the_body(onde: TestClient, service: dict[str, str])
     assert head.headers["content-length"] == got.headers["content-length"]
     assert onde.head("/api/v1/schools").status_code == 401  # the same checks as GET
     assert onde.head("/api/v1/clock/advance").status_code == 405  # POST only
+
+
+def test_rate_limited_operations_document_their_429(educonnect: TestClient) -> None:
+    paths = educonnect.get("/openapi.json").json()["paths"]
+    limited = {
+        path for path, ops in paths.items() if "429" in ops.get("post", {}).get("responses", {})
+    }
+    assert {
+        "/api/v1/login",
+        "/api/v1/activation/sms",
+        "/api/v1/activation/sms/confirm",
+        "/api/v1/me/password",
+        "/api/v1/selfservice/identifiant/sms",
+        "/api/v1/selfservice/password",
+        "/api/v1/franceconnect/confirm",
+    } <= limited
+    assert "/api/v1/import/responsables" not in limited
