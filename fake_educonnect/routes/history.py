@@ -34,8 +34,12 @@ class EventOut(BaseModel):
         "`child_removed`, `deactivated`."
     )
     details: dict[str, Any] = Field(
-        description="e.g. `origin` of an activation; `child`, `attachment_id`, `by`, `reason` "
-        "of a child's event; `channel` and `subject` of a message."
+        description="e.g. `origin` of an activation; `child`, `child_source`, "
+        "`child_source_id`, `attachment_id`, `by`, `reason` of a child's event, and `before` "
+        "when the earlier state was overwritten (`blocked_or_refused` for an unblocking, "
+        "`unknown` for a removal); `situation` of a letter (`first_activation`, `reset`, "
+        "`new_letter`, null when its outbox copy is gone); `channel` and `subject` of a message "
+        "(a letter's own outbox copy is folded into its `letter_printed`)."
     )
 
 
@@ -64,8 +68,9 @@ def read_source_history(
 ) -> SourceHistoryOut:
     """Read-only, rebuilt from the stored timestamps: EduConnect keeps states, not an event log.
 
-    A block later lifted by the school shows as `child_unblocked` only; an account the source
-    was matched to (2D parent) shows its own, earlier, creation.
+    A block later lifted by the school shows as `child_unblocked` only; a link removed by the
+    sync does not say what it was before; a restored account keeps no trace of its deactivation;
+    an account the source was matched to (2D parent) shows its own, earlier, creation.
     """
     history = source_history(session, source.value, source_id)
     statements = explain_source(session, now, source.value, source_id)

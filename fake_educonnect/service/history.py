@@ -4,8 +4,11 @@ EduConnect keeps the current state, not an event log, so the history is read fro
 timestamps it keeps: exclusion, account creation, activation and origin, letters, outbox
 messages, logins, and each child's attachment (proposed, shown at a login, decided). What was
 overwritten is not invented: an attachment unblocked by the school shows only its unblocking (its
-earlier block is gone), and the first login is the earliest one still known (a session ended by a
-logout leaves no trace; the last-login time stays).
+earlier block is gone: ``details.before`` says it was blocked or refused, not when), a link removed
+by the sync does not say what it was before, an account restored by the sync keeps no trace of its
+deactivation, and the first login is the earliest one still known (a session ended by a logout
+leaves no trace; the last-login time stays). A letter says why it was printed (``situation``:
+first activation, reset, new letter), read from its copy in the outbox, which is folded into it.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def _child(child: Child, attachment: Attachment, via: str) -> dict[str, Any]:
         "child_id": child.id,
         "child_source_id": child.source_id,
         "child": f"{child.prenoms} {child.nom}",
+        "child_source": child.source,
         "school_uai": child.school_uai,
         "degree": child.degree,
         "via_this_source": attachment.source_id == via,
@@ -84,13 +88,12 @@ def _attachment_events(attachment: Attachment, child: Child, via: str) -> list[E
         events.append(Event(attachment.proposed_at, "child_proposed", base))
     if attachment.decided_at is not None:
         kind = "child_unblocked" if unblocked else f"child_{attachment.status}"
-        events.append(
-            Event(
-                attachment.decided_at,
-                kind,
-                base | {"by": attachment.decided_by, "reason": attachment.reason},
-            )
-        )
+        details = base | {"by": attachment.decided_by, "reason": attachment.reason}
+        if unblocked:
+            details["before"] = "blocked_or_refused"  # which one, and when, is overwritten
+        elif attachment.status == AttachmentStatus.removed.value:
+            details["before"] = "unknown"  # attached, proposed, blocked…: overwritten
+        events.append(Event(attachment.decided_at, kind, details))
     if attachment.presented_at is not None:
         events.append(Event(attachment.presented_at, "child_presented", base))
     return events
@@ -123,21 +126,27 @@ def source_history(session: Session, source: str, source_id: str) -> SourceHisto
     events.append(
         Event(account.created_at, "account_created", {"identifiant": account.identifiant})
     )
+    messages = list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(col(OutboxMessage.account_id) == account_id)
+            .order_by(col(OutboxMessage.id))
+        )
+    )
+    copies = _letter_copies(messages)
     for letter in session.scalars(
         select(Letter).where(col(Letter.account_id) == account_id).order_by(col(Letter.id))
     ):
-        events.append(
-            Event(
-                letter.created_at, "letter_printed", {"expires_at": letter.expires_at.isoformat()}
-            )
-        )
+        copy = copies.get((letter.school_uai, letter.created_at), [])
+        situation = _situation(copy.pop(0)) if copy else None
+        details = {"expires_at": letter.expires_at.isoformat(), "situation": situation}
+        events.append(Event(letter.created_at, "letter_printed", details))
         if letter.used_at is not None:
-            events.append(Event(letter.used_at, "letter_used"))
-    for message in session.scalars(
-        select(OutboxMessage)
-        .where(col(OutboxMessage.account_id) == account_id)
-        .order_by(col(OutboxMessage.id))
-    ):
+            events.append(Event(letter.used_at, "letter_used", {"situation": situation}))
+    unpaired = {m.id for left in copies.values() for m in left}
+    for message in messages:
+        if message.channel == "letter" and message.id not in unpaired:
+            continue  # the letter's own copy: its event says it
         events.append(
             Event(
                 message.created_at,
@@ -163,6 +172,32 @@ def source_history(session: Session, source: str, source_id: str) -> SourceHisto
     order = {kind: rank for rank, kind in enumerate(_SAME_TIME_ORDER)}
     events.sort(key=lambda e: (e.at, order.get(e.kind, len(order))))
     return SourceHistory(account, excluded, attachments, events, first_login)
+
+
+# The openings of the letters' wordings (``service.letters.letter_wording``): the Letter row does
+# not say why it was printed, its copy in the outbox does.
+_RESET_WORDS = "a été réinitialisé"
+_NEW_LETTER_WORDS = "est déjà activé"
+
+
+def _situation(copy: OutboxMessage) -> str:
+    if _RESET_WORDS in copy.body:
+        return "reset"
+    if _NEW_LETTER_WORDS in copy.body:
+        return "new_letter"
+    return "first_activation"
+
+
+def _letter_copies(
+    messages: list[OutboxMessage],
+) -> dict[tuple[str | None, datetime], list[OutboxMessage]]:
+    """The outbox copies of the letters, by school and time, oldest first (a letter and its copy
+    are written together, at the same instant)."""
+    copies: dict[tuple[str | None, datetime], list[OutboxMessage]] = {}
+    for message in messages:
+        if message.channel == "letter":
+            copies.setdefault((message.school_uai, message.created_at), []).append(message)
+    return copies
 
 
 # Events at the same instant, in the order they happen (an SMS activation logs in at once).

@@ -138,6 +138,36 @@ def reason_fr(reason: str | None) -> str:
     return " ; ".join(_part_fr(part, closed) for part in parts)
 
 
+def agree(text: str, sex: str | None) -> str:
+    """Gender agreement: each « (e) » of ``text`` becomes « e » (``F``), nothing (``M``), or stays
+    « (e) » when the sex is not known."""
+    if sex == "F":
+        return text.replace("(e)", "e")
+    if sex == "M":
+        return text.replace("(e)", "")
+    return text
+
+
+def sex_of_civility(civility: object) -> str | None:
+    """``F`` for « MME », ``M`` for « M », None otherwise (a responsable's agreement)."""
+    return {"MME": "F", "M": "M"}.get(str(civility)) if civility else None
+
+
+def line_facts(reason: str | None) -> tuple[int, int, bool, bool]:
+    """What EduConnect answered the sync about one responsable, from a report line's reasons:
+    children proposed, links removed, account deactivated, account restored."""
+    proposed = removed = 0
+    deactivated = restored = False
+    for part in _parts(reason or ""):
+        if found := _PROPOSED.match(part):
+            proposed += int(found.group(1))
+        elif found := _REMOVED.match(part):
+            removed += int(found.group(1))
+        deactivated |= part == DEACTIVATED
+        restored |= part == RESTORED
+    return proposed, removed, deactivated, restored
+
+
 def seconds_fr(value: float) -> str:
     """``0.43`` → ``0,4 s``; ``75`` → ``1 min 15 s``."""
     if value < 60:

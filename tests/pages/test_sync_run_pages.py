@@ -245,9 +245,9 @@ def test_timeline_of_a_whole_lifecycle(
     today = text(sync.get(url, headers=HTML))
     assert 'id="timeline-title">Parcours de Mme Sophie Martin<' in today
     steps = section(today, 'id="timeline"', "</ol>")
-    assert "Élève Léa Martin enregistré(e) dans ONDE : admis(e)" in steps
-    assert "Responsable Sophie Martin enregistré(e) dans ONDE (mobile : 06 12 34 56 78)" in steps
-    assert "Lié(e) à Léa Martin (mère, autorité parentale : oui)" in steps
+    assert "Élève Léa Martin enregistrée dans ONDE : admise" in steps
+    assert "Responsable Sophie Martin enregistrée dans ONDE (mobile : 06 12 34 56 78)" in steps
+    assert "Liée à Léa Martin (mère, autorité parentale : oui)" in steps
     assert "pas encore transmis" in steps
     assert "Pas encore d'enregistrement EduConnect pour ce responsable" in today
 
@@ -281,11 +281,11 @@ def test_timeline_of_a_whole_lifecycle(
     assert "SMS envoyé : « Code d'activation EduConnect »" in steps
     assert "Compte activé par le parent lui-même (code par SMS), origine « Responsable »" in steps
     assert "Première connexion du parent" in steps
-    assert "Léa Martin rattaché(e) par le parent (bonne date de naissance)" in steps
+    assert "Léa Martin rattachée par le parent (bonne date de naissance)" in steps
     assert "Rattachement de Tom Martin bloqué : mauvaise date de naissance" in steps
     assert "Coordonnées de Sophie Martin modifiées : courriel : — → sophie@example.org" in steps
     order = [
-        steps.index("Élève Léa Martin enregistré(e)"),
+        steps.index("Élève Léa Martin enregistrée"),
         steps.index("Synchronisation nocturne n° 1"),
         steps.index("Compte EduConnect créé"),
         steps.index("Compte activé"),
@@ -324,7 +324,7 @@ def test_timeline_of_an_excluded_foster_family(
     steps = section(page, 'id="timeline"', "</ol>")
     assert "Synchronisation nocturne n° 1 : exclu" in steps
     assert "Famille d'accueil : pas de compte EduConnect (l'ENT lui crée" in steps
-    assert "Lié(e) à Léa Martin (famille d'accueil, autorité parentale : oui)" in steps
+    assert "Liée à Léa Martin (famille d'accueil, autorité parentale : oui)" in steps
     assert 'id="no-account"' in page
 
 
@@ -340,9 +340,9 @@ def test_timeline_of_a_struck_off_child_and_a_deleted_responsable(
     page = text(sync.get(f"/timeline/{mother['id']}", headers=HTML))
     assert "l'ancien responsable n°" in page
     steps = section(page, 'id="timeline"', "</ol>")
-    assert "Léa Martin : radié(e)" in steps
-    assert "N'est plus lié(e) à Léa Martin" in steps
-    assert "Responsable Sophie Martin supprimé(e) de ONDE" in steps
+    assert "Léa Martin : radiée" in steps
+    assert "N'est plus liée à Léa Martin" in steps
+    assert "Responsable Sophie Martin supprimée de ONDE" in steps
     assert "Lien avec Léa Martin retiré par la synchronisation" in steps
     assert "Compte désactivé" in steps
 
@@ -362,7 +362,7 @@ def test_timeline_still_shows_what_it_can_when_a_service_fails(
     page = text(sync.get(f"/timeline/{mother['id']}", headers=HTML))
     assert 'id="educonnect-error"' in page
     assert "Synchronisation nocturne n° 1 : compte créé" in page
-    assert "Lié(e) à Léa Martin" in page
+    assert "Liée à Léa Martin" in page
 
 
 def test_timeline_of_nobody_is_a_french_404(sync: TestClient) -> None:
