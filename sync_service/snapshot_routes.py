@@ -103,11 +103,35 @@ class SnapshotSave(BaseModel):
     overwrite: bool = Field(default=False, description="Replace a snapshot of the same name.")
 
 
+class ClockMoving(Conflict):
+    """A clock move or the nightly catch-up is running its nights: no save or restore now."""
+
+
+class RunRunning(Conflict):
+    """A sync run is in progress: no save or restore now."""
+
+
+class SnapshotExists(Conflict):
+    """A snapshot of that name exists and replacing it was not asked for."""
+
+
+class SnapshotUnreadable(Conflict):
+    """The snapshot file is damaged, truncated or of another format."""
+
+
 class Restored(BaseModel):
     """What a restore did."""
 
     snapshot: SnapshotOut
     clock: ClockState
+
+
+def database_urls(request: Request) -> dict[str, str]:
+    """ONDE's and EduConnect's database URLs; :class:`SnapshotsUnavailable` if unknown."""
+    return {
+        "onde": _database_url(request, "ONDE", "onde.db"),
+        "educonnect": _database_url(request, "EDUCONNECT", "educonnect.db"),
+    }
 
 
 def _database_url(request: Request, prefix: str, filename: str) -> str:
@@ -136,10 +160,7 @@ Store = Annotated[SnapshotStore, Depends(get_store)]
 @contextmanager
 def _engines(request: Request) -> Iterator[dict[str, Engine]]:
     """ONDE's and EduConnect's databases (opened for this request), and the sync's own."""
-    urls = {
-        "onde": _database_url(request, "ONDE", "onde.db"),
-        "educonnect": _database_url(request, "EDUCONNECT", "educonnect.db"),
-    }
+    urls = database_urls(request)
     opened = {svc: make_engine(url, lock_key=WRITER_LOCK_KEYS[svc]) for svc, url in urls.items()}
     try:
         yield opened | {"sync": request.app.state.engine}
@@ -156,13 +177,13 @@ def _no_run(ctx: SyncContext) -> Iterator[None]:
     last night run after it, and run a night of the abandoned timeline at the restored time.
     """
     if not ctx.driver_lock.acquire(blocking=False):
-        raise Conflict(
+        raise ClockMoving(
             "the clock is moving (a clock move or the nightly catch-up is running its nights): "
             "try again when it has ended"
         )
     try:
         if not ctx.lock.acquire(blocking=False):
-            raise Conflict("a sync run is in progress: try again when it has ended")
+            raise RunRunning("a sync run is in progress: try again when it has ended")
         try:
             yield
         finally:
@@ -171,13 +192,14 @@ def _no_run(ctx: SyncContext) -> Iterator[None]:
         ctx.driver_lock.release()
 
 
-def _info(store: SnapshotStore, name: str) -> SnapshotInfo:
+def snapshot_info(store: SnapshotStore, name: str) -> SnapshotInfo:
+    """The header of snapshot ``name``: :class:`NotFound`, or :class:`SnapshotUnreadable`."""
     try:
         info = store.info(name)
     except FileNotFoundError as exc:
         raise NotFound(f"no snapshot {name!r}") from exc
     except SnapshotError as exc:
-        raise Conflict(f"snapshot {name!r}: {exc}") from exc
+        raise SnapshotUnreadable(f"snapshot {name!r}: {exc}") from exc
     return info
 
 
@@ -196,20 +218,20 @@ def save_snapshot(body: SnapshotSave, request: Request, store: Store) -> Snapsho
             with store.writing(body.name, body.overwrite) as out:
                 save(engines, out, body.name, datetime.now(UTC))
         except FileExistsError as exc:
-            raise Conflict.for_field(
+            raise SnapshotExists.for_field(
                 "body.name", f"snapshot {body.name!r} exists: give overwrite: true to replace it"
             ) from exc
         except RunInProgress as exc:
-            raise Conflict(str(exc)) from exc
+            raise RunRunning(str(exc)) from exc
         except SnapshotError as exc:
             raise InvalidInput(str(exc)) from exc
-    return SnapshotOut.of(_info(store, body.name))
+    return SnapshotOut.of(snapshot_info(store, body.name))
 
 
 @router.get("/{name}", summary="Download a snapshot file", response_class=FileResponse)
 def download_snapshot(name: SnapshotName, store: Store) -> FileResponse:
     """The snapshot file (gzip-compressed JSON Lines), to keep or to upload elsewhere."""
-    _info(store, name)
+    snapshot_info(store, name)
     return FileResponse(
         store.path(name), media_type="application/gzip", filename=store.path(name).name
     )
@@ -231,7 +253,7 @@ async def upload_snapshot(name: SnapshotName, request: Request, store: Store) ->
             out.write(body)
 
     await run_in_threadpool(keep)
-    return SnapshotOut.of(_info(store, name))
+    return SnapshotOut.of(snapshot_info(store, name))
 
 
 @router.delete("/{name}", status_code=204, summary="Delete a snapshot")
@@ -247,15 +269,15 @@ def delete_snapshot(name: SnapshotName, store: Store) -> None:
 def restore_snapshot(name: SnapshotName, request: Request, store: Store) -> Restored:
     """The three databases replaced, all or nothing; the restored clock pushed to every service."""
     ctx: SyncContext = request.app.state.sync
-    info = _info(store, name)
+    info = snapshot_info(store, name)
     with _no_run(ctx), _engines(request) as engines:
         try:
             with store.path(name).open("rb") as source:
                 restore(engines, source)
         except RunInProgress as exc:
-            raise Conflict(str(exc)) from exc
+            raise RunRunning(str(exc)) from exc
         except SnapshotError as exc:
-            raise Conflict(f"snapshot {name!r} not restored: {exc}") from exc
+            raise SnapshotUnreadable(f"snapshot {name!r} not restored: {exc}") from exc
         if info.clock is not None:
             mode = ClockMode(info.clock["mode"])
             ctx.clock.set(datetime.fromisoformat(info.clock["now"]), mode)

@@ -91,7 +91,7 @@ async def sim_run_now(request: Request) -> RedirectResponse:
     return redirect(back, f"Synchronisation {kind} n° {run.id} : {label}.")
 
 
-# The runs and timeline pages register on the same router (imported last: they use it).
-from sync_service.pages import runs, timeline  # noqa: E402
+# The runs, timeline and snapshot pages register on the same router (imported last: they use it).
+from sync_service.pages import runs, snapshots, timeline  # noqa: E402
 
-__all__ = ["local_status", "pages", "router", "runs", "timeline"]
+__all__ = ["local_status", "pages", "router", "runs", "snapshots", "timeline"]
