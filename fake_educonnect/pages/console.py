@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, StringConstraints
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from edusim_common.deps import DbSession, Now
 from edusim_common.problems import Conflict, NotFound, Problem
@@ -24,6 +25,7 @@ from edusim_common.web.forms import FormErrors, redirect, validate
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import (
     Account,
+    AccountSource,
     AccountState,
     Attachment,
     AttachmentStatus,
@@ -66,6 +68,17 @@ def uai_problem(uai: str) -> str | None:
     if uai[7] != key:
         return f"Lettre clé erronée : l'UAI {uai[:7]} prend la lettre {key}."
     return None
+
+
+def school_known(session: Session, uai: str) -> bool:
+    """Whether EduConnect holds anything of this school yet (a responsable or a pupil).
+
+    Before the first night's sync after the school's records were typed in ONDE, it holds
+    nothing: the console says so rather than « no responsable matches »."""
+    for column in (col(AccountSource.school_uai), col(Child.school_uai)):
+        if session.execute(select(column).where(column == uai).limit(1)).first() is not None:
+            return True
+    return False
 
 
 def console_school(request: Request) -> str | None:
@@ -142,6 +155,7 @@ def console_home(request: Request, session: DbSession) -> HTMLResponse:
     next_after = rows[-1][0].id if len(rows) == PAGE_SIZE else None
     context = {
         "uai": uai,
+        "known": bool(rows) or school_known(session, uai),
         "values": raw,
         "errors": errors,
         "rows": rows,

@@ -306,11 +306,16 @@ def confirm_child(
     )
 
 
-@router.post("/rattachement/{attachment_id}/refuser")
+@router.post(
+    "/rattachement/{attachment_id}/refuser",
+    response_class=HTMLResponse,
+    dependencies=with_bar,
+)
 def refuse_child(
-    attachment_id: str, request: Request, session: DbSession, now: Now
-) -> RedirectResponse:
-    """« Ce n'est pas mon enfant » : the link is refused and the school is told."""
+    attachment_id: str, request: Request, form: Form, session: DbSession, now: Now
+) -> Response:
+    """« Ce n'est pas mon enfant » : the link is refused and the school is told — once the
+    parent confirms it on the page this button leads to (nothing is written before)."""
     current = current_parent(request, session, now)
     if current is None:
         return to_login()
@@ -320,6 +325,9 @@ def refuse_child(
     if found is None:
         return tell("/me", NOT_OPEN, FlashLevel.warning)
     attachment, child = found
+    if form.get("confirm") != "1":
+        context = {"attachment": attachment, "child": child, "first_name": _first_name(child)}
+        return render(request, "attachment_refuse.html", context)
     decision = parent.refuse_child(session, now, login_session, attachment, child, account)
     return _after_decision(
         session, login_session, decision, decision_message(decision, child, attachment.tries_left)

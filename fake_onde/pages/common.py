@@ -188,11 +188,15 @@ def tomorrow(now: datetime) -> str:
     return date_fr(now.astimezone(PARIS).date() + timedelta(days=1), "full")
 
 
-def visible_tomorrow(now: datetime) -> str:
-    """What every successful write tells the director: J+1."""
-    return (
-        f"Visible dans EduConnect demain (après la synchronisation de la nuit), le {tomorrow(now)}."
-    )
+def visible_tomorrow(now: datetime, what: str = "") -> str:
+    """What a write EduConnect will see tells the director: J+1 (and ``what`` it will see).
+
+    Only for changes EduConnect does see: a pupil not admitted, a foster family or a link without
+    parental authority earn no account (see ``wording``), and their messages say so instead.
+    """
+    when = "Visible dans EduConnect demain (après la synchronisation de la nuit), le "
+    when += tomorrow(now)
+    return f"{when} : {what}." if what else f"{when}."
 
 
 def lien_options() -> list[tuple[str, str]]:

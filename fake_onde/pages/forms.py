@@ -8,12 +8,43 @@ from dataclasses import dataclass
 
 from edusim_common.problems import Conflict, Problem
 from edusim_common.web.forms import FormErrors, problem_errors, validate
-from fake_onde.models import LinkFields, PupilCreate, ResponsableCreate, ResponsableUpdate
-from fake_onde.pages.common import STATE_FR, TRANSLATIONS
+from fake_onde.models import Lien, LinkFields, PupilCreate, ResponsableCreate, ResponsableUpdate
+from fake_onde.pages.common import TRANSLATIONS, state_fr
 
 _FRENCH_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 """ASCII digits only: ``\\d`` would read ``٠٣/٠٢/٢٠١٩`` (Arabic-Indic digits) as a date."""
 RESPONSABLE_FIELDS = ("civility", "nom", "prenom", "mobile", "email", "lien")
+CONFIRM_FIELD = "confirm"
+"""Set (to ``1``) by the form of a confirmation page: the destructive action may go ahead."""
+FOSTER_ASKED = "autorite_vue"
+"""Hidden field of a responsable block: the director has read the foster family warning."""
+FOSTER_AUTHORITY = (
+    "Famille d'accueil : la case a été décochée. Cochez-la de nouveau seulement si cette famille "
+    "exerce vraiment l'autorité parentale (décision de justice) ; elle n'aura de toute façon pas "
+    "de compte EduConnect."
+)
+
+
+def confirmed(values: Mapping[str, str]) -> bool:
+    """Whether the form comes from a confirmation page (``confirm=1``)."""
+    return values.get(CONFIRM_FIELD) == "1"
+
+
+def foster_authority_check(values: dict[str, str], prefix: str = "") -> FormErrors:
+    """A foster family ticked as holding parental authority, not yet confirmed: asked once.
+
+    Without JavaScript the box cannot untick itself when « Famille d'accueil » is chosen, so the
+    server refuses a tick it did not see given on purpose: the form comes back with the box
+    unticked, the reason next to it, and a hidden mark that a new tick is deliberate. ``values``
+    is changed in place for that re-rendered form.
+    """
+    errors = FormErrors()
+    foster = values.get(prefix + "lien") == Lien.famille_accueil.value
+    if foster and values.get(prefix + "autorite") and not values.get(prefix + FOSTER_ASKED):
+        errors.add(prefix + "autorite", FOSTER_AUTHORITY)
+        values.pop(prefix + "autorite", None)
+        values[prefix + FOSTER_ASKED] = "1"
+    return errors
 
 
 def iso_date(value: str) -> str:
@@ -129,26 +160,32 @@ def contact_from(values: Mapping[str, str]) -> tuple[ResponsableUpdate | None, F
     )
 
 
-def duplicate_message(problem: Conflict) -> str:
-    """The duplicate-admission refusal, in French, naming the existing record."""
+def duplicate_message(problem: Conflict, sex: str | None = None) -> str:
+    """The duplicate-admission refusal, in French, naming the existing record.
+
+    A duplicate has the same sex as the pupil typed (it is part of the identity): ``sex`` makes
+    the sentence agree (« Une élève … admise »).
+    """
     extra = problem.extra
     state = ""
     found = re.search(r"state (\w+)\)", problem.detail)
     if found is not None:
-        state = f", {STATE_FR.get(found.group(1), found.group(1))}"
+        state = f", {state_fr(found.group(1), sex or 'M')}"
+    who = "Une élève" if sex == "F" else "Un élève"
     return (
-        "Admission refusée : doublon. Un élève de même nom, prénoms, sexe, date et lieu de "
+        f"Admission refusée : doublon. {who} de même nom, prénoms, sexe, date et lieu de "
         f"naissance est déjà enregistré (élève n° {extra.get('existing_pupil_id')}, INE "
         f"{extra.get('existing_ine')}, école {extra.get('existing_school_uai')}{state}). "
         "Vérifiez qu'il ne s'agit pas du même enfant."
     )
 
 
-def service_errors(problem: Problem, field_prefix: str = "") -> FormErrors:
-    """A refusal of the service layer as French form errors (``_form`` for the whole form)."""
+def service_errors(problem: Problem, field_prefix: str = "", sex: str | None = None) -> FormErrors:
+    """A refusal of the service layer as French form errors (``_form`` for the whole form);
+    ``sex`` is the pupil's, for the agreement of a duplicate's message."""
     if isinstance(problem, Conflict) and "existing_pupil_id" in problem.extra:
         errors = FormErrors()
-        errors.add("_form", duplicate_message(problem))
+        errors.add("_form", duplicate_message(problem, sex))
         return errors
     return prefixed(problem_errors(problem, TRANSLATIONS), field_prefix)
 

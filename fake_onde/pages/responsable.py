@@ -22,20 +22,31 @@ from fake_onde.pages.common import (
     router,
     with_bar,
 )
-from fake_onde.pages.common import visible_tomorrow as j_plus_1
 from fake_onde.pages.forms import (
+    confirmed,
     contact_from,
+    foster_authority_check,
     link_from,
     responsable_from,
     service_errors,
     shown_on,
+)
+from fake_onde.pages.wording import (
+    accord,
+    contact_saved,
+    full_name,
+    linked,
+    unlink_effect,
+    unlinked,
 )
 from fake_onde.service import responsables as responsable_service
 from fake_onde.service.overview import pupils_of_responsable
 from fake_onde.service.responsables import ResponsableFilter, list_responsables
 
 MAX_CHOICES = 500
-NEW_FIELDS = {"civility", "nom", "prenom", "mobile", "email", "lien", "home_phone", "existant"}
+NEW_FIELDS = {
+    "civility", "nom", "prenom", "mobile", "email", "lien", "autorite", "home_phone", "existant",
+}  # fmt: skip
 CONTACT_FIELDS = {"mobile", "home_phone", "work_phone", "email"}
 
 
@@ -111,12 +122,14 @@ async def add(
     try:
         if chosen is not None:
             link, errors = link_from(values)
-            if link is None:
+            errors.update(foster_authority_check(values))
+            if link is None or errors:
                 return _add_page(request, session, school, pupil, values, errors, 422)
             person = chosen
         else:
             block, errors = responsable_from(values, "")
-            if block is None:
+            errors.update(foster_authority_check(values))
+            if block is None or errors:
                 errors = shown_on(errors, NEW_FIELDS)
                 return _add_page(request, session, school, pupil, values, errors, 422)
             person = responsable_service.create_responsable(
@@ -130,10 +143,8 @@ async def add(
         pupil = pupil_of(session, school, pupil_id)
         errors = shown_on(service_errors(problem), NEW_FIELDS)
         return _add_page(request, session, school, pupil, values, errors, 409)
-    flash = (
-        f"{person.prenom} {person.nom} est maintenant responsable de {pupil.prenoms} "
-        f"{pupil.nom}. {j_plus_1(now)}"
-    )
+    name = f"{person.prenom} {person.nom}"
+    flash = linked(link.lien.value, link.autorite_parentale, pupil, name, now)
     return redirect(f"/eleves/{pupil.id}", flash)
 
 
@@ -206,26 +217,48 @@ async def edit(
         person = responsable_of(session, school, responsable_id)
         errors = shown_on(service_errors(problem), CONTACT_FIELDS)
         return _edit_page(request, session, school, person, values, errors, 409)
-    flash = f"Coordonnées de {person.prenom} {person.nom} enregistrées. {j_plus_1(now)}"
+    flash = contact_saved(person, pupils_of_responsable(session, person.id or 0), now)
     return redirect(_back(values, session, school), flash)
 
 
-@router.post("/eleves/{pupil_id}/responsables/{responsable_id}/retirer")
-def unlink(
-    pupil_id: str, responsable_id: str, session: DbSession, school: DirectorSchool, now: Now
+@router.post(
+    "/eleves/{pupil_id}/responsables/{responsable_id}/retirer",
+    response_class=HTMLResponse,
+    dependencies=with_bar,
+)
+async def unlink(
+    pupil_id: str,
+    responsable_id: str,
+    request: Request,
+    session: DbSession,
+    school: DirectorSchool,
+    now: Now,
 ) -> Response:
-    """Remove the link between the pupil and a responsable (the responsable stays recorded)."""
+    """Remove the link between the pupil and a responsable (the responsable stays recorded),
+    once confirmed: the button leads to a confirmation page whose own form removes it."""
     pupil = pupil_of(session, school, pupil_id)
     person = responsable_of(session, school, responsable_id)
+    name = f"{person.prenom} {person.nom}"
     try:
         link = responsable_service.get_link(session, pupil, person.id or 0)
     except NotFound:
-        raise NotFound(
-            f"{person.prenom} {person.nom} n'est pas (ou plus) responsable de cet élève."
-        ) from None
+        raise NotFound(f"{name} n'est pas (ou plus) responsable de cet élève.") from None
+    if not confirmed(await read_form(request)):
+        context = {
+            "school": school,
+            "pupil": pupil,
+            "title": f"Retirer {name} des responsables de {full_name(pupil)} ?",
+            "lines": [
+                f"{name} reste {accord(person, 'enregistré', 'enregistrée')} dans ONDE ; seul "
+                f"son lien avec {pupil.prenoms} est supprimé.",
+                unlink_effect(link, pupil, name),
+            ],
+            "action": f"/eleves/{pupil.id}/responsables/{person.id}/retirer",
+            "fields": {},
+            "button": f"Retirer {name}",
+            "back": f"/eleves/{pupil.id}",
+        }
+        return page(pages.templates, request, "confirm.html", context)
+    flash = unlinked(link, pupil, name, now)
     responsable_service.remove_link(session, now, link)
-    flash = (
-        f"{person.prenom} {person.nom} n'est plus responsable de {pupil.prenoms} {pupil.nom}. "
-        f"{j_plus_1(now)}"
-    )
     return redirect(f"/eleves/{pupil.id}", flash)

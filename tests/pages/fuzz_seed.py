@@ -64,7 +64,7 @@ def seed_onde(onde: TestClient) -> Seeded:
         headers=director,
     ).json()
     lea = admit_pupil(onde, director, class_id=made["id"])
-    add_parent(onde, director, lea["id"])
+    mother = add_parent(onde, director, lea["id"])
     tom = admit_pupil(onde, director, prenoms="Tom", sex="M", birth_date="2017-05-06", level="CE1")
     add_parent(onde, director, tom["id"], civility="M", prenom="Marc", lien="pere", mobile=None)
     stranger = make_school(onde, OTHER_UAI, name="École du Centre")
@@ -82,12 +82,27 @@ def seed_onde(onde: TestClient) -> Seeded:
         "other-school": {"onde_director": director_token(SECRET_KEY, OTHER_UAI)},
         "forged": {"onde_director": "onde-dir-0021593W-forged"},
     }
+    # The confirmation pages of the destructive buttons (reached by a POST that writes nothing):
+    # their forms carry ``confirm``, so the fuzz reaches the action itself too.
+    pages: list[str] = []
+    for url, data in (
+        (f"/eleves/{lea['id']}/etat", {"etat": "radie"}),
+        (f"/eleves/{lea['id']}/responsables/{mother['id']}/retirer", {}),
+    ):
+        onde.cookies.clear()
+        onde.cookies.set("onde_director", cookies["director"]["onde_director"])
+        answer = onde.post(url, data=data, headers={"accept": HTML_ACCEPT})
+        assert answer.status_code == 200, url
+        assert 'name="confirm"' in answer.text, url
+        pages.append(answer.text)
+    onde.cookies.clear()
     return Seeded(
         lambda auth: dict(cookies[auth]),
         auths=("director",) * 5 + ("none", "other-school", "forged"),
         logged_in=frozenset({"director"}),
         starts=((["/"], "none"), (["/", "/eleves/admettre"], "director")),
         ids={"pupil_id": [str(theirs["id"])], "responsable_id": [str(their_parent["id"])]},
+        pages=pages,
     )
 
 
@@ -162,6 +177,14 @@ def seed_educonnect(ec: TestClient) -> Seeded:
         for account_id in (sophie_id, claire_id)
         for a in ec.get(f"/api/v1/accounts/{account_id}", headers=EC_SERVICE).json()["attachments"]
     ]
+    # « Ce n'est pas mon enfant » asks first: its confirmation form carries ``confirm``.
+    ec.cookies.clear()
+    for name, value in cookies("parent").items():
+        ec.cookies.set(name, value)
+    asked = ec.post(f"/rattachement/{attachments[0]}/refuser", headers={"accept": HTML_ACCEPT})
+    assert asked.status_code == 200, asked.text[-600:]
+    assert 'name="confirm"' in asked.text, asked.text[-600:]
+    pages.append(asked.text)
     return Seeded(
         cookies,
         auths=("parent",) * 3 + ("console",) * 3 + ("both", "none", "other-console", "forged"),

@@ -243,7 +243,9 @@ def test_not_my_child_tells_the_school(ec: TestClient, ec_service: dict[str, str
     import_items(ec, ec_service, responsable())
     activate_by_sms_pages(ec)
     (lea,) = proposal_ids(ec.get("/rattachement").text)
-    refused = ec.post(f"/rattachement/{lea}/refuser")
+    asked = ec.post(f"/rattachement/{lea}/refuser")  # a confirmation page first
+    assert f'id="refuse-confirm-{lea}"' in asked.text
+    refused = ec.post(f"/rattachement/{lea}/refuser", data={"confirm": "1"})
     assert refused.url.path == "/me"
     assert "vous n'êtes pas le représentant légal de Léa" in (flash(refused.text) or "")
     assert "Refusé" in text_of(refused.text)

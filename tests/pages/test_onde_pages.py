@@ -278,12 +278,17 @@ def test_striking_off_says_when_educonnect_sees_it(
     site: TestClient, director: dict[str, str]
 ) -> None:
     lea = admit_pupil(site, director)
+    add_parent(site, director, lea["id"])
     login(site)
-    answer = site.post(f"/eleves/{lea['id']}/etat", data={"etat": "radie"}, headers=HTML)
+    asked = site.post(f"/eleves/{lea['id']}/etat", data={"etat": "radie"}, headers=HTML)
+    assert 'id="confirm-submit"' in asked.text  # asked first (tests/pages/test_onde_confirmations)
+    answer = site.post(
+        f"/eleves/{lea['id']}/etat", data={"etat": "radie", "confirm": "1"}, headers=HTML
+    )
     assert answer.status_code == 200
     message = flash(answer.text)
     assert "Léa Martin est maintenant radiée." in message
-    assert f"{J_PLUS_1}, le {TOMORROW}." in message
+    assert f"{J_PLUS_1}, le {TOMORROW} : Léa y est retirée des comptes" in message
     page = text(answer)
     assert 'id="pupil-state">radiée<' in page
     assert "Réinscrire (retour de l'élève)" in page
@@ -372,7 +377,8 @@ def test_admission_without_responsable_then_add_one(
     form = {"lien": "tuteur", "civility": "M", "nom": "Garnier", "prenom": "Luc"}
     added = site.post(f"/eleves/{pupil['id']}/responsables/ajouter", data=form, headers=HTML)
     assert "Luc Garnier est maintenant responsable de Léa Lefèvre." in flash(added.text)
-    assert J_PLUS_1 in flash(added.text)
+    assert J_PLUS_1 not in flash(added.text)  # no parental authority: no account
+    assert "Pas de compte EduConnect pour Léa" in flash(added.text)
     assert "Tuteur" in text(added)
     assert "Non" in text(added).split("Autorité parentale")[1][:60]  # box left unticked
 
@@ -571,10 +577,11 @@ def test_unlinking_a_responsable(site: TestClient, director: dict[str, str]) -> 
     lea = admit_pupil(site, director)
     mother = add_parent(site, director, lea["id"])
     login(site)
-    answer = site.post(f"/eleves/{lea['id']}/responsables/{mother['id']}/retirer", headers=HTML)
+    url = f"/eleves/{lea['id']}/responsables/{mother['id']}/retirer"
+    answer = site.post(url, data={"confirm": "1"}, headers=HTML)
     assert "Sophie Martin n'est plus responsable de Léa Martin." in flash(answer.text)
     assert site.get(f"/api/v1/pupils/{lea['id']}/responsables", headers=director).json() == []
-    again = site.post(f"/eleves/{lea['id']}/responsables/{mother['id']}/retirer", headers=HTML)
+    again = site.post(url, data={"confirm": "1"}, headers=HTML)
     assert again.status_code == 404
     assert "n'est pas (ou plus) responsable" in text(again)
 
