@@ -26,7 +26,7 @@ from sqlalchemy.engine.url import make_url
 
 from edusim.cli_options import DataDir
 from edusim.snapshot import save
-from edusim.snapshot_format import SERVICES, SnapshotError, SnapshotInfo
+from edusim.snapshot_format import DEMO_SNAPSHOT, SERVICES, SnapshotError, SnapshotInfo
 from edusim.snapshot_store import (
     SnapshotStore,
     default_directory,
@@ -43,7 +43,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 DEFAULT_SYNC_URL = "http://127.0.0.1:8003"
-DEMO_SNAPSHOT = "demo-seed"
 LEADER_LOCK_KEY = 0x53594E4C  # the sync scheduler's leader lock (sync_service/scheduler.py)
 FILES = {"onde": "onde.db", "educonnect": "educonnect.db", "sync": "sync.db"}
 

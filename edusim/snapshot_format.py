@@ -23,6 +23,8 @@ from typing import IO, Any
 FORMAT = "edusim-snapshot"
 VERSION = 1
 SUFFIX = ".snapshot.jsonl.gz"
+#: The snapshot ``edusim reset --demo`` makes of the demo seed (« début de la démonstration »).
+DEMO_SNAPSHOT = "demo-seed"
 SERVICES = ("onde", "educonnect", "sync")
 #: Each service's PostgreSQL writer lock (``*_LOCK_KEY`` in its ``main.py``): a restore holds it.
 WRITER_LOCK_KEYS = {"onde": 0x4F4E4445, "educonnect": 0x4544554E, "sync": 0x53594E43}

@@ -15,8 +15,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from edusim.snapshot_cli import DEMO_SNAPSHOT
-from edusim.snapshot_format import NAME_PATTERN, SnapshotError, check_name
+from edusim.snapshot_format import DEMO_SNAPSHOT, NAME_PATTERN, SnapshotError, check_name
 from edusim_common.clock import PARIS
 from edusim_common.problems import InvalidInput, NotFound, Problem
 from edusim_common.web.forms import FormErrors, read_form, redirect, validate

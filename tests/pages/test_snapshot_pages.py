@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from edusim.snapshot_cli import DEMO_SNAPSHOT
-from edusim.snapshot_format import SUFFIX
+from edusim.snapshot_format import DEMO_SNAPSHOT, SUFFIX
 from edusim_common.web.links import get_links
 from edusim_common.web.render import date_fr
 from fake_educonnect.config import EduConnectSettings
