@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Index, Table, Text, UniqueConstraint, func, text, true
+from sqlalchemy import Engine, Index, Table, Text, UniqueConstraint, func, inspect, text, true
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -225,6 +225,12 @@ class Letter(EduConnectModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    situation: str | None = Field(
+        default=None,
+        max_length=20,
+        description="Why it was printed: `first_activation`, `reset` or `new_letter` (null: "
+        "printed by an older version).",
+    )
 
 
 class LoginSession(EduConnectModel, table=True):
@@ -303,7 +309,12 @@ def upgrade_schema(engine: Engine) -> None:
     """Bring a database made by an older version up to date (``create_all`` adds only tables).
 
     Drops ``ix_child_ine``, which no query used: at 1 M pupils each import batch wrote most of
-    its pages again, since INEs are random keys.
+    its pages again, since INEs are random keys. Adds ``letter.situation`` (null for the letters
+    printed before).
     """
     with engine.begin() as connection:
         connection.execute(text("DROP INDEX IF EXISTS ix_child_ine"))
+        if "situation" not in {
+            column["name"] for column in inspect(connection).get_columns("letter")
+        }:
+            connection.execute(text("ALTER TABLE letter ADD COLUMN situation VARCHAR(20)"))

@@ -38,8 +38,8 @@ class EventOut(BaseModel):
         "`child_source_id`, `attachment_id`, `by`, `reason` of a child's event, and `before` "
         "when the earlier state was overwritten (`blocked_or_refused` for an unblocking, "
         "`unknown` for a removal); `situation` of a letter (`first_activation`, `reset`, "
-        "`new_letter`, null when its outbox copy is gone); `channel` and `subject` of a message "
-        "(a letter's own outbox copy is folded into its `letter_printed`)."
+        "`new_letter`, null for a letter printed by an older version); `channel` and `subject` "
+        "of a message (a letter's own outbox copy is folded into its `letter_printed`)."
     )
 
 

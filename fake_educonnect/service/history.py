@@ -8,7 +8,8 @@ earlier block is gone: ``details.before`` says it was blocked or refused, not wh
 by the sync does not say what it was before, an account restored by the sync keeps no trace of its
 deactivation, and the first login is the earliest one still known (a session ended by a logout
 leaves no trace; the last-login time stays). A letter says why it was printed (``situation``:
-first activation, reset, new letter), read from its copy in the outbox, which is folded into it.
+first activation, reset, new letter; null for a letter printed by an older version); its copy in
+the outbox is folded into it.
 """
 
 from __future__ import annotations
@@ -138,7 +139,9 @@ def source_history(session: Session, source: str, source_id: str) -> SourceHisto
         select(Letter).where(col(Letter.account_id) == account_id).order_by(col(Letter.id))
     ):
         copy = copies.get((letter.school_uai, letter.created_at), [])
-        situation = _situation(copy.pop(0)) if copy else None
+        if copy:
+            copy.pop(0)  # its event says it: the copy is not a step of its own
+        situation = letter.situation
         details = {"expires_at": letter.expires_at.isoformat(), "situation": situation}
         events.append(Event(letter.created_at, "letter_printed", details))
         if letter.used_at is not None:
@@ -172,20 +175,6 @@ def source_history(session: Session, source: str, source_id: str) -> SourceHisto
     order = {kind: rank for rank, kind in enumerate(_SAME_TIME_ORDER)}
     events.sort(key=lambda e: (e.at, order.get(e.kind, len(order))))
     return SourceHistory(account, excluded, attachments, events, first_login)
-
-
-# The openings of the letters' wordings (``service.letters.letter_wording``): the Letter row does
-# not say why it was printed, its copy in the outbox does.
-_RESET_WORDS = "a été réinitialisé"
-_NEW_LETTER_WORDS = "est déjà activé"
-
-
-def _situation(copy: OutboxMessage) -> str:
-    if _RESET_WORDS in copy.body:
-        return "reset"
-    if _NEW_LETTER_WORDS in copy.body:
-        return "new_letter"
-    return "first_activation"
 
 
 def _letter_copies(

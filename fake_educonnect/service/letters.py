@@ -214,6 +214,7 @@ def issue_letter(
         password_hash=passwords.hash(temporary),
         created_at=now,
         expires_at=now + validity,
+        situation=wording.situation.value,
     )
     session.add(letter)
     if reset:

@@ -135,6 +135,22 @@ def test_educonnect_drops_the_unused_ine_index_of_an_older_database(
     engine.dispose()
 
 
+def test_educonnect_adds_the_letter_situation_to_an_older_database(
+    educonnect_settings: EduConnectSettings,
+) -> None:
+    engine = make_engine(educonnect_settings.database_url)
+    EDUCONNECT_METADATA.create_all(engine)
+    with engine.begin() as conn:  # the letter table before letter.situation
+        conn.execute(text("ALTER TABLE letter DROP COLUMN situation"))
+    assert schema_problems(engine, EDUCONNECT_METADATA) == ["table letter has no column situation"]
+    engine.dispose()
+    with TestClient(create_educonnect_app(educonnect_settings)) as educonnect:
+        assert educonnect.get("/health").status_code == 200
+    engine = make_engine(educonnect_settings.database_url)
+    assert schema_problems(engine, EDUCONNECT_METADATA) == []
+    engine.dispose()
+
+
 def test_sqlite_tables_made_without_autoincrement_are_refused(
     onde_settings: OndeSettings,
 ) -> None:
