@@ -38,6 +38,10 @@ COUNT_FR: dict[str, tuple[str, str]] = {
     "deactivation_pending": ("désactivation retenue", "désactivations retenues"),
     "restored": ("compte restauré", "comptes restaurés"),
     "no_mobile": ("sans mobile", "sans mobile"),
+    "retries": (
+        "nouvel essai après une panne passagère",
+        "nouveaux essais après des pannes passagères",
+    ),
 }
 
 

@@ -43,6 +43,7 @@ SHOWN_COUNTS = (
     "deactivation_pending",
     "restored",
     "no_mobile",
+    "retries",
 )
 
 pages.templates.env.globals.update(

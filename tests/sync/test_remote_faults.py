@@ -51,6 +51,8 @@ def test_a_transient_onde_failure_is_retried(
     assert run["status"] == "succeeded", run
     assert run["counts"]["created"] == 2
     assert run["counts"]["retries"] == 1  # the report says the run met a fault
+    page = sync.get(f"/runs/{run['id']}", headers={"Accept": "text/html"}).text
+    assert "1</strong> nouvel essai après une panne passagère" in page
     assert onde.get("/api/v1/faults", headers=service).json()[0]["fired"] == 1
     clean = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
     assert clean["counts"]["retries"] == 0
