@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+
+from tests.pages.ec_steps import pages_client
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +20,9 @@ def snapshot_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     directory = tmp_path / "snapshots"
     monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(directory))
     return directory
+
+
+@pytest.fixture
+def ec(educonnect: TestClient) -> TestClient:
+    """EduConnect, asked for pages."""
+    return pages_client(educonnect)

@@ -112,3 +112,9 @@ def login_pages(client: TestClient, identifiant: str, password: str) -> Any:
 def proposal_ids(page: str) -> list[int]:
     """The attachment ids of the children proposed on the attachment page."""
     return [int(x) for x in re.findall(r'id="confirm-(\d+)"', page)]
+
+
+def console_login(ec: TestClient, uai: str = "0021593W") -> None:
+    """The director picks the school on the console's simulated login page."""
+    answer = ec.post("/console/connexion", data={"uai": uai})
+    assert answer.url.path == "/console", text_of(answer.text)

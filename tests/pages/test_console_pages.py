@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.educonnect.factories import OTHER_SCHOOL, SCHOOL, child, responsable
 from tests.educonnect.helpers import activate_by_sms, bearer, import_items
 from tests.pages.ec_steps import (
+    console_login,
     field_error,
     flash,
     input_value,
-    pages_client,
     proposal_ids,
     text_of,
 )
-
-
-@pytest.fixture
-def ec(educonnect: TestClient) -> TestClient:
-    """EduConnect, asked for pages."""
-    return pages_client(educonnect)
 
 
 def school_data(ec: TestClient, ec_service: dict[str, str]) -> list[dict[str, object]]:
@@ -42,12 +35,6 @@ def school_data(ec: TestClient, ec_service: dict[str, str]) -> list[dict[str, ob
             children=[child("9", nom="Lemoine", prenoms="Jules", school_uai=OTHER_SCHOOL)],
         ),
     )  # fmt: skip
-
-
-def console_login(ec: TestClient, uai: str = SCHOOL) -> None:
-    """The director picks the school on the simulated login page."""
-    answer = ec.post("/console/connexion", data={"uai": uai})
-    assert answer.url.path == "/console", text_of(answer.text)
 
 
 def test_simulated_login_picks_the_school(ec: TestClient, ec_service: dict[str, str]) -> None:

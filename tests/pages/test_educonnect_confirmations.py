@@ -3,7 +3,6 @@ appear after the first night's synchronisation."""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.educonnect.factories import SCHOOL, child, responsable
@@ -11,16 +10,9 @@ from tests.educonnect.helpers import import_items
 from tests.pages.ec_steps import (
     activate_by_sms_pages,
     flash,
-    pages_client,
     proposal_ids,
     text_of,
 )
-
-
-@pytest.fixture
-def ec(educonnect: TestClient) -> TestClient:
-    """EduConnect, asked for pages."""
-    return pages_client(educonnect)
 
 
 def status_of(ec: TestClient, ec_service: dict[str, str], attachment_id: int) -> str:

@@ -13,28 +13,16 @@ from tests.educonnect.factories import child, responsable
 from tests.educonnect.helpers import activate_by_sms, add_identity, bearer, import_items
 from tests.pages.ec_steps import (
     activate_by_sms_pages,
+    console_login,
     field_error,
     flash,
     flash_level,
     hidden,
     login_pages,
     outbox_code,
-    pages_client,
     proposal_ids,
     text_of,
 )
-
-
-@pytest.fixture
-def ec(educonnect: TestClient) -> TestClient:
-    """EduConnect, asked for pages."""
-    return pages_client(educonnect)
-
-
-def console_login(ec: TestClient) -> None:
-    """The director of the demo school opens the console."""
-    answer = ec.post("/console/connexion", data={"uai": "0021593W"})
-    assert answer.url.path == "/console", text_of(answer.text)
 
 
 def activate_by_franceconnect_pages(ec: TestClient, ec_service: dict[str, str]) -> str:

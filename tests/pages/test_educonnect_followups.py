@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
@@ -17,24 +16,13 @@ from tests.educonnect.factories import child, responsable
 from tests.educonnect.helpers import activate_by_sms, bearer, import_items
 from tests.pages.ec_steps import (
     activate_by_sms_pages,
+    console_login,
     field_error,
     flash,
     input_value,
-    pages_client,
     proposal_ids,
     text_of,
 )
-
-
-@pytest.fixture
-def ec(educonnect: TestClient) -> TestClient:
-    """EduConnect, asked for pages."""
-    return pages_client(educonnect)
-
-
-def _console(ec: TestClient) -> None:
-    answer = ec.post("/console/connexion", data={"uai": "0021593W"})
-    assert answer.url.path == "/console", text_of(answer.text)
 
 
 @contextmanager
@@ -67,7 +55,7 @@ def test_the_console_search_reads_the_children_in_one_query(
     ec: TestClient, ec_service: dict[str, str]
 ) -> None:
     import_items(ec, ec_service, *(_family(n) for n in range(2)))
-    _console(ec)
+    console_login(ec)
     with _statements(ec) as few:
         page = ec.get("/console")
     assert "Enfanta Petit" in text_of(page.text)
@@ -96,7 +84,7 @@ def test_the_account_page_shows_the_phone_nationally_and_the_diagnosis_in_french
         json={"birth_date": "2000-01-01"},
         headers=bearer(session),
     )
-    _console(ec)
+    console_login(ec)
     page = ec.get(f"/console/comptes/{sophie['account_id']}")
     assert page.status_code == 200
     assert re.search(r'id="detail-mobile">06 12 34 56 78<', page.text)
@@ -118,7 +106,7 @@ def test_the_account_page_shows_the_phone_nationally_and_the_diagnosis_in_french
 
 def test_the_statistics_agree_with_their_count(ec: TestClient, ec_service: dict[str, str]) -> None:
     import_items(ec, ec_service, responsable(), _family(3), _family(4))
-    _console(ec)
+    console_login(ec)
     none = text_of(ec.get("/console/statistiques").text)
     assert "0 compte activé sur 3" in none
     activate_by_sms(ec, ec_service)
@@ -170,7 +158,7 @@ def test_unicode_digits_are_no_uai_nor_id(ec: TestClient, ec_service: dict[str, 
         "Un UAI compte 7 chiffres suivis d'une lettre (exemple : 0021593W)."
     )
     assert ec.cookies.get("ec_console") is None
-    _console(ec)
+    console_login(ec)
     for garbage in ("²", "١", "①", "1²"):
         page = ec.get(f"/console/comptes/{garbage}")
         assert page.status_code == 404, garbage

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
@@ -18,17 +17,9 @@ from tests.pages.ec_steps import (
     input_value,
     login_pages,
     outbox_code,
-    pages_client,
     proposal_ids,
     text_of,
 )
-
-
-@pytest.fixture
-def ec(educonnect: TestClient) -> TestClient:
-    """EduConnect, asked for pages."""
-    return pages_client(educonnect)
-
 
 TWO_CHILDREN = [child("1"), child("2", prenoms="Tom", birth_date="2017-05-06")]
 

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 
 from fake_educonnect.pages.outbox import highlight_codes, recipient_key
 from tests.educonnect.factories import responsable
 from tests.educonnect.helpers import import_items, letter_for
-from tests.pages.ec_steps import field_error, pages_client, text_of
-
-
-@pytest.fixture
-def ec(educonnect: TestClient) -> TestClient:
-    """EduConnect, asked for pages."""
-    return pages_client(educonnect)
+from tests.pages.ec_steps import field_error, text_of
 
 
 def two_codes(ec: TestClient, ec_service: dict[str, str]) -> list[dict[str, object]]:
