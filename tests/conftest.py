@@ -193,3 +193,32 @@ def stack(db_urls: Callable[[str], str], tmp_path: Path) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def fakes_reachable(
+    onde_settings: OndeSettings,
+    educonnect_settings: EduConnectSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """What a sync under ``edusim up`` has for snapshots: the fakes' databases, and a folder for
+    the snapshot files (returned) in the test's own."""
+    monkeypatch.setenv("ONDE_DATABASE_URL", onde_settings.database_url)
+    monkeypatch.setenv("EDUCONNECT_DATABASE_URL", educonnect_settings.database_url)
+    directory = tmp_path / "snapshots"
+    monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def sync_with_snapshots(
+    fakes_reachable: Path,
+    sync_settings: SyncSettings,
+    onde: TestClient,
+    educonnect: TestClient,
+) -> Iterator[TestClient]:
+    """A sync wired to the in-process fakes that can also save and restore snapshots."""
+    app = create_sync_app(sync_settings, onde_client=onde, educonnect_client=educonnect)
+    with TestClient(app) as client:
+        yield client

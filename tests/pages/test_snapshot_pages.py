@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,6 @@ from fastapi.testclient import TestClient
 from edusim.snapshot_format import DEMO_SNAPSHOT, SUFFIX
 from edusim_common.web.links import get_links
 from edusim_common.web.render import date_fr
-from fake_educonnect.config import EduConnectSettings
-from fake_onde.config import OndeSettings
 from sync_service.config import SyncSettings
 from sync_service.main import METADATA as SYNC_METADATA
 from sync_service.main import create_app
@@ -34,20 +32,9 @@ START = "mardi 1er septembre 2026"
 
 
 @pytest.fixture
-def sync(
-    sync_settings: SyncSettings,
-    onde_settings: OndeSettings,
-    educonnect_settings: EduConnectSettings,
-    onde: TestClient,
-    educonnect: TestClient,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[TestClient]:
+def sync(sync_with_snapshots: TestClient) -> TestClient:
     """A sync that reaches the fakes' databases, as under ``edusim up``."""
-    monkeypatch.setenv("ONDE_DATABASE_URL", onde_settings.database_url)
-    monkeypatch.setenv("EDUCONNECT_DATABASE_URL", educonnect_settings.database_url)
-    app = create_app(sync_settings, onde_client=onde, educonnect_client=educonnect)
-    with TestClient(app) as client:
-        yield client
+    return sync_with_snapshots
 
 
 def text(answer: Any) -> str:

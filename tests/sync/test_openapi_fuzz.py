@@ -33,8 +33,6 @@ from schemathesis.python import asgi
 
 from edusim.snapshot_format import SUFFIX
 from edusim_common.clock import ClockMode
-from fake_educonnect.config import EduConnectSettings
-from fake_onde.config import OndeSettings
 from sync_service import driver
 from sync_service.config import SyncSettings
 from sync_service.main import create_app
@@ -103,19 +101,12 @@ def _seed(sync: TestClient, onde: TestClient) -> dict[str, list[Any]]:
 
 @pytest.fixture
 def fuzz_schema(
+    fakes_reachable: Path,
     sync_settings: SyncSettings,
-    onde_settings: OndeSettings,
-    educonnect_settings: EduConnectSettings,
     onde: TestClient,
     educonnect: TestClient,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Any, dict[str, list[Any]], FastAPI, Path]]:
     """The OpenAPI schema of a sync wired to the fakes, whose database holds a few runs."""
-    # Snapshots reach the fakes' databases directly, and write their files in a directory.
-    monkeypatch.setenv("ONDE_DATABASE_URL", onde_settings.database_url)
-    monkeypatch.setenv("EDUCONNECT_DATABASE_URL", educonnect_settings.database_url)
-    monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
     sync_settings.max_nights_per_move = MAX_NIGHTS
     sync_settings.deactivation_max_count = 0
     wired = functools.partial(
@@ -126,7 +117,7 @@ def fuzz_schema(
     app = wired()
     try:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-        yield schema, known, app, tmp_path / "snapshots" / f"{SEED}{SUFFIX}"
+        yield schema, known, app, fakes_reachable / f"{SEED}{SUFFIX}"
     finally:
         asgi.shutdown_lifespans()
 

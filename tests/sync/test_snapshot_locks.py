@@ -6,37 +6,10 @@ restored time (its cut-off in the future, the next night then skipped).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
 from edusim_common.clock import ClockMode
-from fake_educonnect.config import EduConnectSettings
-from fake_onde.config import OndeSettings
-from sync_service.config import SyncSettings
-from sync_service.main import create_app
 from sync_service.runner import SyncContext
-
-
-@pytest.fixture
-def sync_with_snapshots(
-    sync_settings: SyncSettings,
-    onde_settings: OndeSettings,
-    educonnect_settings: EduConnectSettings,
-    onde: TestClient,
-    educonnect: TestClient,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[TestClient]:
-    """A sync that can reach the fakes' databases, as under ``edusim up``."""
-    monkeypatch.setenv("ONDE_DATABASE_URL", onde_settings.database_url)
-    monkeypatch.setenv("EDUCONNECT_DATABASE_URL", educonnect_settings.database_url)
-    monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
-    app = create_app(sync_settings, onde_client=onde, educonnect_client=educonnect)
-    with TestClient(app) as client:
-        yield client
 
 
 def test_save_and_restore_wait_while_the_clock_runs_its_nights(
