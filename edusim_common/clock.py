@@ -96,6 +96,9 @@ class SimClock:
         of the time this clock may show (excluded). Running in realtime, the clock stops one
         microsecond before it instead of passing it."""
         self._lock = threading.Lock()
+        # Held from a local change until it is saved, and by a refresh from reading the store
+        # until it adopts what it read: a refresh never takes up the record a change is replacing.
+        self._persist = threading.RLock()
         self._wall = wall
         self._anchor = as_utc(start)
         self._wall_anchor = wall()
@@ -150,14 +153,19 @@ class SimClock:
         """
         if self._store is None:
             return
-        with self._lock:
-            version = self._version
-        record = self._store.load()
-        if record is None or record == self._seen:
-            return
-        with self._lock:
-            if self._version == version:
-                self._adopt_unlocked(record)
+        if not self._persist.acquire(blocking=False):
+            return  # a change of this process is being saved: it is the newest
+        try:
+            with self._lock:
+                version = self._version
+            record = self._store.load()
+            if record is None or record == self._seen:
+                return
+            with self._lock:
+                if self._version == version:
+                    self._adopt_unlocked(record)
+        finally:
+            self._persist.release()
 
     def _adopt(self, record: ClockRecord) -> None:
         with self._lock:
@@ -189,26 +197,28 @@ class SimClock:
 
     def set(self, when: datetime, mode: ClockMode | None = None) -> datetime:
         """Jump to ``when`` (and optionally switch mode); returns the new time."""
-        with self._lock:
-            self._anchor = as_utc(when)
-            self._wall_anchor = self._wall()
-            if mode is not None:
-                self._mode = mode
-            self._version += 1
-            result = self._anchor
-        self._save()
+        with self._persist:
+            with self._lock:
+                self._anchor = as_utc(when)
+                self._wall_anchor = self._wall()
+                if mode is not None:
+                    self._mode = mode
+                self._version += 1
+                result = self._anchor
+            self._save()
         return result
 
     def advance(self, delta: timedelta) -> datetime:
         """Move forward by ``delta`` (which must not be negative); returns the new time."""
         if delta < timedelta(0):
             raise ValueError("the clock only advances forward; use set() to go back")
-        with self._lock:
-            self._anchor = self._now_unlocked() + delta
-            self._wall_anchor = self._wall()
-            self._version += 1
-            result = self._anchor
-        self._save()
+        with self._persist:
+            with self._lock:
+                self._anchor = self._now_unlocked() + delta
+                self._wall_anchor = self._wall()
+                self._version += 1
+                result = self._anchor
+            self._save()
         return result
 
     def state(self) -> ClockState:

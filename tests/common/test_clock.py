@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -413,3 +414,28 @@ def test_the_clock_can_reach_the_last_instant_of_its_range_not_beyond(
     assert last.json()["now"] == "2999-12-31T23:59:59.500000Z"
     naive = onde.put("/api/v1/clock", json={"now": "2999-12-31T23:59:59"}, headers=service)
     assert naive.json()["now"] == "2999-12-31T23:59:59Z"
+
+
+def test_a_refresh_never_takes_up_the_record_a_change_is_replacing() -> None:
+    """Another request of this process refreshes while a change is still being saved."""
+    saving, release = threading.Event(), threading.Event()
+
+    class SlowStore(MemoryStore):
+        def save(self, record: ClockRecord) -> None:
+            saving.set()
+            release.wait(5)
+            super().save(record)
+
+    store = SlowStore(ClockRecord(START, ClockMode.manual, None))
+    clock = SimClock.restore(store, START, wall=FakeWall())
+    target = START + timedelta(days=1)
+    mover = threading.Thread(target=clock.set, args=(target, ClockMode.realtime))
+    mover.start()
+    assert saving.wait(5)
+    clock.refresh()  # the store still holds the old record
+    assert (clock.now(), clock.mode) == (target, ClockMode.realtime)
+    release.set()
+    mover.join(5)
+    clock.refresh()
+    assert (clock.now(), clock.mode) == (target, ClockMode.realtime)
+    assert store.record == ClockRecord(target, ClockMode.realtime, clock.record().wall_anchor)
