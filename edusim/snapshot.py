@@ -23,6 +23,7 @@ clock is saved as the time it shows at the save.
 from __future__ import annotations
 
 import gzip
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -199,7 +200,26 @@ def restore(
         _insert_rows(info, lines, conns, metas)
         for svc, conn in conns.items():
             _reset_sequences(conn, metas[svc], info.databases[svc].get("sequences") or {})
+            _restart_clock(conn, metas[svc], info)
     return info
+
+
+def _restart_clock(conn: Connection, metadata: MetaData, info: SnapshotInfo) -> None:
+    """Each service's clock at the snapshot's time, a realtime one running on from now.
+
+    The rows as saved would put a realtime clock at its saved time plus all the wall time since
+    the save (its ``wall_anchor`` is the save's): it starts again from the restore instead.
+    """
+    table = metadata.tables.get("sim_clock")
+    if table is None or info.clock is None:
+        return
+    now = datetime.fromisoformat(info.clock["now"])
+    values: dict[str, Any] = {"sim_now": now.astimezone(UTC).replace(tzinfo=None)}
+    values["mode"] = info.clock["mode"]
+    if "wall_anchor" in table.c:
+        realtime = info.clock["mode"] == ClockMode.realtime.value
+        values["wall_anchor"] = time.time() if realtime else None
+    conn.execute(table.update().values(**values))
 
 
 def _check_tables(info: SnapshotInfo, metas: Mapping[str, MetaData]) -> None:

@@ -286,6 +286,7 @@ def restore_snapshot(name: SnapshotName, request: Request, store: Store) -> Rest
         except RemoteError as exc:
             raise ClockNotPushed(
                 f"the databases were restored, but the clock could not be pushed: {exc}; "
-                "restart the services (they read their clock from their database)"
+                "a service that did not answer takes the restored clock from its database at its "
+                "next request, or when it starts again"
             ) from exc
     return Restored(snapshot=SnapshotOut.of(info), clock=ctx.clock.state())

@@ -263,8 +263,8 @@ async def restore_page(request: Request) -> Response:
         return redirect(
             LIST_PATH,
             f"Données restaurées : la simulation est revenue au "
-            f"{date_fr(ctx.clock.now(), 'full')}, mais ONDE ou EduConnect n'a pas reçu la "
-            "nouvelle date : redémarrez la simulation (edusim up) pour qu'ils la relisent.",
+            f"{date_fr(ctx.clock.now(), 'full')}, mais ONDE ou EduConnect n'a pas répondu : il "
+            "reprendra cette date dans sa base à sa prochaine requête, ou à son redémarrage.",
         )
     except Problem as exc:
         error = f"Retour impossible. {refusal_fr(exc)}"

@@ -7,9 +7,11 @@ service; ids continue as in the original timeline; a run in progress is refused.
 from __future__ import annotations
 
 import gzip
+import io
+import time
 import warnings
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from sqlalchemy import MetaData, insert
 from typer.testing import CliRunner
 
 from edusim.cli import app
-from edusim.snapshot import read_clock, reflect
+from edusim.snapshot import read_clock, reflect, restore, save
+from edusim.snapshot_cli import service_metadata
 from edusim.snapshot_format import WRITER_LOCK_KEYS, decode_value, encode_value
 from edusim_common.clock import ClockMode, ClockRecord
 from edusim_common.clock_api import TableClockStore, clock_table
@@ -133,6 +136,41 @@ def test_a_realtime_clock_is_saved_at_the_time_it_shows(db_urls: Callable[[str],
                 assert read_clock(conn, reflect(conn), wall) == {"now": shown, "mode": mode}
     finally:
         engine.dispose()
+
+
+@pytest.mark.db
+def test_a_restored_realtime_clock_runs_on_from_the_snapshot_time(
+    db_urls: Callable[[str], str],
+) -> None:
+    """Not from its saved time plus all the wall time since the save (the saved wall anchor)."""
+    engines = {svc: make_engine(db_urls(svc)) for svc in SERVICES}
+    stores = {}
+    for svc, metadata in service_metadata().items():
+        metadata.create_all(engines[svc])
+        stores[svc] = TableClockStore(engines[svc], clock_table(metadata))
+    an_hour_ago = time.time() - 3600
+    anchor = datetime(2027, 1, 1, tzinfo=UTC)
+    try:
+        for store in stores.values():
+            store.save(ClockRecord(anchor, ClockMode.realtime, an_hour_ago))
+        saved = io.BytesIO()
+        info = save(engines, saved, "rt", datetime.now(UTC))
+        shown = datetime.fromisoformat(info.clock["now"]) if info.clock else None
+        assert shown is not None
+        assert shown >= anchor + timedelta(minutes=59)
+        for store in stores.values():  # the simulation goes on, a year later
+            store.save(ClockRecord(anchor.replace(year=2028), ClockMode.manual, None))
+        saved.seek(0)
+        restore(engines, saved)
+        for store in stores.values():
+            record = store.load()
+            assert record is not None
+            assert (record.anchor, record.mode) == (shown, ClockMode.realtime)
+            assert record.wall_anchor is not None
+            assert record.wall_anchor > time.time() - 60
+    finally:
+        for engine in engines.values():
+            engine.dispose()
 
 
 @pytest.mark.parametrize(
