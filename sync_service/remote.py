@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,24 @@ from sync_service.contract import ChangePage, ExportPage, ImportReport
 
 log = logging.getLogger("edusim.sync.remote")
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class RetryTally:
+    """The calls one run tried again after a transient fault (its threads share it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def add(self) -> None:
+        """One more call tried again."""
+        with self._lock:
+            self.count += 1
+
+
+#: The tally of the run this code works for: calls made outside a run (a page reading the
+#: history, a clock push) count for none. Threads a run starts must run in a copy of its context.
+RUN_RETRIES: ContextVar[RetryTally | None] = ContextVar("run_retries", default=None)
 
 
 class RemoteError(RuntimeError):
@@ -52,13 +71,6 @@ class Remote:
         self.json_headers = {**self.headers, "Content-Type": "application/json"}
         self.retry = retry
         self.sleep = sleep
-        self._retried = 0  # calls tried again after a transient fault, since the start
-        self._retried_lock = threading.Lock()
-
-    @property
-    def retried(self) -> int:
-        """How many times a call was tried again after a transient fault (since the start)."""
-        return self._retried
 
     def call(
         self,
@@ -108,8 +120,9 @@ class Remote:
                     )
                 last = f"HTTP {response.status_code} {_detail(response)}"
             if attempt < self.retry.attempts:
-                with self._retried_lock:  # the export's pages are read on two threads
-                    self._retried += 1
+                tally = RUN_RETRIES.get()
+                if tally is not None:
+                    tally.add()
                 delay = self.retry.backoff_seconds * 2 ** (attempt - 1)
                 log.warning(
                     "%s %s %s failed (%s); retry in %.2fs", self.name, method, path, last, delay

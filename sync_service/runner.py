@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain
@@ -57,7 +58,14 @@ from sync_service.models import (
     RunStatus,
     SyncState,
 )
-from sync_service.remote import EduConnectApi, OndeApi, RemoteError, encode_batch
+from sync_service.remote import (
+    RUN_RETRIES,
+    EduConnectApi,
+    OndeApi,
+    RemoteError,
+    RetryTally,
+    encode_batch,
+)
 
 log = logging.getLogger("edusim.sync.runner")
 RUN_LINES = RunLine.__table__  # type: ignore[attr-defined]
@@ -263,7 +271,10 @@ class _Sender:
                     answered = self._settle(session, *flying, allow, again) if flying else None
                     flying = None
                     if batch is not None:
-                        flying = (batch, pool.submit(self.ctx.educonnect.post_batch, body))
+                        flying = (
+                            batch,
+                            pool.submit(copy_context().run, self.ctx.educonnect.post_batch, body),
+                        )
                     if answered is not None:
                         report = ImportReport.model_validate_json(answered[1])
                         self._record(session, answered[0], report.results, again)
@@ -424,11 +435,13 @@ def _export_pages(ctx: SyncContext, entity: str, embed: str | None) -> Iterator[
     """ONDE's export of ``entity`` page by page; the next page is read while this one is used."""
     size = ctx.settings.page_size
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-export") as pool:
-        coming = pool.submit(ctx.onde.export, entity, 0, size, embed)
+        coming = pool.submit(copy_context().run, ctx.onde.export, entity, 0, size, embed)
         while True:
             page = coming.result()
             if page.next_after is not None:
-                coming = pool.submit(ctx.onde.export, entity, page.next_after, size, embed)
+                coming = pool.submit(
+                    copy_context().run, ctx.onde.export, entity, page.next_after, size, embed
+                )
             yield page
             if page.next_after is None:
                 return
@@ -569,7 +582,8 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
     """Carry out a claimed run; it ends succeeded, failed, or awaiting approval."""
     started = time.perf_counter()
     tally = _Tally()
-    retried = _retried(ctx)
+    retries = RetryTally()
+    counting = RUN_RETRIES.set(retries)
     session = write_session(ctx.engine)
     try:
         run = session.get(Run, run_id)
@@ -598,13 +612,13 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
             to_cursor = run.from_cursor
             if sender.held_lines:
                 insert_rows(session, RUN_LINES, sender.held_lines, LINE_COLUMNS)
-        tally.counts["retries"] = _retried(ctx) - retried
+        tally.counts["retries"] = retries.count
         _finish(session, ctx, run_id, status, tally, sorted(pending), to_cursor, started, None)
         session.commit()
     except Exception as exc:
         session.rollback()
         log.exception("run %s failed", run_id)
-        tally.counts["retries"] = _retried(ctx) - retried
+        tally.counts["retries"] = retries.count
         with unit_of_work(ctx.engine) as fresh:
             cursor = get_state(fresh).cursor
             # What the committed pages held back stays recorded: the next run takes it over.
@@ -612,15 +626,11 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
             _finish(fresh, ctx, run_id, RunStatus.failed, tally, kept, cursor, started, str(exc))
     finally:
         session.close()
+        RUN_RETRIES.reset(counting)
     with unit_of_work(ctx.engine) as fresh:
         done = fresh.get(Run, run_id)
         assert done is not None
         return done
-
-
-def _retried(ctx: SyncContext) -> int:
-    """Calls to ONDE and EduConnect tried again after a transient fault, since the start."""
-    return ctx.onde.retried + ctx.educonnect.retried
 
 
 def _apply_deactivations(

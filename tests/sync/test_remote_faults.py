@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from sync_service.runner import SyncContext
 from tests.sync.onde_steps import add_families
 
 
@@ -127,3 +130,32 @@ def test_a_batch_refused_as_invalid_is_halved_before_the_next_batch_goes(
     # Accounts are listed by id, in the order EduConnect created them: b's call came before c's.
     accounts = educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"]
     assert [account["prenom"] for account in accounts] == ["Parentb", "Parentc"]
+
+
+def test_retries_of_calls_outside_the_run_do_not_count_for_it(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page reading EduConnect while the run imports meets a fault: it is not the run's."""
+    add_families(onde, director, 1)
+    rule = {"path": "^/api/v1/clock$", "method": "GET", "status": 503, "count": 1}
+    assert educonnect.post("/api/v1/faults", json=rule, headers=ec_service).status_code == 201
+    ctx: SyncContext = sync.app.state.sync  # type: ignore[attr-defined]
+    send = ctx.educonnect.post_batch
+
+    def post_batch(body: bytes) -> bytes:
+        page = threading.Thread(target=ctx.educonnect.call, args=("GET", "/api/v1/clock"))
+        page.start()
+        page.join()
+        return send(body)
+
+    monkeypatch.setattr(ctx.educonnect, "post_batch", post_batch)
+    run = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert run["status"] == "succeeded", run
+    assert educonnect.get("/api/v1/faults", headers=ec_service).json()[0]["fired"] == 1
+    assert run["counts"]["retries"] == 0
