@@ -192,10 +192,11 @@ def create_service_app(
     install_problem_handlers(app)
     install_problem_openapi(app)
     app.state.faults = FaultRegistry()
+    # Innermost first: fault rules see HEAD as HEAD (a GET rule is not used up by a HEAD).
+    app.add_middleware(HeadAsGet)
     app.add_middleware(FaultInjection, registry=app.state.faults)
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(RefreshClock)
-    app.add_middleware(HeadAsGet)
     app.include_router(faults_router(require_admin), prefix=API_PREFIX)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

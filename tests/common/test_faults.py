@@ -74,3 +74,15 @@ def test_faults_need_the_service_token_and_spare_health(
     bad = onde.post("/api/v1/faults", json={"path": "([", "status": 500}, headers=service)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "body.path"
+
+
+def test_fault_rules_see_head_as_head(onde: TestClient, service: dict[str, str]) -> None:
+    """HEAD answers as GET, but a GET rule is not used up by a HEAD, and a HEAD rule fires."""
+    get_rule = {"path": "^/api/v1/clock$", "method": "GET", "status": 503, "count": 1}
+    head_rule = {"path": "^/api/v1/schools$", "method": "HEAD", "status": 500, "count": 1}
+    for rule in (get_rule, head_rule):
+        assert onde.post("/api/v1/faults", json=rule, headers=service).status_code == 201
+    assert onde.head("/api/v1/clock").status_code == 200
+    assert onde.get("/api/v1/clock").status_code == 503
+    assert onde.head("/api/v1/schools", headers=service).status_code == 500
+    assert [r["fired"] for r in onde.get("/api/v1/faults", headers=service).json()] == [1, 1]
