@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from edusim_common.text import fold_search
 from sync_service.models import MirrorResponsable, Run, RunLine
 from sync_service.remote import RemoteError
 from sync_service.runner import SyncContext
 
 MAX_LINES = 500
+NAME_CHUNK = 2000  # report lines read at a time when looking for a name
 
 
 @dataclass
@@ -101,6 +103,39 @@ def names_of(session: Session, source_ids: list[str]) -> dict[str, str]:
         ).where(col(MirrorResponsable.id).in_(ids))
     ).all()
     return {str(rid): f"{prenom} {nom}" for rid, prenom, nom in rows}
+
+
+def named(name: str, term: str) -> bool:
+    """Whether ``term`` (as typed) starts the name « Prénom Nom », or one of its words.
+
+    Accents and case aside: « lefe » finds Anne Lefèvre, « anne lef » too.
+    """
+    key = fold_search(term)
+    full = fold_search(name)
+    return bool(key) and (full.startswith(key) or any(w.startswith(key) for w in full.split()))
+
+
+def lines_named(
+    session: Session, run_id: int, term: str, outcome: str | None, after: int, limit: int
+) -> list[RunLine]:
+    """A run's report lines after ``after`` whose responsable's name matches ``term``.
+
+    Read in id order a chunk at a time, names from the mirror, until ``limit`` lines are found:
+    a run of a trainer's class is one chunk; a full run at scale reads as far as it must.
+    """
+    found: list[RunLine] = []
+    position = after
+    while len(found) < limit:
+        query = select(RunLine).where(col(RunLine.run_id) == run_id, col(RunLine.id) > position)
+        if outcome:
+            query = query.where(col(RunLine.outcome) == outcome)
+        chunk = list(session.scalars(query.order_by(col(RunLine.id)).limit(NAME_CHUNK)))
+        if not chunk:
+            break
+        names = names_of(session, [line.source_id for line in chunk])
+        found.extend(line for line in chunk if named(names.get(line.source_id, ""), term))
+        position = chunk[-1].id or position
+    return found[:limit]
 
 
 def outcome_counts(session: Session, run_id: int) -> dict[str, int]:

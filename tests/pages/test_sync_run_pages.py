@@ -156,6 +156,38 @@ def test_a_run_report_pages_its_lines(
     assert re.findall(r'id="line-(\d+)"', first) != re.findall(r'id="line-(\d+)"', second)
 
 
+def test_a_run_report_finds_a_responsable_by_name(
+    sync: TestClient,
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Accents and case aside, by the start of a name; pages keep the filter."""
+    monkeypatch.setattr(runs_pages, "LINES_PER_PAGE", 1)
+    lea = admit_pupil(onde, director)
+    add_parent(onde, director, lea["id"], nom="Lefèvre", prenom="Anne")
+    add_parent(onde, director, lea["id"], nom="Lefèvre", prenom="Marc", civility="M", lien="pere")
+    tom = admit_pupil(onde, director, nom="Durand", prenoms="Tom", birth_date="2018-04-05")
+    add_parent(onde, director, tom["id"], nom="Durand", prenom="Paul", civility="M", lien="pere")
+    next_day(sync)
+
+    def names(page: str) -> list[str]:
+        return re.findall(r'id="line-\d+">([^<]+) <span', page)
+
+    first = text(sync.get("/runs/1", params={"nom": "LEFE"}, headers=HTML))
+    assert names(first) == ["Anne Lefèvre"]
+    assert 'value="LEFE"' in first
+    more = re.search(r'href="([^"]+)" id="lines-next"', first)
+    assert more
+    assert "nom=LEFE" in more.group(1)
+    second = text(sync.get(html.unescape(more.group(1)), headers=HTML))
+    assert names(second) == ["Marc Lefèvre"]
+    assert 'id="lines-next"' not in second
+    assert names(text(sync.get("/runs/1", params={"nom": "paul"}, headers=HTML))) == ["Paul Durand"]
+    nobody = text(sync.get("/runs/1", params={"nom": "Zorro"}, headers=HTML))
+    assert "Aucune ligne pour « Zorro »" in nobody
+
+
 def test_run_pages_answer_garbage_in_french(sync: TestClient) -> None:
     for url in ("/runs/999", "/runs/abc", "/runs/0", "/runs/99999999999999999999"):
         answer = sync.get(url, headers=HTML)
