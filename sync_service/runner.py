@@ -36,6 +36,7 @@ from edusim_common.db import unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
 from sync_service.config import SyncSettings
 from sync_service.contract import ExportPage, ImportReport, ImportResult
+from sync_service.locks import DriverLock
 from sync_service.mirror import (
     CLASSES,
     LINKS,
@@ -102,8 +103,12 @@ class SyncContext:
     settings: SyncSettings
     clock: SimClock
     lock: threading.Lock = field(default_factory=threading.Lock)
-    #: Serialises the moves of the clock in this process (clock routes, scheduler catch-up).
-    driver_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Serialises the moves of the clock (clock routes, scheduler catch-up, snapshots) in this
+    #: process and across the deployment's processes (see ``sync_service.locks``).
+    driver_lock: DriverLock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.driver_lock = DriverLock(self.engine)
 
 
 class NightAlreadyRun(Conflict):

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync_service.contract import ChangePage
+from sync_service.locks import DriverLock
 from sync_service.runner import SyncContext
 from sync_service.scheduler import NightlyScheduler
 
@@ -37,14 +38,14 @@ def scheduler(sync: TestClient) -> Iterator[NightlyScheduler]:
 class _AnnouncedLock:
     """A lock that says when someone starts waiting for it."""
 
-    def __init__(self, lock: threading.Lock, waiting: threading.Event) -> None:
+    def __init__(self, lock: DriverLock, waiting: threading.Event) -> None:
         self.lock = lock
         self.waiting = waiting
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+    def acquire(self, blocking: bool = True) -> bool:
         if blocking:
             self.waiting.set()
-        return self.lock.acquire(blocking, timeout)
+        return self.lock.acquire(blocking)
 
     def release(self) -> None:
         self.lock.release()
