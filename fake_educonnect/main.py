@@ -21,6 +21,7 @@ DESCRIPTION = """
 The fake **EduConnect**: the national identity provider for parents (responsables).
 
 * The **sync service** upserts responsables and their children (`POST /api/v1/import/responsables`).
+  and, first, the schools' names (`PUT /api/v1/schools`), which the pages and letters show.
 * Parents activate their account (SMS, FranceConnect, school letter), log in, and confirm each
   proposed child with its birth date.
 * Every SMS, email and letter lands in the **outbox** (`GET /api/v1/outbox`), never sent.

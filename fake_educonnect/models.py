@@ -305,6 +305,19 @@ class IdentifiantWalk(EduConnectModel, table=True):
     position: int = Field(description="Candidates used up: the next identifiant is tried here.")
 
 
+class School(EduConnectModel, table=True):
+    """A school of the directory, to name it on the pages and letters (« École 0021593W » else).
+
+    The sync copies ONDE's schools here at the start of each run (``PUT /schools``); a SIECLE
+    fixture may name its secondary schools. The real EduConnect reads the national directory.
+    """
+
+    uai: str = Field(primary_key=True, max_length=8)
+    name: str = Field(max_length=120)
+    commune: str | None = Field(default=None, max_length=120)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def upgrade_schema(engine: Engine) -> None:
     """Bring a database made by an older version up to date (``create_all`` adds only tables).
 

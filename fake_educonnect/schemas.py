@@ -7,10 +7,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StrictBool, StringConstraints, field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from edusim_common.types import STRICT_INPUT, Email, PersonName
+from edusim_common.types import STRICT_INPUT, Email, PersonName, ShortText
 from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
 
 Uai = Annotated[str, StringConstraints(pattern=r"^[0-9]{7}[A-Z]$")]
@@ -524,6 +524,12 @@ class SiecleChild(BaseModel):
     school_uai: Uai
     level: Annotated[str, StringConstraints(min_length=1, max_length=8)] = Field(examples=["5E"])
     lien: Lien = Lien.autre
+    school_name: ShortText | None = Field(
+        default=None,
+        examples=["Collège Jean Moulin"],
+        description="The school's name, for EduConnect's directory (pages and letters).",
+    )
+    school_commune: ShortText | None = Field(default=None, examples=["Arras"])
 
 
 class SiecleAccount(BaseModel):
@@ -548,3 +554,52 @@ class SiecleBatch(BaseModel):
     model_config = STRICT_INPUT
 
     items: list[SiecleAccount] = Field(min_length=1, max_length=5000)
+
+
+MAX_SCHOOLS_PER_CALL = 5000
+"""The most schools one ``PUT /schools`` takes (ONDE's largest page of schools)."""
+
+
+class SchoolIn(BaseModel):
+    """A school as its source (ONDE) names it."""
+
+    model_config = STRICT_INPUT
+
+    uai: Uai = Field(examples=["0021593W"])
+    name: ShortText = Field(examples=["École élémentaire Jean Jaurès"])
+    commune: ShortText = Field(examples=["Lille"])
+
+
+class SchoolBatch(BaseModel):
+    """Schools to record in EduConnect's directory (each UAI once)."""
+
+    model_config = STRICT_INPUT
+
+    items: list[SchoolIn] = Field(min_length=1, max_length=MAX_SCHOOLS_PER_CALL)
+
+    @field_validator("items")
+    @classmethod
+    def _each_uai_once(cls, items: list[SchoolIn]) -> list[SchoolIn]:
+        seen: set[str] = set()
+        for school in items:
+            if school.uai in seen:
+                raise ValueError(f"UAI {school.uai} is given twice")
+            seen.add(school.uai)
+        return items
+
+
+class SchoolsReport(BaseModel):
+    """What ``PUT /schools`` did: schools added, renamed (name or commune), left as they were."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+class SchoolPublic(BaseModel):
+    """A school of EduConnect's directory."""
+
+    uai: str
+    name: str
+    commune: str | None
+    updated_at: datetime

@@ -60,6 +60,21 @@ class ExportPage(_Loose):
         return page
 
 
+class School(_Loose):
+    """A school of ONDE, as EduConnect's directory takes it."""
+
+    uai: str
+    name: str
+    commune: str
+
+
+class SchoolPage(_Loose):
+    """A page of ONDE's schools."""
+
+    items: list[School]
+    next_cursor: str | None = None
+
+
 class ImportResult(_Loose):
     """EduConnect's answer for one responsable."""
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import orjson
 
-from sync_service.contract import ChangePage, ExportPage, ImportReport
+from sync_service.contract import ChangePage, ExportPage, ImportReport, School, SchoolPage
 
 log = logging.getLogger("edusim.sync.remote")
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -161,9 +161,23 @@ class OndeApi(Remote):
         body = self.call_raw("GET", f"/api/v1/export/{entity}", params=params)
         return ExportPage.parse(body)
 
+    def schools(self, cursor: str | None, limit: int) -> SchoolPage:
+        """A page of ONDE's schools, by UAI (``cursor``: the previous page's ``next_cursor``)."""
+        params: dict[str, Any] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        return SchoolPage.model_validate_json(
+            self.call_raw("GET", "/api/v1/schools", params=params)
+        )
+
 
 class EduConnectApi(Remote):
     """What the sync sends to EduConnect."""
+
+    def put_schools(self, schools: list[School]) -> None:
+        """Record schools' names in EduConnect's directory (idempotent)."""
+        items = [school.model_dump(include={"uai", "name", "commune"}) for school in schools]
+        self.call_raw("PUT", "/api/v1/schools", json={"items": items})
 
     def import_batch(
         self, items: list[dict[str, Any]], allow_deactivation: bool, dry_run: bool = False

@@ -583,6 +583,24 @@ def _over_threshold(ctx: SyncContext, session: Session, pending: int) -> bool:
     return 100.0 * pending / max(total, 1) > settings.deactivation_max_percent
 
 
+#: Schools asked of ONDE at a time: its largest page, and the most EduConnect takes in one call.
+SCHOOL_PAGE = 5000
+
+
+def _push_schools(ctx: SyncContext) -> None:
+    """ONDE's schools to EduConnect's directory, one call per page, so that its pages and letters
+    name them (a few thousand at 1 M pupils: one page). Idempotent: EduConnect writes only the
+    names that changed."""
+    cursor: str | None = None
+    while True:
+        page = ctx.onde.schools(cursor, SCHOOL_PAGE)
+        if page.items:
+            ctx.educonnect.put_schools(page.items)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
 def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
     """Carry out a claimed run; it ends succeeded, failed, or awaiting approval."""
     started = time.perf_counter()
@@ -594,6 +612,8 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
         run = session.get(Run, run_id)
         assert run is not None
         dry_run = run.dry_run
+        if not dry_run:  # a dry run changes nothing in EduConnect, its directory included
+            _push_schools(ctx)
         sender = _Sender(ctx, run_id, dry_run, tally)
         state = get_state(session)
         if full or not state.mirror_ready:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from sqlmodel import Session
 
@@ -33,6 +34,7 @@ from fake_educonnect.schemas import SessionOpened
 from fake_educonnect.security import check_password_rule
 from fake_educonnect.service import parent
 from fake_educonnect.service.parent import Step
+from fake_educonnect.service.schools import label_in
 
 pages = Pages.create(Path(__file__).parent / "templates", "educonnect")
 router = pages.router
@@ -111,6 +113,15 @@ def de(name: str) -> str:
     return f"d'{shown}" if elided else f"de {shown}"
 
 
+@pass_context
+def school_fr(context: Any, uai: str | None, with_uai: bool = False) -> str:
+    """A school as pages name it (« École élémentaire Jean Jaurès, Lille », « (0021593W) » after
+    it for a director), from the ``directory`` its handler read; « École 0021593W » when unknown.
+    """
+    return label_in(context.get("directory") or {}, uai, with_uai=with_uai)
+
+
+pages.templates.env.globals["school_fr"] = school_fr
 pages.templates.env.globals.update(WORDS)
 # The origins as the console writes them (the API keeps the codes, ``Etablissement``).
 pages.templates.env.globals["origin_label"] = ORIGIN_LABEL_FR

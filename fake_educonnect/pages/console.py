@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -47,7 +47,7 @@ from fake_educonnect.pages.common import (
 )
 from fake_educonnect.routes.console import DIRECTOR_PREFIX
 from fake_educonnect.security import Passwords
-from fake_educonnect.service import console
+from fake_educonnect.service import console, schools
 from fake_educonnect.service.accounts import AccountFilter, get_account, list_accounts
 from fake_educonnect.service.explain import explain_account
 from fake_educonnect.service.letters import issue_letter
@@ -89,6 +89,11 @@ def console_school(request: Request) -> str | None:
     return school_of_token(DIRECTOR_PREFIX, settings_of(request).secret_key, token)
 
 
+def _in_school(session: Session, uai: str, context: dict[str, Any]) -> dict[str, Any]:
+    """A console page's context: the school (``uai``) and its name for the header."""
+    return {"uai": uai, "directory": schools.directory(session, [uai]), **context}
+
+
 def _to_console_login() -> RedirectResponse:
     return tell("/console", "Connectez-vous à la console pour continuer.", FlashLevel.warning)
 
@@ -96,9 +101,11 @@ def _to_console_login() -> RedirectResponse:
 def _login_page(
     request: Request, session: Session, values: dict[str, str], errors: FormErrors, status: int
 ) -> HTMLResponse:
+    known = queries.known_schools(session)
     context = {
         "uai": None,
-        "schools": queries.known_schools(session),
+        "schools": known,
+        "directory": schools.directory(session, known),
         "values": values,
         "errors": errors,
     }
@@ -153,18 +160,21 @@ def console_home(request: Request, session: DbSession) -> HTMLResponse:
         children = console.school_attachments(session, [a.id or 0 for a in accounts], uai)
         rows = [(account, children[account.id or 0]) for account in accounts]
     next_after = rows[-1][0].id if len(rows) == PAGE_SIZE else None
-    context = {
-        "uai": uai,
-        "known": bool(rows) or school_known(session, uai),
-        "values": raw,
-        "errors": errors,
-        "rows": rows,
-        "next_after": next_after,
-        "classes": queries.class_labels(session, uai),
-        "school_messages": queries.latest_messages(
-            session, None, 5, channel="school", school_uai=uai
-        ),
-    }
+    context = _in_school(
+        session,
+        uai,
+        {
+            "known": bool(rows) or school_known(session, uai),
+            "values": raw,
+            "errors": errors,
+            "rows": rows,
+            "next_after": next_after,
+            "classes": queries.class_labels(session, uai),
+            "school_messages": queries.latest_messages(
+                session, None, 5, channel="school", school_uai=uai
+            ),
+        },
+    )
     return render(request, "console/search.html", context, 422 if errors else 200)
 
 
@@ -180,7 +190,8 @@ def console_login(request: Request, form: Form, session: DbSession) -> Response:
         errors.add("uai_autre", problem)
         return _login_page(request, session, form, errors, 422)
     token = school_token(DIRECTOR_PREFIX, settings_of(request).secret_key, uai)
-    response = redirect("/console", f"Connecté à la console de l'école {uai} (connexion simulée).")
+    school = schools.school_label(uai, schools.directory(session, [uai]).get(uai), with_uai=True)
+    response = redirect("/console", f"Connecté à la console : {school} — connexion simulée.")
     response.set_cookie(
         CONSOLE_COOKIE, token, max_age=8 * 3600, httponly=True, samesite="lax", path="/"
     )
@@ -233,15 +244,18 @@ def account_page(account_id: str, request: Request, session: DbSession, now: Now
     detail = account_detail(session, account, school_uai=uai)
     statements = explain_account(session, now, account, school_uai=uai)
     shown = detail.model_dump(mode="json")
-    context = {
-        "uai": uai,
-        "account": detail,
-        "self_activated": account.origin in console.SELF_ACTIVATED,
-        "deactivated": account.state == AccountState.desactive.value,
-        "diagnosis": diagnosis_fr(
-            [{"code": s.code, "text": s.text} for s in statements], shown, shown["attachments"]
-        ),
-    }
+    context = _in_school(
+        session,
+        uai,
+        {
+            "account": detail,
+            "self_activated": account.origin in console.SELF_ACTIVATED,
+            "deactivated": account.state == AccountState.desactive.value,
+            "diagnosis": diagnosis_fr(
+                [{"code": s.code, "text": s.text} for s in statements], shown, shown["attachments"]
+            ),
+        },
+    )
     return render(request, "console/account.html", context)
 
 
@@ -267,15 +281,15 @@ def _letter_page(
     try:
         console.check_reset_allowed(account, form.get("confirm") == "1")
     except console.AccountDeactivated:
-        context = {"uai": uai, "account": account, "reset": reset}
+        context = _in_school(session, uai, {"account": account, "reset": reset})
         return render(request, "console/deactivated.html", context, 409)
     except Conflict:
         action = "reinitialiser" if reset else "courrier"
-        context = {"uai": uai, "account": account, "action": action}
+        context = _in_school(session, uai, {"account": account, "action": action})
         return render(request, "console/reset_confirm.html", context)
     validity = timedelta(days=settings_of(request).letter_validity_days)
     issued = issue_letter(session, now, passwords, account, uai, validity, reset=reset)
-    context = {"uai": uai, "account": account, "issued": issued, "reset": reset}
+    context = _in_school(session, uai, {"account": account, "issued": issued, "reset": reset})
     return render(request, "console/letter.html", context)
 
 
@@ -379,13 +393,16 @@ def statistics(request: Request, session: DbSession) -> Response:
         return _to_console_login()
     found = console.stats(session, uai)
     activated = found.by_state.get(AccountState.active.value, 0)
-    context = {
-        "uai": uai,
-        "accounts": found.accounts,
-        "activated": activated,
-        "rate": 100.0 * activated / found.accounts if found.accounts else 0.0,
-        "by_origin": _bars(found.by_origin, ORIGIN_ORDER),
-        "by_state": _bars(found.by_state, STATE_ORDER),
-        "by_status": _bars(found.attachments, STATUS_ORDER),
-    }
+    context = _in_school(
+        session,
+        uai,
+        {
+            "accounts": found.accounts,
+            "activated": activated,
+            "rate": 100.0 * activated / found.accounts if found.accounts else 0.0,
+            "by_origin": _bars(found.by_origin, ORIGIN_ORDER),
+            "by_state": _bars(found.by_state, STATE_ORDER),
+            "by_status": _bars(found.attachments, STATUS_ORDER),
+        },
+    )
     return render(request, "console/stats.html", context)

@@ -16,6 +16,7 @@ from edusim_common.phones import normalize_phone
 from edusim_common.web.forms import FormErrors
 from fake_educonnect.pages import queries
 from fake_educonnect.pages.common import pages, parse_id, render, router, with_bar
+from fake_educonnect.service import schools
 from fake_educonnect.service.outbox import Channel
 
 PAGE_SIZE = 50
@@ -75,5 +76,6 @@ def outbox_page(request: Request, session: DbSession) -> HTMLResponse:
         "recipient": recipient,
         "errors": errors,
         "older": older,
+        "directory": schools.directory(session, (m.school_uai for m in messages)),
     }
     return render(request, "outbox.html", context, 422 if errors else 200)

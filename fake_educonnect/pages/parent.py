@@ -37,7 +37,7 @@ from fake_educonnect.pages.common import (
 )
 from fake_educonnect.routes.parent import PasswordCheck, check_password_change
 from fake_educonnect.schemas import LoginIn
-from fake_educonnect.service import parent
+from fake_educonnect.service import parent, schools
 from fake_educonnect.service.accounts import attachments_of
 from fake_educonnect.service.parent import Decision, PasswordRule, Step
 
@@ -189,12 +189,18 @@ def password_submit(
 
 def _attachment_page(
     request: Request,
+    session: Session,
     proposals: list[tuple[Attachment, Child]],
     values: dict[str, str],
     errors: FormErrors,
     status: int = 200,
 ) -> HTMLResponse:
-    context = {"proposals": proposals, "values": values, "errors": errors}
+    context = {
+        "proposals": proposals,
+        "values": values,
+        "errors": errors,
+        "directory": schools.directory(session, (child.school_uai for _, child in proposals)),
+    }
     return render(request, "attachment.html", context, status)
 
 
@@ -210,7 +216,7 @@ def attachment_page(request: Request, session: DbSession, now: Now) -> Response:
     proposals = parent.presented_proposals(session, login_session)
     if not proposals:
         return redirect("/me")
-    return _attachment_page(request, proposals, {}, FormErrors())
+    return _attachment_page(request, session, proposals, {}, FormErrors())
 
 
 def _first_name(child: Child) -> str:
@@ -283,7 +289,7 @@ def confirm_child(
         errors.add(field, BAD_DATE if typed else "Ce champ est obligatoire.")
         proposals = parent.presented_proposals(session, login_session)
         values = {field: typed[:40]}
-        return _attachment_page(request, proposals, values, errors, 422)
+        return _attachment_page(request, session, proposals, values, errors, 422)
     try:
         decision = flows.confirm_child(
             request,
@@ -300,7 +306,7 @@ def confirm_child(
         errors = FormErrors()
         errors.add(field, TOO_MANY_FR)
         proposals = parent.presented_proposals(session, login_session)
-        return _attachment_page(request, proposals, {}, errors, 429)
+        return _attachment_page(request, session, proposals, {}, errors, 429)
     return _after_decision(
         session, login_session, decision, decision_message(decision, child, attachment.tries_left)
     )
@@ -326,7 +332,12 @@ def refuse_child(
         return tell("/me", NOT_OPEN, FlashLevel.warning)
     attachment, child = found
     if form.get("confirm") != "1":
-        context = {"attachment": attachment, "child": child, "first_name": _first_name(child)}
+        context = {
+            "attachment": attachment,
+            "child": child,
+            "first_name": _first_name(child),
+            "directory": schools.directory(session, [child.school_uai]),
+        }
         return render(request, "attachment_refuse.html", context)
     decision = parent.refuse_child(session, now, login_session, attachment, child, account)
     return _after_decision(
@@ -396,5 +407,6 @@ def my_children(request: Request, session: DbSession, now: Now) -> Response:
         "step": login_session.step,
         "attached": attached,
         "others": others,
+        "directory": schools.directory(session, (row.child.school_uai for row in rows)),
     }
     return render(request, "me.html", context)

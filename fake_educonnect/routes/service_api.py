@@ -23,10 +23,13 @@ from fake_educonnect.schemas import (
     ImportBatch,
     ImportReport,
     OutboxPublic,
+    SchoolBatch,
+    SchoolPublic,
+    SchoolsReport,
     SiecleBatch,
     StatementOut,
 )
-from fake_educonnect.service import accounts, outbox
+from fake_educonnect.service import accounts, outbox, schools
 from fake_educonnect.service.explain import Statement, explain_account, explain_source
 from fake_educonnect.service.fixtures import load_siecle
 from fake_educonnect.service.imports import BatchReport, ImportPolicy, import_batch
@@ -188,6 +191,33 @@ def load_siecle_fixtures(
         identifiant_seed=settings.identifiant_seed, birthdate_tries=settings.birthdate_tries
     )
     return _report_response(load_siecle(session, now, passwords, policy, batch))
+
+
+@router.put("/schools", tags=["schools"], summary="Record schools' names (the sync)")
+def put_schools(batch: SchoolBatch, session: DbSession, now: Now) -> SchoolsReport:
+    """Add or rename schools in EduConnect's directory, which names them on the parents' pages,
+    the console and the school letters (« École 0021593W » for a school it does not know).
+
+    Idempotent and set-based: the sync sends ONDE's schools, a page at a time, at the start of
+    each run. Schools absent from the call are left as they are.
+    """
+    return schools.record_schools(
+        session, now, ((school.uai, school.name, school.commune) for school in batch.items)
+    )
+
+
+@router.get("/schools", tags=["schools"], summary="List the school directory")
+def list_schools(
+    session: DbSession, cursor: Cursor = None, limit: Limit = 100
+) -> Page[SchoolPublic]:
+    """The schools EduConnect can name, by UAI, one page at a time."""
+    position = decode_cursor(cursor, uai=str)
+    found = schools.list_schools(session, position["uai"] if position else None, limit)
+    next_cursor = encode_cursor({"uai": found[-1].uai}) if len(found) == limit else None
+    return Page(
+        items=[SchoolPublic.model_validate(s, from_attributes=True) for s in found],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get("/explain", tags=["explain"], summary="Where a responsable or an account stands")

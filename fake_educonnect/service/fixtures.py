@@ -17,6 +17,7 @@ from fake_educonnect.schemas import (
 from fake_educonnect.security import Passwords
 from fake_educonnect.service.imports import BatchReport, ImportPolicy, import_batch, source_key
 from fake_educonnect.service.parent import activate
+from fake_educonnect.service.schools import record_schools
 
 
 def load_siecle(
@@ -26,7 +27,8 @@ def load_siecle(
     policy: ImportPolicy,
     batch: SiecleBatch,
 ) -> BatchReport:
-    """Create (or match) the accounts, activate them, and attach their 2D children."""
+    """Create (or match) the accounts, activate them, and attach their 2D children; the schools
+    they name go to the directory."""
     items = [
         ResponsableIn(
             source=SourceKind.siecle,
@@ -38,7 +40,7 @@ def load_siecle(
             email=item.email,
             children=[
                 ChildIn(
-                    **child.model_dump(exclude={"lien"}),
+                    **child.model_dump(exclude={"lien", "school_name", "school_commune"}),
                     lien=child.lien,
                     autorite_parentale=True,
                     enrolled=True,
@@ -49,6 +51,13 @@ def load_siecle(
         for item in batch.items
     ]
     report = import_batch(session, now, ImportBatch(items=items), policy)
+    named = {
+        child.school_uai: (child.school_uai, child.school_name, child.school_commune)
+        for item in batch.items
+        for child in item.children
+        if child.school_name is not None
+    }
+    record_schools(session, now, named.values())
     for item, result in zip(batch.items, report.results, strict=True):
         account = session.get(Account, result.account_id) if result.account_id else None
         if account is None:

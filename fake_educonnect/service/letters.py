@@ -1,8 +1,9 @@
 """The school's notification letter: identifiant and temporary password, worded by situation.
 
 The director prints it from the console (``Etablissement`` activation, or a reset); a copy goes
-to the outbox. Both say the same thing: the parent's civility when the school knows it, the
-EduConnect address, and what the parent will do at the next login.
+to the outbox. Both say the same thing: the school by its name (EduConnect's directory), the
+parent's civility when the school knows it, the EduConnect address, and what the parent will do
+at the next login.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from fake_educonnect.security import Passwords, new_temporary_password
 from fake_educonnect.service import outbox
 from fake_educonnect.service.activation import end_sessions
 from fake_educonnect.service.console import check_not_deactivated
+from fake_educonnect.service.schools import directory, school_label
 
 EDUCONNECT_URL = "https://educonnect.education.gouv.fr"
 """Where a parent logs in (printed on the school's letters)."""
@@ -63,6 +65,9 @@ class LetterWording:
     """What the parent does at the login, after the validity sentence."""
     after: tuple[str, ...]
     """The paragraphs after that one."""
+    school: str
+    """« École élémentaire Jean Jaurès, Lille (0021593W) » (« École 0021593W » when EduConnect's
+    directory does not know it): the letterhead, and under the signature."""
     signature: str = "La direction de l'école"
 
     def text(self, identifiant: str, temporary_password: str) -> str:
@@ -70,7 +75,8 @@ class LetterWording:
         credentials = f"Identifiant : {identifiant}\nMot de passe provisoire : {temporary_password}"
         until = self.valid_until.strftime("%d/%m/%Y")
         validity = f"Ce mot de passe provisoire est valable jusqu'au {until} (3 mois). {self.then}"
-        parts = [self.greeting, *self.before, credentials, validity, *self.after, self.signature]
+        signed = f"{self.signature}\n{self.school}"
+        parts = [self.greeting, *self.before, credentials, validity, *self.after, signed]
         return "\n\n".join(parts)
 
 
@@ -120,6 +126,8 @@ def letter_wording(
     an active one is not told to activate again, nor to confirm children already attached.
     """
     civility = CIVILITY_FR.get(civility_of(session, account, school_uai) or "")
+    known = directory(session, [school_uai]).get(school_uai)
+    school = school_label(school_uai, known, with_uai=True)
     names = f"{account.prenom} {account.nom}"
     addressee = f"{civility} {names}" if civility else names
     greeting = f"{civility} {account.nom}," if civility else "Madame, Monsieur,"
@@ -143,6 +151,7 @@ def letter_wording(
             "confirmerez la date de naissance de chacun de vos enfants — attention, une erreur "
             "bloque le rattachement.",
             after=("Vous pouvez aussi activer votre compte avec FranceConnect.",),
+            school=school,
         )
     if reset:
         situation = LetterSituation.reset
@@ -180,6 +189,7 @@ def letter_wording(
         valid_until=valid_until,
         then=then,
         after=(franceconnect,),
+        school=school,
     )
 
 
