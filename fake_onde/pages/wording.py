@@ -13,11 +13,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from fake_onde.models import Lien, Pupil, PupilResponsable, PupilState, Responsable
+from fake_onde.models import (
+    ENROLLED_STATES,
+    Lien,
+    Pupil,
+    PupilResponsable,
+    PupilState,
+    Responsable,
+)
 from fake_onde.pages.common import pages, state_fr, visible_tomorrow
-
-ENROLLED: Final = frozenset({PupilState.admis.value, PupilState.admis_definitif.value})
-"""The states EduConnect's import counts as enrolled (the sync's ``ENROLLED``, mirrored)."""
 
 FOSTER_FR: Final = (
     "famille d'accueil : l'ENT lui crée un compte « parent » manuel, utilisé par l'entrée "
@@ -53,7 +57,7 @@ def full_name(pupil: Pupil) -> str:
 
 def is_enrolled(state: str) -> bool:
     """Whether EduConnect counts a pupil in ``state`` (admis, admis définitivement)."""
-    return state in ENROLLED
+    return state in ENROLLED_STATES
 
 
 def entitled(lien: str, autorite: bool) -> bool:
