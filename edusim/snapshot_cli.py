@@ -8,7 +8,6 @@ written directly.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -21,8 +20,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import MetaData, text
-from sqlalchemy.engine.url import make_url
+from sqlalchemy import MetaData
 
 from edusim.cli_options import DataDir
 from edusim.snapshot import save
@@ -36,6 +34,7 @@ from edusim.snapshot_store import (
 from edusim_common.app import ServiceSettings
 from edusim_common.clock import PARIS, as_utc
 from edusim_common.db import make_engine
+from sync_service.locks import LEADER_LOCK_KEY, DeploymentLock
 
 console = Console()
 app = typer.Typer(
@@ -43,7 +42,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 DEFAULT_SYNC_URL = "http://127.0.0.1:8003"
-LEADER_LOCK_KEY = 0x53594E4C  # the sync scheduler's leader lock (sync_service/scheduler.py)
 FILES = {"onde": "onde.db", "educonnect": "educonnect.db", "sync": "sync.db"}
 
 SyncUrl = Annotated[
@@ -119,30 +117,13 @@ def _checked(response: httpx.Response) -> Any:
 
 def _guard_offline(urls: dict[str, str]) -> None:
     """Refuse to touch the databases under a running sync service that did not answer."""
-    sync_url = make_url(urls["sync"])
-    if sync_url.get_backend_name() == "sqlite":
-        lock = Path(f"{sync_url.database}.scheduler.lock")
-        if not lock.exists():
-            return
-        with lock.open("a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                running = True
-            else:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-                running = False
-    else:
-        engine = make_engine(urls["sync"])
-        try:
-            with engine.connect() as conn:
-                free = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY})
-                running = not free.scalar()
-                if not running:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
-                conn.commit()
-        finally:
-            engine.dispose()
+    engine = make_engine(urls["sync"])
+    leader = DeploymentLock(engine, LEADER_LOCK_KEY, "scheduler")  # the sync's scheduler lock
+    try:
+        running = not leader.acquire(blocking=False)
+        leader.release()
+    finally:
+        engine.dispose()
     if running:
         raise _fail(
             "a sync service is running on these databases but does not answer at --sync: give "

@@ -1,11 +1,13 @@
-"""The clock's driver lock: clock moves, the nightly catch-up and snapshots, one at a time across
-every process of the deployment (uvicorn workers, standby replicas).
+"""Locks of the whole deployment: the scheduler's leader, and the clock's driver.
 
-In one process a thread lock; across processes, on PostgreSQL a session advisory lock held on a
-connection of its own, on SQLite an exclusive file lock beside the database (as the scheduler's
-leader lock). Without it, a snapshot restored through one replica while another moved the clock
-between two nights would see that move overwrite the restored clock and run a night of the
-abandoned timeline.
+A :class:`DeploymentLock` is held by one process of the deployment at a time: on PostgreSQL a
+session advisory lock on a connection of its own, on SQLite an exclusive file lock beside the
+database (a database in memory has no other process: the lock is always free).
+
+The :class:`DriverLock` serialises clock moves, the nightly catch-up and snapshots within a
+process and across the deployment's processes (uvicorn workers, standby replicas). Without it, a
+snapshot restored through one replica while another moved the clock between two nights would see
+that move overwrite the restored clock and run a night of the abandoned timeline.
 """
 
 from __future__ import annotations
@@ -19,24 +21,95 @@ from typing import IO
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine.url import make_url
 
-DRIVER_LOCK_KEY = 0x53594E44  # "SYND"
+LEADER_LOCK_KEY = 0x53594E4C  # "SYNL": who runs the scheduler
+DRIVER_LOCK_KEY = 0x53594E44  # "SYND": who moves the clock
+
+
+class DeploymentLock:
+    """One process of the deployment at a time (not reentrant, not for threads of one process)."""
+
+    def __init__(self, engine: Engine, key: int, suffix: str) -> None:
+        """``key``: the PostgreSQL advisory lock; ``suffix``: the SQLite lock file's
+        (``<database>.<suffix>.lock``)."""
+        self.engine = engine
+        self.key = key
+        self.suffix = suffix
+        self._connection: Connection | None = None
+        self._file: IO[str] | None = None
+        self._alone = False  # an in-memory database: no other process can share it
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds it."""
+        return self._connection is not None or self._file is not None or self._alone
+
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock (wait for it unless ``blocking`` is false); whether this process holds
+        it."""
+        if self.held:
+            return True
+        if self.engine.dialect.name == "postgresql":
+            return self._advisory(blocking)
+        database = make_url(str(self.engine.url)).database or ""
+        if not database or database == ":memory:":
+            self._alone = True
+            return True
+        path = Path(f"{database}.{self.suffix}.lock")
+        handle = path.open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def _advisory(self, blocking: bool) -> bool:
+        connection = self.engine.connect()
+        try:
+            function = "pg_advisory_lock" if blocking else "pg_try_advisory_lock"
+            taken = connection.execute(text(f"SELECT {function}(:k)"), {"k": self.key}).scalar()
+            connection.commit()
+        except BaseException:
+            connection.close()
+            raise
+        if blocking or taken:
+            self._connection = connection
+            return True
+        connection.close()
+        return False
+
+    def release(self) -> None:
+        """Give the lock up (nothing if this process does not hold it)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                # Closing only returns the connection to the pool, where its session (and so the
+                # lock) would live on: unlock explicitly.
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                connection.commit()
+            finally:
+                connection.close()
+        handle, self._file = self._file, None
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+        self._alone = False
 
 
 class DriverLock:
-    """A lock of this process and of the deployment; ``acquire``, ``release``, ``with``."""
+    """The clock's driver: this process's threads, then the deployment's processes."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
         self._local = threading.Lock()
-        self._connection: Connection | None = None
-        self._file: IO[str] | None = None
+        self._shared = DeploymentLock(engine, DRIVER_LOCK_KEY, "driver")
 
     def acquire(self, blocking: bool = True) -> bool:
         """Take the lock (wait for it unless ``blocking`` is false); whether it was taken."""
         if not self._local.acquire(blocking=blocking):
             return False
         try:
-            taken = self._take_shared(blocking)
+            taken = self._shared.acquire(blocking)
         except BaseException:
             self._local.release()
             raise
@@ -47,13 +120,9 @@ class DriverLock:
     def release(self) -> None:
         """Give the lock up, to this process and to the others."""
         try:
-            self._give_shared()
+            self._shared.release()
         finally:
             self._local.release()
-
-    def locked(self) -> bool:
-        """Whether this process holds it."""
-        return self._local.locked()
 
     def __enter__(self) -> DriverLock:
         self.acquire()
@@ -66,51 +135,3 @@ class DriverLock:
         trace: TracebackType | None,
     ) -> None:
         self.release()
-
-    def _take_shared(self, blocking: bool) -> bool:
-        if self.engine.dialect.name == "postgresql":
-            connection = self.engine.connect()
-            try:
-                if blocking:
-                    connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": DRIVER_LOCK_KEY})
-                    taken = True
-                else:
-                    taken = bool(
-                        connection.execute(
-                            text("SELECT pg_try_advisory_lock(:k)"), {"k": DRIVER_LOCK_KEY}
-                        ).scalar()
-                    )
-                connection.commit()
-            except BaseException:
-                connection.close()
-                raise
-            if taken:
-                self._connection = connection
-            else:
-                connection.close()
-            return taken
-        database = make_url(str(self.engine.url)).database or ""
-        if not database or database == ":memory:":
-            return True  # no other process can open this database
-        path = Path(f"{database}.driver.lock")
-        handle = path.open("w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except OSError:
-            handle.close()
-            return False
-        self._file = handle
-        return True
-
-    def _give_shared(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": DRIVER_LOCK_KEY})
-                connection.commit()
-            finally:
-                connection.close()
-        handle, self._file = self._file, None
-        if handle is not None:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            handle.close()

@@ -11,80 +11,27 @@ lead (a replica starting while another leads must not touch the leader's live ru
 
 from __future__ import annotations
 
-import fcntl
 import logging
-from pathlib import Path
-from typing import IO
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Connection, text
-from sqlalchemy.engine.url import make_url
 
 from sync_service.driver import catch_up
+from sync_service.locks import LEADER_LOCK_KEY, DeploymentLock
 from sync_service.runner import SyncContext, mark_interrupted
 
 log = logging.getLogger("edusim.sync.scheduler")
-LEADER_LOCK_KEY = 0x53594E4C  # "SYNL"
 
 
-class LeaderLock:
+class LeaderLock(DeploymentLock):
     """Who runs the scheduler: the first process to take this lock."""
 
     def __init__(self, ctx: SyncContext) -> None:
+        super().__init__(ctx.engine, LEADER_LOCK_KEY, "scheduler")
         self.ctx = ctx
-        self._connection: Connection | None = None
-        self._file: IO[str] | None = None
-        self._alone = False  # an in-memory database: no other process can share it
-
-    @property
-    def held(self) -> bool:
-        """Whether this process is the leader."""
-        return self._connection is not None or self._file is not None or self._alone
 
     def try_acquire(self) -> bool:
         """Take the lock if it is free; True when this process leads."""
-        if self.held:
-            return True
-        engine = self.ctx.engine
-        if engine.dialect.name == "postgresql":
-            connection = engine.connect()
-            taken = connection.execute(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}
-            ).scalar()
-            connection.commit()
-            if taken:
-                self._connection = connection
-            else:
-                connection.close()
-            return bool(taken)
-        database = make_url(str(engine.url)).database or "sync"
-        path = Path(f"{database}.scheduler.lock") if database != ":memory:" else None
-        if path is None:
-            self._alone = True
-            return True
-        handle = path.open("w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._file = handle
-        return True
-
-    def release(self) -> None:
-        """Give the lock up."""
-        if self._connection is not None:
-            # Closing only returns the connection to the pool, where its session (and so the
-            # lock) would live on: unlock explicitly.
-            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
-            self._connection.commit()
-            self._connection.close()
-            self._connection = None
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
-        self._alone = False
+        return self.acquire(blocking=False)
 
 
 def take_lead(lock: LeaderLock) -> bool:
