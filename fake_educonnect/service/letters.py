@@ -61,6 +61,8 @@ class LetterWording:
     """The paragraphs before the identifiant and the temporary password."""
     valid_until: date
     """The temporary password's last day (Paris)."""
+    validity: str
+    """How long the temporary password lives, in words (« 3 mois »: ``letter_validity_days``)."""
     then: str
     """What the parent does at the login, after the validity sentence."""
     after: tuple[str, ...]
@@ -74,7 +76,9 @@ class LetterWording:
         """The letter as plain text (the outbox copy)."""
         credentials = f"Identifiant : {identifiant}\nMot de passe provisoire : {temporary_password}"
         until = self.valid_until.strftime("%d/%m/%Y")
-        validity = f"Ce mot de passe provisoire est valable jusqu'au {until} (3 mois). {self.then}"
+        validity = (
+            f"Ce mot de passe provisoire est valable jusqu'au {until} ({self.validity}). {self.then}"
+        )
         signed = f"{self.signature}\n{self.school}"
         parts = [self.greeting, *self.before, credentials, validity, *self.after, signed]
         return "\n\n".join(parts)
@@ -117,8 +121,21 @@ def _has_children_to_confirm(session: Session, account: Account) -> bool:
     return found is not None
 
 
+def validity_fr(days: int) -> str:
+    """A letter's life in words: « 3 mois » for the default 92 days, else « 45 jours »."""
+    months = round(days / 30.5)
+    if months >= 1 and abs(days - months * 30.5) <= 2:
+        return f"{months} mois"
+    return f"{days} jour" if days == 1 else f"{days} jours"
+
+
 def letter_wording(
-    session: Session, account: Account, school_uai: str, valid_until: date, reset: bool
+    session: Session,
+    account: Account,
+    school_uai: str,
+    valid_until: date,
+    reset: bool,
+    validity: str,
 ) -> LetterWording:
     """The letter's words for this parent and this situation.
 
@@ -147,6 +164,7 @@ def letter_wording(
                 f"{where}",
             ),
             valid_until=valid_until,
+            validity=validity,
             then="À la première connexion, vous choisirez votre propre mot de passe, puis vous "
             "confirmerez la date de naissance de chacun de vos enfants — attention, une erreur "
             "bloque le rattachement.",
@@ -187,6 +205,7 @@ def letter_wording(
         greeting=greeting,
         before=(opening,),
         valid_until=valid_until,
+        validity=validity,
         then=then,
         after=(franceconnect,),
         school=school,
@@ -211,7 +230,9 @@ def issue_letter(
     """
     check_not_deactivated(account)
     valid_until = (now + validity).astimezone(PARIS).date()
-    wording = letter_wording(session, account, school_uai, valid_until, reset)
+    wording = letter_wording(
+        session, account, school_uai, valid_until, reset, validity_fr(validity.days)
+    )
     session.execute(
         update(Letter)
         .where(col(Letter.account_id) == account.id, col(Letter.used_at).is_(None))

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from fake_educonnect.service.letters import validity_fr
 from tests.educonnect.factories import child, responsable
 from tests.educonnect.helpers import (
     activate_by_sms,
@@ -173,3 +174,22 @@ def test_the_reset_letter_of_an_active_parent_is_worded_for_a_reset(
     assert "chacun de vos enfants" not in text
     assert "Vos enfants déjà rattachés le restent." in text
     assert "https://educonnect.education.gouv.fr" in text
+
+
+def test_a_letter_says_how_long_its_password_lives_as_configured(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    """« 3 mois » by default (92 days), else the days the setting gives: never a fixed text."""
+    assert [validity_fr(days) for days in (92, 90, 30, 45, 1)] == [
+        "3 mois",
+        "3 mois",
+        "1 mois",
+        "45 jours",
+        "1 jour",
+    ]
+    created = import_items(educonnect, ec_service, responsable())[0]
+    assert "(3 mois)" in letter_for(educonnect, ec_service, created["account_id"])["text"]
+    educonnect.app.state.settings.letter_validity_days = 45  # type: ignore[attr-defined]
+    text = letter_for(educonnect, ec_service, created["account_id"])["text"]
+    assert "(45 jours)" in text
+    assert "(3 mois)" not in text
