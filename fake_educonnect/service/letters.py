@@ -76,9 +76,8 @@ class LetterWording:
         """The letter as plain text (the outbox copy)."""
         credentials = f"Identifiant : {identifiant}\nMot de passe provisoire : {temporary_password}"
         until = self.valid_until.strftime("%d/%m/%Y")
-        validity = (
-            f"Ce mot de passe provisoire est valable jusqu'au {until} ({self.validity}). {self.then}"
-        )
+        lasts = f"Ce mot de passe provisoire est valable jusqu'au {until} ({self.validity})."
+        validity = f"{lasts} {self.then}"
         signed = f"{self.signature}\n{self.school}"
         parts = [self.greeting, *self.before, credentials, validity, *self.after, signed]
         return "\n\n".join(parts)
