@@ -15,13 +15,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    inspect,
     select,
-    text,
 )
 
 from edusim_common.clock import ClockMode, ClockRecord, ClockState, SimClock, as_utc
-from edusim_common.db import UTCDateTime, unit_of_work
+from edusim_common.db import UTCDateTime, add_missing_columns, unit_of_work
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
 from edusim_common.types import STRICT_INPUT
 
@@ -76,10 +74,7 @@ def clock_table(metadata: MetaData) -> Table:
 
 def upgrade_clock_table(engine: Engine, table: Table) -> None:
     """Add ``wall_anchor`` to a clock table made by an older version (its rows keep working)."""
-    columns = {column["name"] for column in inspect(engine).get_columns(table.name)}
-    if columns and "wall_anchor" not in columns:
-        with engine.begin() as connection:
-            connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN wall_anchor FLOAT"))
+    add_missing_columns(engine, table.name, {"wall_anchor": "FLOAT"})
 
 
 class TableClockStore:
@@ -117,7 +112,6 @@ def load_clock(engine: Engine, table: Table, start: datetime, mode: ClockMode) -
 
     Call :meth:`SimClock.refresh` to take up a change another process saved since.
     """
-    upgrade_clock_table(engine, table)
     return SimClock.restore(TableClockStore(engine, table), start, mode, until=LATEST)
 
 

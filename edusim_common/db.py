@@ -210,6 +210,23 @@ def _index_names(engine: Engine, tables: list[Table]) -> set[str]:
         return {name for (name,) in connection.exec_driver_sql(query)}
 
 
+def add_missing_columns(engine: Engine, table: str, columns: dict[str, str]) -> list[str]:
+    """Add to ``table``, made by an older version, the nullable ``columns`` ({name: SQL type}) it
+    lacks; the names added. Nothing for a table that does not exist (``create_all`` makes it
+    whole)."""
+    present = (
+        {column["name"] for column in inspect(engine).get_columns(table)}
+        if inspect(engine).has_table(table)
+        else set()
+    )
+    missing = [name for name in columns if present and name not in present]
+    if missing:
+        with engine.begin() as connection:
+            for name in missing:
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {columns[name]}"))
+    return missing
+
+
 def check_schema(engine: Engine, metadata: MetaData, service: str) -> None:
     """Refuse a database made by another version of the service, saying what to do."""
     problems = schema_problems(engine, metadata)

@@ -6,11 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Index, Table, Text, UniqueConstraint, func, inspect, text, true
+from sqlalchemy import Engine, Index, Table, Text, UniqueConstraint, func, text, true
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from edusim_common.db import UTCDateTime
+from edusim_common.db import UTCDateTime, add_missing_columns
 
 
 class EduConnectModel(SQLModel, registry=registry()):
@@ -327,7 +327,4 @@ def upgrade_schema(engine: Engine) -> None:
     """
     with engine.begin() as connection:
         connection.execute(text("DROP INDEX IF EXISTS ix_child_ine"))
-        if "situation" not in {
-            column["name"] for column in inspect(connection).get_columns("letter")
-        }:
-            connection.execute(text("ALTER TABLE letter ADD COLUMN situation VARCHAR(20)"))
+    add_missing_columns(engine, "letter", {"situation": "VARCHAR(20)"})

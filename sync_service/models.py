@@ -9,7 +9,7 @@ from sqlalchemy import Engine, Index, Text, inspect, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from edusim_common.db import UTCDateTime
+from edusim_common.db import UTCDateTime, add_missing_columns
 
 
 class SyncModel(SQLModel, registry=registry()):
@@ -168,8 +168,7 @@ class PendingDeactivation(SyncModel, table=True):
 
 def upgrade_schema(engine: Engine) -> None:
     """Bring a database made by an older version up to date (``create_all`` adds only tables)."""
-    columns = {column["name"] for column in inspect(engine).get_columns("run")}
-    if "night" not in columns:
+    add_missing_columns(engine, "run", {"night": "DATE"})
+    if "ux_run_night" not in {index["name"] for index in inspect(engine).get_indexes("run")}:
         with engine.begin() as connection:
-            connection.execute(text("ALTER TABLE run ADD COLUMN night DATE"))
             connection.execute(text("CREATE UNIQUE INDEX ux_run_night ON run (night)"))
