@@ -196,19 +196,29 @@ def stack(db_urls: Callable[[str], str], tmp_path: Path) -> Iterator[Stack]:
 
 
 @pytest.fixture
+def snapshot_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Snapshot files stay in the test's folder.
+
+    On PostgreSQL the sync has no SQLite file to keep them beside, and would use
+    ``./data/snapshots``: a test would list, and could delete, a developer's real snapshots.
+    """
+    directory = tmp_path / "snapshots"
+    monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
 def fakes_reachable(
+    snapshot_dir: Path,
     onde_settings: OndeSettings,
     educonnect_settings: EduConnectSettings,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     """What a sync under ``edusim up`` has for snapshots: the fakes' databases, and a folder for
     the snapshot files (returned) in the test's own."""
     monkeypatch.setenv("ONDE_DATABASE_URL", onde_settings.database_url)
     monkeypatch.setenv("EDUCONNECT_DATABASE_URL", educonnect_settings.database_url)
-    directory = tmp_path / "snapshots"
-    monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(directory))
-    return directory
+    return snapshot_dir
 
 
 @pytest.fixture

@@ -11,15 +11,9 @@ from tests.pages.ec_steps import pages_client
 
 
 @pytest.fixture(autouse=True)
-def snapshot_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Snapshot files stay in the test's folder.
-
-    On PostgreSQL the sync has no SQLite file to keep them beside, and would use
-    ``./data/snapshots``: the page fuzz would list, and delete, a developer's real snapshots.
-    """
-    directory = tmp_path / "snapshots"
-    monkeypatch.setenv("EDUSIM_SNAPSHOT_DIR", str(directory))
-    return directory
+def _snapshots_in_the_test_folder(snapshot_dir: Path) -> Path:
+    """Every page test keeps snapshot files in its own folder (see ``snapshot_dir``)."""
+    return snapshot_dir
 
 
 @pytest.fixture
