@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote, unquote
 
 from fastapi import Request
@@ -15,6 +16,9 @@ from edusim_common.problems import Problem
 M = TypeVar("M", bound=BaseModel)
 
 FLASH_COOKIE = "edusim_flash"
+"""The one-time message of the next page, as ``<level>|<message>`` (URL-quoted)."""
+CONFIRM_FIELD = "confirm"
+"""Set (to ``1``) by the form of a confirmation page: the destructive action may go ahead."""
 
 FRENCH_BY_TYPE = {
     "missing": "Ce champ est obligatoire.",
@@ -95,15 +99,44 @@ def problem_errors(problem: Problem, translations: Mapping[str, str]) -> FormErr
     return errors
 
 
-def redirect(url: str, flash: str | None = None) -> RedirectResponse:
-    """Post/redirect/get, with a one-time message for the next page."""
+class FlashLevel(StrEnum):
+    """How a one-time message reads: green (done), orange (take care) or red (refused, blocked)."""
+
+    success = "success"
+    warning = "warning"
+    error = "error"
+
+
+class Flash(NamedTuple):
+    """A one-time message and its level."""
+
+    message: str
+    level: FlashLevel
+
+
+def redirect(
+    url: str, flash: str | None = None, level: FlashLevel = FlashLevel.success
+) -> RedirectResponse:
+    """Post/redirect/get, with a one-time message of ``level`` for the next page."""
     response = RedirectResponse(url, status_code=303)
     if flash:
-        response.set_cookie(FLASH_COOKIE, quote(flash), max_age=60, httponly=True, samesite="lax")
+        value = quote(f"{level.value}|{flash}")
+        response.set_cookie(FLASH_COOKIE, value, max_age=60, httponly=True, samesite="lax")
     return response
 
 
-def take_flash(request: Request) -> str | None:
-    """The one-time message set by :func:`redirect`, if any."""
+def take_flash(request: Request) -> Flash | None:
+    """The one-time message set by :func:`redirect`, if any (a cookie without level: success)."""
     value = request.cookies.get(FLASH_COOKIE)
-    return unquote(value)[:500] if value else None
+    if not value:
+        return None
+    text = unquote(value)
+    prefix, sep, message = text.partition("|")
+    if sep and prefix in FlashLevel.__members__:
+        return Flash(message[:500], FlashLevel(prefix))
+    return Flash(text[:500], FlashLevel.success)
+
+
+def confirmed(values: Mapping[str, str]) -> bool:
+    """Whether the form comes from a confirmation page (``confirm=1``)."""
+    return values.get(CONFIRM_FIELD) == "1"

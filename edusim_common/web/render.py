@@ -95,7 +95,11 @@ def page(
 ) -> HTMLResponse:
     """Render ``name`` with the simulation bar and the request in its context."""
     flash = take_flash(request)
-    full: dict[str, Any] = {"simbar": getattr(request.state, "simbar", None), "flash": flash}
+    full: dict[str, Any] = {
+        "simbar": getattr(request.state, "simbar", None),
+        "flash": flash.message if flash else None,
+        "flash_level": flash.level.value if flash else None,
+    }
     full.update(context or {})
     response = templates.TemplateResponse(request, name, full, status_code=status_code)
     if flash:

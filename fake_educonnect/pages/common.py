@@ -9,21 +9,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import pass_context
-from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from edusim_common.phones import display_phone
 from edusim_common.problems import InvalidInput
 from edusim_common.web import Pages
 from edusim_common.web.explain_fr import ORIGIN_LABEL_FR, activated_fr
-from edusim_common.web.forms import FormErrors, read_form, redirect, take_flash
+from edusim_common.web.forms import FlashLevel, FormErrors, read_form, redirect
 from edusim_common.web.plural import plural_fr, plural_word
 from edusim_common.web.render import page
 from edusim_common.web.simbar import load_simbar
@@ -139,52 +137,11 @@ async def form_data(request: Request) -> dict[str, str]:
 Form = Annotated[dict[str, str], Depends(form_data)]
 
 
-class FlashLevel(StrEnum):
-    """How a one-time message reads: green (done), orange (take care) or red (refused, blocked)."""
-
-    success = "success"
-    warning = "warning"
-    error = "error"
-
-
-FLASH_LEVEL_COOKIE = "ec_flash_level"
-"""The level of the one-time message, beside the common flash cookie (absent: success)."""
-
-
-def tell(url: str, message: str, level: FlashLevel = FlashLevel.success) -> RedirectResponse:
-    """Post/redirect/get with a one-time message of ``level`` for the next page."""
-    response = redirect(url, message)
-    if level is FlashLevel.success:
-        response.delete_cookie(FLASH_LEVEL_COOKIE, path="/")
-    else:
-        response.set_cookie(
-            FLASH_LEVEL_COOKIE, level.value, max_age=60, httponly=True, samesite="lax", path="/"
-        )
-    return response
-
-
-def _flash_of_level(message: str, level: str) -> Markup:
-    """A warning or an error in the common flash box, marked so that the page styles it."""
-    return Markup('<span class="flash-level flash-{}">{}</span>').format(level, escape(message))
-
-
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
-    """One EduConnect page; a warning or an error message is styled as such, not in green.
-
-    The common layout shows the one-time message in its (green) flash box; its level travels in
-    a cookie of its own, so the message itself is read and shown as on every other page.
-    """
-    full = dict(context or {})
-    level = request.cookies.get(FLASH_LEVEL_COOKIE)
-    message = take_flash(request)
-    if message and level in (FlashLevel.warning.value, FlashLevel.error.value):
-        full["flash"] = _flash_of_level(message, level)
-    response = page(pages.templates, request, name, full, status_code=status)
-    if level is not None:
-        response.delete_cookie(FLASH_LEVEL_COOKIE, path="/")
-    return response
+    """One EduConnect page (its one-time message, whatever its level, from the common layout)."""
+    return page(pages.templates, request, name, context, status_code=status)
 
 
 def settings_of(request: Request) -> EduConnectSettings:
@@ -253,7 +210,7 @@ def current_parent(
 
 def to_login() -> RedirectResponse:
     """Back to the login page, saying why."""
-    return tell(
+    return redirect(
         "/login", "Connectez-vous pour continuer (session absente ou expirée).", FlashLevel.warning
     )
 

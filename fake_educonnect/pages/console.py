@@ -21,7 +21,7 @@ from edusim_common.deps import DbSession, Now
 from edusim_common.problems import Conflict, NotFound, Problem
 from edusim_common.school_tokens import school_of_token, school_token
 from edusim_common.web.explain_fr import diagnosis_fr
-from edusim_common.web.forms import FormErrors, redirect, validate
+from edusim_common.web.forms import FlashLevel, FormErrors, confirmed, redirect, validate
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import (
     Account,
@@ -35,14 +35,12 @@ from fake_educonnect.models import (
 from fake_educonnect.pages import queries
 from fake_educonnect.pages.common import (
     CONSOLE_COOKIE,
-    FlashLevel,
     Form,
     de,
     parse_id,
     render,
     router,
     settings_of,
-    tell,
     with_bar,
 )
 from fake_educonnect.routes.console import DIRECTOR_PREFIX
@@ -95,7 +93,7 @@ def _in_school(session: Session, uai: str, context: dict[str, Any]) -> dict[str,
 
 
 def _to_console_login() -> RedirectResponse:
-    return tell("/console", "Connectez-vous à la console pour continuer.", FlashLevel.warning)
+    return redirect("/console", "Connectez-vous à la console pour continuer.", FlashLevel.warning)
 
 
 def _login_page(
@@ -279,7 +277,7 @@ def _letter_page(
         return _to_console_login()
     account = _scoped_account(session, uai, account_id)
     try:
-        console.check_reset_allowed(account, form.get("confirm") == "1")
+        console.check_reset_allowed(account, confirmed(form))
     except console.AccountDeactivated:
         context = _in_school(session, uai, {"account": account, "reset": reset})
         return render(request, "console/deactivated.html", context, 409)
@@ -340,7 +338,7 @@ def unblock(attachment_id: str, request: Request, session: DbSession, now: Now) 
     try:
         console.unblock(attachment, now, settings_of(request).birthdate_tries)
     except Conflict:
-        return tell(
+        return redirect(
             back,
             f"Le rattachement {de(_first_name(child))} n'est pas à débloquer.",
             FlashLevel.warning,
@@ -365,8 +363,8 @@ def attach(attachment_id: str, request: Request, session: DbSession, now: Now) -
         console.attach_by_hand(attachment, now)
     except Conflict:
         if attachment.status == AttachmentStatus.attached.value:
-            return tell(back, f"{name} est déjà rattaché(e) à ce compte.", FlashLevel.warning)
-        return tell(
+            return redirect(back, f"{name} est déjà rattaché(e) à ce compte.", FlashLevel.warning)
+        return redirect(
             back,
             f"Le lien avec {name} a été retiré par la synchronisation : rien à rattacher.",
             FlashLevel.warning,

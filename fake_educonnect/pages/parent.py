@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from edusim_common.deps import DbSession, Now
-from edusim_common.web.forms import FormErrors, redirect, validate
+from edusim_common.web.forms import FlashLevel, FormErrors, confirmed, redirect, validate
 from edusim_common.web.plural import plural_fr
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import Account, Attachment, AttachmentStatus, Child, LoginSession
@@ -18,7 +18,6 @@ from fake_educonnect.pages.common import (
     SESSION_COOKIE,
     TOO_MANY_FR,
     TRANSLATIONS,
-    FlashLevel,
     Form,
     check_new_password,
     current_parent,
@@ -31,7 +30,6 @@ from fake_educonnect.pages.common import (
     router,
     settings_of,
     signed_in,
-    tell,
     to_login,
     with_bar,
 )
@@ -258,7 +256,7 @@ def _after_decision(
     session: Session, login_session: LoginSession, decision: Decision, message: str
 ) -> RedirectResponse:
     left = parent.presented_proposals(session, login_session)
-    return tell("/rattachement" if left else "/me", message, DECISION_LEVEL[decision])
+    return redirect("/rattachement" if left else "/me", message, DECISION_LEVEL[decision])
 
 
 @router.post(
@@ -279,7 +277,7 @@ def confirm_child(
     wanted = parse_id(attachment_id)
     found = flows.open_proposal(session, login_session, wanted) if wanted else None
     if found is None:
-        return tell("/me", NOT_OPEN, FlashLevel.warning)
+        return redirect("/me", NOT_OPEN, FlashLevel.warning)
     attachment, child = found
     field = f"birth_date_{attachment.id}"
     typed = form.get(field, "")
@@ -329,9 +327,9 @@ def refuse_child(
     wanted = parse_id(attachment_id)
     found = flows.open_proposal(session, login_session, wanted) if wanted else None
     if found is None:
-        return tell("/me", NOT_OPEN, FlashLevel.warning)
+        return redirect("/me", NOT_OPEN, FlashLevel.warning)
     attachment, child = found
-    if form.get("confirm") != "1":
+    if not confirmed(form):
         context = {
             "attachment": attachment,
             "child": child,

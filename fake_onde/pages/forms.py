@@ -14,8 +14,6 @@ from fake_onde.pages.common import TRANSLATIONS, state_fr
 _FRENCH_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 """ASCII digits only: ``\\d`` would read ``٠٣/٠٢/٢٠١٩`` (Arabic-Indic digits) as a date."""
 RESPONSABLE_FIELDS = ("civility", "nom", "prenom", "mobile", "email", "lien")
-CONFIRM_FIELD = "confirm"
-"""Set (to ``1``) by the form of a confirmation page: the destructive action may go ahead."""
 FOSTER_ASKED = "autorite_vue"
 """Hidden field of a responsable block: the director has read the foster family warning."""
 FOSTER_AUTHORITY = (
@@ -23,11 +21,6 @@ FOSTER_AUTHORITY = (
     "exerce vraiment l'autorité parentale (décision de justice) ; elle n'aura de toute façon pas "
     "de compte EduConnect."
 )
-
-
-def confirmed(values: Mapping[str, str]) -> bool:
-    """Whether the form comes from a confirmation page (``confirm=1``)."""
-    return values.get(CONFIRM_FIELD) == "1"
 
 
 def foster_authority_check(values: dict[str, str], prefix: str = "") -> FormErrors:

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from edusim_common.deps import DbSession, Now
 from edusim_common.problems import Problem
-from edusim_common.web.forms import FormErrors, read_form, redirect
+from edusim_common.web.forms import Flash, FormErrors, confirmed, read_form, redirect
 from edusim_common.web.plural import plural_fr
 from edusim_common.web.render import page, short_date
 from fake_onde.models import Level, LinkCreate, Pupil, PupilState, School
@@ -28,7 +28,6 @@ from fake_onde.pages.common import (
 from fake_onde.pages.forms import (
     ResponsableBlock,
     block_present,
-    confirmed,
     foster_authority_check,
     pupil_from,
     responsable_from,
@@ -37,11 +36,13 @@ from fake_onde.pages.forms import (
 )
 from fake_onde.pages.wording import (
     accord,
+    done,
     entitled,
     first_name,
     full_name,
     gives_account,
     is_enrolled,
+    no_account,
     not_yet_admitted,
     state_change,
     strike_off_effect,
@@ -172,17 +173,17 @@ def _admission_page(
     return page(pages.templates, request, "admit.html", context, status_code=status)
 
 
-def _admission_message(pupil: Pupil, blocks: list[ResponsableBlock], now: datetime) -> str:
+def _admission_message(pupil: Pupil, blocks: list[ResponsableBlock], now: datetime) -> Flash:
     """What the director reads after an admission: J+1 only for what EduConnect will see."""
     verb = state_fr(pupil.state, pupil.sex)
     with_whom = f" avec {plural_fr(len(blocks), 'responsable', 'responsables')}" if blocks else ""
-    done = f"{full_name(pupil)} : {verb}{with_whom} (INE {pupil.ine})."
+    said = f"{full_name(pupil)} : {verb}{with_whom} (INE {pupil.ine})."
     if not is_enrolled(pupil.state):
-        return f"{done} {not_yet_admitted(pupil)}"
+        return no_account(f"{said} {not_yet_admitted(pupil)}")
     him = accord(pupil, "lui", "elle")
     if not blocks:
-        return (
-            f"{done} Sans responsable, personne ne recevra de compte EduConnect pour {him} : "
+        return no_account(
+            f"{said} Sans responsable, personne ne recevra de compte EduConnect pour {him} : "
             "ajoutez-en un ci-dessous."
         )
     left_out = [
@@ -192,9 +193,9 @@ def _admission_message(pupil: Pupil, blocks: list[ResponsableBlock], now: dateti
         if not gives_account(b.link.lien.value, b.link.autorite_parentale, pupil.state)
     ]
     if len(left_out) == len(blocks):
-        return f"{done} Pas de compte EduConnect pour {' ni '.join(left_out)}."
+        return no_account(f"{said} Pas de compte EduConnect pour {' ni '.join(left_out)}.")
     tomorrow = visible_tomorrow(now)
-    return f"{done} {tomorrow}" + (f" Pas de compte pour {left_out[0]}." if left_out else "")
+    return done(f"{said} {tomorrow}" + (f" Pas de compte pour {left_out[0]}." if left_out else ""))
 
 
 @router.post("/eleves/admettre", response_class=HTMLResponse, dependencies=with_bar)
@@ -226,7 +227,8 @@ async def admit(request: Request, session: DbSession, school: DirectorSchool, no
         session.rollback()  # nothing half-written: no pupil without the responsables typed
         errors = shown_on(service_errors(problem, sex=pupil_data.sex.value), PUPIL_FIELDS)
         return _admission_page(request, session, school, values, errors, 409)
-    return redirect(f"/eleves/{pupil.id}", _admission_message(pupil, blocks, now))
+    said = _admission_message(pupil, blocks, now)
+    return redirect(f"/eleves/{pupil.id}", said.message, said.level)
 
 
 @router.get("/eleves/{pupil_id}", response_class=HTMLResponse, dependencies=with_bar)
@@ -263,4 +265,4 @@ async def change_state(
         return _pupil_page(request, session, school, pupil, now, message, 409)
     accounts, linked = _accounts(session, pupil)
     flash = state_change(pupil, before, now, accounts, linked)
-    return redirect(f"/eleves/{pupil.id}", flash)
+    return redirect(f"/eleves/{pupil.id}", flash.message, flash.level)

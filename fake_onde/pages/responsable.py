@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from edusim_common.deps import DbSession, Now
 from edusim_common.problems import NotFound, Problem
-from edusim_common.web.forms import FormErrors, read_form, redirect
+from edusim_common.web.forms import FormErrors, confirmed, read_form, redirect
 from edusim_common.web.render import page
 from fake_onde.models import LinkCreate, Pupil, Responsable, School
 from fake_onde.pages.common import (
@@ -23,7 +23,6 @@ from fake_onde.pages.common import (
     with_bar,
 )
 from fake_onde.pages.forms import (
-    confirmed,
     contact_from,
     foster_authority_check,
     link_from,
@@ -145,7 +144,7 @@ async def add(
         return _add_page(request, session, school, pupil, values, errors, 409)
     name = f"{person.prenom} {person.nom}"
     flash = linked(link.lien.value, link.autorite_parentale, pupil, name, now)
-    return redirect(f"/eleves/{pupil.id}", flash)
+    return redirect(f"/eleves/{pupil.id}", flash.message, flash.level)
 
 
 def _back(values: dict[str, str], session: DbSession, school: School) -> str:
@@ -218,7 +217,7 @@ async def edit(
         errors = shown_on(service_errors(problem), CONTACT_FIELDS)
         return _edit_page(request, session, school, person, values, errors, 409)
     flash = contact_saved(person, pupils_of_responsable(session, person.id or 0), now)
-    return redirect(_back(values, session, school), flash)
+    return redirect(_back(values, session, school), flash.message, flash.level)
 
 
 @router.post(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
+from edusim_common.web.forms import Flash, FlashLevel
 from fake_onde.models import (
     ENROLLED_STATES,
     Lien,
@@ -28,6 +29,16 @@ FOSTER_FR: Final = (
     "« Personnel Collectivité et Invité »"
 )
 """Why a foster family gets no account, after « Pas de compte EduConnect pour … (»."""
+
+
+def done(message: str) -> Flash:
+    """A change whose effect in EduConnect is the expected one (or none is expected): green."""
+    return Flash(message, FlashLevel.success)
+
+
+def no_account(message: str) -> Flash:
+    """A change saved, but no one will get an EduConnect account from it: a warning (orange)."""
+    return Flash(message, FlashLevel.warning)
 
 
 def feminine(who: object) -> bool:
@@ -97,7 +108,7 @@ def not_yet_admitted(pupil: Pupil) -> str:
     )
 
 
-def state_change(pupil: Pupil, before: str, now: datetime, accounts: int, linked: int) -> str:
+def state_change(pupil: Pupil, before: str, now: datetime, accounts: int, linked: int) -> Flash:
     """The message after a state change: what EduConnect will see of it, truthfully.
 
     ``accounts`` counts the pupil's links that give an account while it is enrolled (see
@@ -108,42 +119,45 @@ def state_change(pupil: Pupil, before: str, now: datetime, accounts: int, linked
     him = accord(pupil, "lui", "elle")
     if not is_enrolled(before) and not is_enrolled(pupil.state):
         if before == PupilState.radie.value and pupil.state == PupilState.inscrit.value:
-            return (
+            return no_account(
                 f"{name} : {accord(pupil, 'élève réinscrit', 'élève réinscrite')} ({label}). "
                 f"{not_yet_admitted(pupil)}"
             )
         if pupil.state == PupilState.radie.value:
-            return (
+            return done(
                 f"{name} est maintenant {label}. Rien ne change dans EduConnect : "
                 f"{accord(pupil, 'il', 'elle')} n'y était pas (pas "
                 f"{accord(pupil, 'admis', 'admise')})."
             )
-        return f"{name} est maintenant {label}. {not_yet_admitted(pupil)}"
+        return no_account(f"{name} est maintenant {label}. {not_yet_admitted(pupil)}")
     if is_enrolled(before) and is_enrolled(pupil.state):
-        return (
+        return done(
             f"{name} est maintenant {label}. Rien ne change dans EduConnect : l'élève y est déjà, "
             "« admis » et « admis définitivement » y sont une seule et même chose."
         )
     if is_enrolled(pupil.state):  # admitted: the accounts come with the night
         if accounts:
-            return f"{name} est maintenant {label}. {visible_tomorrow(now)}"
+            return done(f"{name} est maintenant {label}. {visible_tomorrow(now)}")
         if not linked:
-            return (
+            return no_account(
                 f"{name} est maintenant {label}, mais sans responsable : personne ne recevra de "
                 f"compte EduConnect pour {him}. Ajoutez un responsable ci-dessous."
             )
-        return (
+        return no_account(
             f"{name} est maintenant {label}, mais aucun de ses responsables n'exerce l'autorité "
             f"parentale (hors famille d'accueil) : personne ne recevra de compte EduConnect pour "
             f"{him}."
         )
     if accounts:  # struck off: EduConnect takes the child off the accounts
-        return f"{name} est maintenant {label}. " + visible_tomorrow(
-            now,
-            f"{first_name(pupil)} y est {accord(pupil, 'retiré', 'retirée')} des comptes de "
-            "ses responsables (un compte qui n'a plus d'enfant est désactivé)",
+        return done(
+            f"{name} est maintenant {label}. "
+            + visible_tomorrow(
+                now,
+                f"{first_name(pupil)} y est {accord(pupil, 'retiré', 'retirée')} des comptes de "
+                "ses responsables (un compte qui n'a plus d'enfant est désactivé)",
+            )
         )
-    return (
+    return done(
         f"{name} est maintenant {label}. Rien ne change dans EduConnect : aucun de ses "
         f"responsables n'y a de compte pour {him}."
     )
@@ -178,31 +192,31 @@ def unlink_effect(link: PupilResponsable, pupil: Pupil, person_name: str) -> str
 
 def unlinked(link: PupilResponsable, pupil: Pupil, person_name: str, now: datetime) -> str:
     """The message after a link is removed."""
-    done = f"{person_name} n'est plus responsable de {full_name(pupil)}."
+    said = f"{person_name} n'est plus responsable de {full_name(pupil)}."
     if link_gives_account(link, pupil):
         gone = accord(pupil, "retiré", "retirée")
         what = f"{first_name(pupil)} y est {gone} du compte de {person_name}"
-        return f"{done} {visible_tomorrow(now, what)}"
-    return f"{done} {unlink_effect(link, pupil, person_name)}"
+        return f"{said} {visible_tomorrow(now, what)}"
+    return f"{said} {unlink_effect(link, pupil, person_name)}"
 
 
-def linked(lien: str, autorite: bool, pupil: Pupil, person_name: str, now: datetime) -> str:
+def linked(lien: str, autorite: bool, pupil: Pupil, person_name: str, now: datetime) -> Flash:
     """The message after a responsable is linked to a pupil."""
-    done = f"{person_name} est maintenant responsable de {full_name(pupil)}."
+    said = f"{person_name} est maintenant responsable de {full_name(pupil)}."
     if gives_account(lien, autorite, pupil.state):
-        return f"{done} {visible_tomorrow(now)}"
+        return done(f"{said} {visible_tomorrow(now)}")
     why = why_no_account(lien, autorite, pupil)
-    return f"{done} Pas de compte EduConnect pour {first_name(pupil)} ({why})."
+    return no_account(f"{said} Pas de compte EduConnect pour {first_name(pupil)} ({why}).")
 
 
 def contact_saved(
     person: Responsable, links: list[tuple[PupilResponsable, Pupil]], now: datetime
-) -> str:
+) -> Flash:
     """The message after a responsable's phones or email changed."""
     name = f"{person.prenom} {person.nom}"
-    done = f"Coordonnées de {name} enregistrées."
+    said = f"Coordonnées de {name} enregistrées."
     if any(link_gives_account(link, pupil) for link, pupil in links):
-        return f"{done} {visible_tomorrow(now)}"
+        return done(f"{said} {visible_tomorrow(now)}")
     if not links:
         why = f"{accord(person, 'il', 'elle')} n'est responsable d'aucun élève"
     elif all(link.lien == Lien.famille_accueil.value for link, _ in links):
@@ -211,8 +225,8 @@ def contact_saved(
         why = "aucun de ses enfants n'est admis"
     else:
         why = "pas d'autorité parentale sur un élève admis"
-    return (
-        f"{done} Pas de compte EduConnect pour {name} ({why}) : ces coordonnées n'y serviront "
+    return no_account(
+        f"{said} Pas de compte EduConnect pour {name} ({why}) : ces coordonnées n'y serviront "
         "qu'avec un enfant admis sur lequel s'exerce son autorité parentale."
     )
 

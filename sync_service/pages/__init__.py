@@ -17,7 +17,7 @@ from edusim_common.clock import PARIS
 from edusim_common.db import read_session
 from edusim_common.problems import Problem
 from edusim_common.web import Pages
-from edusim_common.web.forms import read_form, redirect
+from edusim_common.web.forms import FlashLevel, read_form, redirect
 from edusim_common.web.links import get_links
 from edusim_common.web.render import date_fr, night_fr, page
 from edusim_common.web.simbar import KIND_FR, STATUS_FR, load_simbar
@@ -71,7 +71,7 @@ async def sim_next_day(request: Request) -> RedirectResponse:
     try:
         runs = await run_in_threadpool(driver.next_day, _ctx(request))
     except Problem as exc:
-        return redirect(back, f"Jour suivant impossible : {exc.detail}")
+        return redirect(back, f"Jour suivant impossible : {exc.detail}", FlashLevel.error)
     today = date_fr(_ctx(request).clock.now(), "full")
     return redirect(back, f"Nous sommes le {today} ({_summary(runs)}).")
 
@@ -85,7 +85,7 @@ async def sim_run_now(request: Request) -> RedirectResponse:
     try:
         run = await run_in_threadpool(run_now, ctx, RunKind.manual, ctx.clock.now())
     except Problem as exc:
-        return redirect(back, f"Synchronisation impossible : {exc.detail}")
+        return redirect(back, f"Synchronisation impossible : {exc.detail}", FlashLevel.error)
     label = STATUS_FR.get(run.status, run.status)
     kind = KIND_FR[RunKind.manual.value]
     return redirect(back, f"Synchronisation {kind} n° {run.id} : {label}.")

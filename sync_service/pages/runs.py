@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from edusim_common.deps import DbSession
 from edusim_common.problems import Conflict, NotFound, Problem
-from edusim_common.web.forms import read_form, redirect
+from edusim_common.web.forms import FlashLevel, read_form, redirect
 from edusim_common.web.links import get_links
 from edusim_common.web.plural import plural_fr, plural_word
 from edusim_common.web.render import page
@@ -154,19 +154,22 @@ async def approve_page(run_id: str, request: Request) -> RedirectResponse:
     ctx: SyncContext = request.app.state.sync
     number = _position(run_id)
     if number is None:
-        return redirect(back, f"Aucune synchronisation n° {run_id[:20]}.")
+        return redirect(back, f"Aucune synchronisation n° {run_id[:20]}.", FlashLevel.error)
     try:
         run = await run_in_threadpool(approve, ctx, number)
     except NotFound:
-        return redirect(back, f"Aucune synchronisation n° {number}.")
+        return redirect(back, f"Aucune synchronisation n° {number}.", FlashLevel.error)
     except Conflict:
         return redirect(
             back,
             f"La synchronisation n° {number} n'attend pas d'approbation : rien n'a été fait.",
+            FlashLevel.warning,
         )
     except (Problem, RemoteError):
         return redirect(
-            back, "Approbation impossible pour l'instant (EduConnect ne répond pas) : réessayez."
+            back,
+            "Approbation impossible pour l'instant (EduConnect ne répond pas) : réessayez.",
+            FlashLevel.error,
         )
     public = RunPublic.of(run)
     label = STATUS_FR.get(public.status, public.status)

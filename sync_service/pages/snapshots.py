@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from edusim.snapshot_format import DEMO_SNAPSHOT, NAME_PATTERN, SnapshotError, check_name
 from edusim_common.clock import PARIS
 from edusim_common.problems import InvalidInput, NotFound, Problem
-from edusim_common.web.forms import FormErrors, read_form, redirect, validate
+from edusim_common.web.forms import FlashLevel, FormErrors, read_form, redirect, validate
 from edusim_common.web.render import date_fr, page
 from sync_service import snapshot_routes as api
 from sync_service.pages import pages, router, with_bar
@@ -241,7 +241,7 @@ def restore_confirm_page(request: Request) -> Response:
     """« Revenir à cet instantané ? »: says what will be lost; changes nothing."""
     found = _find(request, request.query_params.get("nom"))
     if not isinstance(found, Shown):
-        return redirect(LIST_PATH, found)
+        return redirect(LIST_PATH, found, FlashLevel.error)
     return _confirm_page(request, "revenir", found)
 
 
@@ -251,13 +251,15 @@ async def restore_page(request: Request) -> Response:
     form = await read_form(request)
     found = await run_in_threadpool(_find, request, form.get("nom"))
     if not isinstance(found, Shown):
-        return redirect(LIST_PATH, found)
+        return redirect(LIST_PATH, found, FlashLevel.error)
     try:
         restored = await run_in_threadpool(
             api.restore_snapshot, found.name, request, api.get_store(request)
         )
     except NotFound:
-        return redirect(LIST_PATH, f"Aucun instantané « {found.label} » : il a été supprimé.")
+        return redirect(
+            LIST_PATH, f"Aucun instantané « {found.label} » : il a été supprimé.", FlashLevel.error
+        )
     except api.ClockNotPushed:  # the databases were restored, the clock set: say so
         ctx: SyncContext = request.app.state.sync
         return redirect(
@@ -265,6 +267,7 @@ async def restore_page(request: Request) -> Response:
             f"Données restaurées : la simulation est revenue au "
             f"{date_fr(ctx.clock.now(), 'full')}, mais ONDE ou EduConnect n'a pas répondu : il "
             "reprendra cette date dans sa base à sa prochaine requête, ou à son redémarrage.",
+            FlashLevel.warning,
         )
     except Problem as exc:
         error = f"Retour impossible. {refusal_fr(exc)}"
@@ -281,7 +284,7 @@ def delete_confirm_page(request: Request) -> Response:
     """« Supprimer cet instantané ? »: changes nothing."""
     found = _find(request, request.query_params.get("nom"))
     if not isinstance(found, Shown):
-        return redirect(LIST_PATH, found)
+        return redirect(LIST_PATH, found, FlashLevel.error)
     return _confirm_page(request, "supprimer", found)
 
 
@@ -291,11 +294,15 @@ async def delete_page(request: Request) -> Response:
     form = await read_form(request)
     found = await run_in_threadpool(_find, request, form.get("nom"))
     if not isinstance(found, Shown):
-        return redirect(LIST_PATH, found)
+        return redirect(LIST_PATH, found, FlashLevel.error)
     try:
         await run_in_threadpool(api.delete_snapshot, found.name, api.get_store(request))
     except NotFound:
-        return redirect(LIST_PATH, f"Aucun instantané « {found.label} » : il a déjà été supprimé.")
+        return redirect(
+            LIST_PATH,
+            f"Aucun instantané « {found.label} » : il a déjà été supprimé.",
+            FlashLevel.warning,
+        )
     return redirect(
         LIST_PATH,
         f"Instantané « {found.label} » supprimé. La simulation elle-même n'a pas changé.",

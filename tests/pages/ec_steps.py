@@ -56,10 +56,7 @@ def input_value(page: str, name: str) -> str | None:
     return html.unescape(found.group(1)) if found else None
 
 
-_FLASH = re.compile(
-    r'<p class="flash" role="status">'
-    r'(?:<span class="flash-level flash-(?P<level>[a-z]+)">)?(?P<text>[^<]*)(?:</span>)?</p>'
-)
+_FLASH = re.compile(r'<p class="flash flash-(?P<level>[a-z]+)" role="status">(?P<text>[^<]*)</p>')
 
 
 def flash(page: str) -> str | None:

@@ -613,7 +613,7 @@ _MESSAGES = (
     re.compile(r'<section class="card error-page">(.*?)</section>', re.S),
     re.compile(r'<p class="field-error"[^>]*>(.*?)</p>', re.S),
     re.compile(r'<p class="form-error"[^>]*>(.*?)</p>', re.S),
-    re.compile(r'<p class="flash"[^>]*>(.*?)</p>', re.S),
+    re.compile(r'<p class="flash[ "][^>]*>(.*?)</p>', re.S),
 )
 ENGLISH = re.compile(
     r"\b(the|is|are|should|must|field|required|invalid|missing|refused|error|not found|value|"

@@ -196,6 +196,19 @@ def test_admitting_without_an_entitled_responsable_promises_no_account(
     assert "personne ne recevra de compte EduConnect pour lui" in message
 
 
+def test_a_change_that_gives_no_account_is_a_warning_not_a_success(
+    site: TestClient, director: dict[str, str]
+) -> None:
+    tom = admit_pupil(site, director, prenoms="Tom", sex="M")
+    set_state(site, director, tom["id"], "radie")
+    set_state(site, director, tom["id"], "inscrit")
+    login(site)
+    admitted = site.post(f"/eleves/{tom['id']}/etat", data={"etat": "admis"}, headers=HTML)
+    assert "personne ne recevra de compte EduConnect" in flash(admitted.text)
+    assert '<p class="flash flash-warning" role="status">' in admitted.text  # orange
+    assert "flash-success" not in admitted.text  # not green
+
+
 def test_edits_educonnect_never_sees_promise_nothing(
     site: TestClient, director: dict[str, str]
 ) -> None:

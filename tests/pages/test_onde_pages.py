@@ -48,7 +48,7 @@ def field_error(page: str, name: str) -> str:
 
 
 def flash(page: str) -> str:
-    found = re.search(r'class="flash"[^>]*>([^<]*)<', page)
+    found = re.search(r'class="flash[ "][^>]*>([^<]*)<', page)
     assert found, "no flash message"
     return html.unescape(found.group(1))
 

@@ -42,7 +42,7 @@ def text(answer: Any) -> str:
 
 
 def flash(answer: Any) -> str:
-    found = re.search(r'<p class="flash"[^>]*>(.*?)</p>', answer.text, re.S)
+    found = re.search(r'<p class="flash[ "][^>]*>(.*?)</p>', answer.text, re.S)
     assert found, answer.text
     return re.sub(r"\s+", " ", html.unescape(found.group(1)))
 

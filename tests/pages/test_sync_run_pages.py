@@ -28,7 +28,7 @@ def next_day(sync: TestClient) -> str:
 
 
 def flash(page: str) -> str:
-    found = re.search(r'class="flash"[^>]*>([^<]*)<', page)
+    found = re.search(r'class="flash[ "][^>]*>([^<]*)<', page)
     assert found, "no flash message"
     return html.unescape(found.group(1))
 
