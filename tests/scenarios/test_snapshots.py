@@ -143,7 +143,8 @@ def test_a_restored_realtime_clock_runs_on_from_the_snapshot_time(
     db_urls: Callable[[str], str],
 ) -> None:
     """Not from its saved time plus all the wall time since the save (the saved wall anchor)."""
-    engines = {svc: make_engine(db_urls(svc)) for svc in SERVICES}
+    # Each with its service's writer lock, as the services and the snapshot API open them.
+    engines = {svc: make_engine(db_urls(svc), lock_key=WRITER_LOCK_KEYS[svc]) for svc in SERVICES}
     stores = {}
     for svc, metadata in service_metadata().items():
         metadata.create_all(engines[svc])
