@@ -23,16 +23,18 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
 from sqlalchemy.engine.url import make_url
 
 from edusim.snapshot import restore, save
 from edusim.snapshot_format import (
+    NAME_PATTERN,
     WRITER_LOCK_KEYS,
     RunInProgress,
     SnapshotError,
     SnapshotInfo,
+    check_name,
     read_info,
 )
 from edusim.snapshot_store import SnapshotStore, default_directory
@@ -99,8 +101,17 @@ class SnapshotSave(BaseModel):
 
     model_config = STRICT_INPUT
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", examples=["debut-demo"])
+    name: str = Field(pattern=NAME_PATTERN.pattern, examples=["debut-demo"])
     overwrite: bool = Field(default=False, description="Replace a snapshot of the same name.")
+
+    @field_validator("name")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        """The store's own rule too (no ``….tmp``: its temporary files)."""
+        try:
+            return check_name(value)
+        except SnapshotError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class ClockMoving(Conflict):

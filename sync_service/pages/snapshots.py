@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from edusim.snapshot_format import DEMO_SNAPSHOT, NAME_PATTERN, SnapshotError, check_name
+from edusim.snapshot_format import DEMO_SNAPSHOT, NAME_PATTERN
 from edusim_common.clock import PARIS
 from edusim_common.problems import InvalidInput, NotFound, Problem
 from edusim_common.web.forms import FlashLevel, FormErrors, read_form, redirect, validate
@@ -120,15 +120,6 @@ def refusal_fr(problem: Problem) -> str:
     return BUSY
 
 
-def _storable(name: str) -> bool:
-    """The store's own rule, beyond the API's pattern (no ``….tmp``: its temporary files)."""
-    try:
-        check_name(name)
-    except SnapshotError:
-        return False
-    return True
-
-
 def _unavailable(request: Request) -> str | None:
     try:
         api.database_urls(request)
@@ -213,7 +204,7 @@ async def save_page(request: Request) -> Response:
     body, errors = validate(
         api.SnapshotSave, {"name": name, "overwrite": form.get("overwrite") == "oui"}
     )
-    if body is None or not _storable(name):
+    if body is None:
         errors = FormErrors(name=NAME_RULE if name else NAME_MISSING)
         return await _list_page(request, values, errors, status_code=422)
     try:

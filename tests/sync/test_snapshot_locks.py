@@ -73,3 +73,15 @@ def test_replicas_wait_for_each_other_to_move_the_clock_or_restore(
         moving.join(10)
     assert answers[0].status_code == 200, answers[0].text
     assert [run["night"] for run in answers[0].json()["runs"]] == ["2026-09-02"]
+
+
+def test_a_name_the_store_refuses_is_a_422_naming_the_field(
+    sync_with_snapshots: TestClient, sync_admin: dict[str, str]
+) -> None:
+    """``….tmp`` is the store's temporary files: refused with the body's other checks."""
+    refused = sync_with_snapshots.post(
+        "/api/v1/snapshots", json={"name": "jour1.tmp"}, headers=sync_admin
+    )
+    assert refused.status_code == 422, refused.text
+    assert [error["field"] for error in refused.json()["errors"]] == ["body.name"]
+    assert sync_with_snapshots.get("/api/v1/snapshots", headers=sync_admin).json() == []
