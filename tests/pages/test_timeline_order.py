@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.educonnect.helpers import activate_by_sms, bearer, director
+from tests.educonnect.helpers import activate_by_sms, bearer
+from tests.educonnect.helpers import director as director_of  # ``director``: ONDE's fixture
 from tests.sync.onde_steps import add_parent, admit_pupil, next_day, set_state
 
 HTML = {"accept": "text/html"}
@@ -195,10 +196,6 @@ def test_a_removal_still_in_educonnect_says_what_it_does_not_know(
     assert "n'est pas gardé" in removed
     assert sum(text.startswith("Lien avec Léa Lefèvre retiré") for text in found) == 1
     assert sum(text.startswith("Compte désactivé") for text in found) == 1
-
-
-def director_of(client: TestClient, service: dict[str, str]) -> dict[str, str]:
-    return director(client, service)
 
 
 def test_a_reset_letter_is_shown_as_a_reset(
