@@ -227,22 +227,35 @@ async def save_page(request: Request) -> Response:
     )
 
 
-@router.get(f"{LIST_PATH}/revenir", response_class=HTMLResponse, dependencies=with_bar)
-def restore_confirm_page(request: Request) -> Response:
-    """« Revenir à cet instantané ? »: says what will be lost; changes nothing."""
+def _asked(request: Request, action: str) -> Response:
+    """The confirmation page of ``action`` for the snapshot named in the query (``nom``)."""
     found = _find(request, request.query_params.get("nom"))
     if not isinstance(found, Shown):
         return redirect(LIST_PATH, found, FlashLevel.error)
-    return _confirm_page(request, "revenir", found)
+    return _confirm_page(request, action, found)
+
+
+async def _posted(request: Request) -> Shown | Response:
+    """The snapshot a confirmation page's form names, or the way back to the list."""
+    form = await read_form(request)
+    found = await run_in_threadpool(_find, request, form.get("nom"))
+    if not isinstance(found, Shown):
+        return redirect(LIST_PATH, found, FlashLevel.error)
+    return found
+
+
+@router.get(f"{LIST_PATH}/revenir", response_class=HTMLResponse, dependencies=with_bar)
+def restore_confirm_page(request: Request) -> Response:
+    """« Revenir à cet instantané ? »: says what will be lost; changes nothing."""
+    return _asked(request, "revenir")
 
 
 @router.post(f"{LIST_PATH}/revenir", response_class=HTMLResponse, dependencies=with_bar)
 async def restore_page(request: Request) -> Response:
     """Rewind the three databases and the clock; back to the list, saying the simulated date."""
-    form = await read_form(request)
-    found = await run_in_threadpool(_find, request, form.get("nom"))
+    found = await _posted(request)
     if not isinstance(found, Shown):
-        return redirect(LIST_PATH, found, FlashLevel.error)
+        return found
     try:
         restored = await run_in_threadpool(
             api.restore_snapshot, found.name, request, api.get_store(request)
@@ -273,19 +286,15 @@ async def restore_page(request: Request) -> Response:
 @router.get(f"{LIST_PATH}/supprimer", response_class=HTMLResponse, dependencies=with_bar)
 def delete_confirm_page(request: Request) -> Response:
     """« Supprimer cet instantané ? »: changes nothing."""
-    found = _find(request, request.query_params.get("nom"))
-    if not isinstance(found, Shown):
-        return redirect(LIST_PATH, found, FlashLevel.error)
-    return _confirm_page(request, "supprimer", found)
+    return _asked(request, "supprimer")
 
 
 @router.post(f"{LIST_PATH}/supprimer", response_class=HTMLResponse, dependencies=with_bar)
 async def delete_page(request: Request) -> Response:
     """Delete the snapshot's file; the simulation itself does not change."""
-    form = await read_form(request)
-    found = await run_in_threadpool(_find, request, form.get("nom"))
+    found = await _posted(request)
     if not isinstance(found, Shown):
-        return redirect(LIST_PATH, found, FlashLevel.error)
+        return found
     try:
         await run_in_threadpool(api.delete_snapshot, found.name, api.get_store(request))
     except NotFound:
