@@ -29,6 +29,19 @@ def fold_search(value: str) -> str:
     return _SPACES.sub(" ", strip_accents(value).lower()).strip()
 
 
+@lru_cache(maxsize=65536)
+def _folded_name(value: str) -> str:
+    return fold_search(value)
+
+
+def name_key(prenom: str, nom: str) -> str:
+    """« anne lefevre »: the folded « Prénom Nom » a name search matches (see ``fold_search``).
+
+    Each part is folded once per distinct value (names repeat: a family, a common first name).
+    """
+    return " ".join(part for part in (_folded_name(prenom), _folded_name(nom)) if part)
+
+
 def clean_name(value: str) -> str:
     """Trim and collapse internal blanks of a person's name, keeping its letters as typed."""
     return _SPACES.sub(" ", value).strip()

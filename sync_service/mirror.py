@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Table, delete, select
 from sqlmodel import Session, col
 
 from edusim_common.bulk import insert_rows, one_of
+from edusim_common.text import name_key
 from sync_service.contract import Change
 from sync_service.models import MirrorClass, MirrorLink, MirrorPupil, MirrorResponsable
 
@@ -54,6 +55,7 @@ def responsable_row(data: dict[str, Any]) -> dict[str, Any]:
         "mobile": data.get("mobile"),
         "accepts_sms": bool(data.get("accepts_sms", True)),
         "email": data.get("email"),
+        "name_key": name_key(data["prenom"], data["nom"]),
     }
 
 

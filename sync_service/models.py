@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Engine, Index, Text, inspect, text
+from sqlalchemy import Engine, Index, Text, bindparam, inspect, select, text, update
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from edusim_common.db import UTCDateTime, add_missing_columns
+from edusim_common.text import name_key
 
 
 class SyncModel(SQLModel, registry=registry()):
@@ -66,6 +67,11 @@ class MirrorResponsable(SyncModel, table=True):
     mobile: str | None = Field(default=None, max_length=20)
     accepts_sms: bool = True
     email: str | None = Field(default=None, max_length=254)
+    name_key: str | None = Field(
+        default=None,
+        max_length=170,
+        description="« anne lefevre »: the folded « Prénom Nom » the run report's search reads.",
+    )
 
 
 class MirrorLink(SyncModel, table=True):
@@ -136,7 +142,11 @@ class RunLine(SyncModel, table=True):
     """One object of a run's report, with its outcome and reason."""
 
     __tablename__ = "run_line"
-    __table_args__ = (Index("ix_run_line_run", "run_id", "id"),)
+    __table_args__ = (
+        Index("ix_run_line_run", "run_id", "id"),
+        # A responsable's lines across runs (the timeline), a retried batch's earlier lines.
+        Index("ix_run_line_source", "source_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="run.id")
@@ -166,9 +176,38 @@ class PendingDeactivation(SyncModel, table=True):
     )
 
 
+NAME_KEY_CHUNK = 10_000
+
+
+def fill_name_keys(engine: Engine) -> int:
+    """Give the mirror's responsables of an older version their ``name_key``: how many."""
+    table = MirrorResponsable.__table__  # type: ignore[attr-defined]
+    filled = 0
+    while True:
+        with engine.begin() as connection:
+            rows = connection.execute(
+                select(table.c.id, table.c.prenom, table.c.nom)
+                .where(table.c.name_key.is_(None))
+                .limit(NAME_KEY_CHUNK)
+            ).all()
+            if not rows:
+                return filled
+            connection.execute(
+                update(table).where(table.c.id == bindparam("rid")).values(name_key=bindparam("k")),
+                [{"rid": rid, "k": name_key(prenom, nom)} for rid, prenom, nom in rows],
+            )
+        filled += len(rows)
+
+
 def upgrade_schema(engine: Engine) -> None:
     """Bring a database made by an older version up to date (``create_all`` adds only tables)."""
     add_missing_columns(engine, "run", {"night": "DATE"})
-    if "ux_run_night" not in {index["name"] for index in inspect(engine).get_indexes("run")}:
+    if add_missing_columns(engine, "mirror_responsable", {"name_key": "VARCHAR(170)"}):
+        fill_name_keys(engine)
+    indexes = {index["name"] for index in inspect(engine).get_indexes("run")}
+    if "ux_run_night" not in indexes:
         with engine.begin() as connection:
             connection.execute(text("CREATE UNIQUE INDEX ux_run_night ON run (night)"))
+    if "ix_run_line_source" not in {i["name"] for i in inspect(engine).get_indexes("run_line")}:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE INDEX ix_run_line_source ON run_line (source_id)"))

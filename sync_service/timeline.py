@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, or_, select
 from sqlmodel import Session, col
 
 from edusim_common.text import fold_search
@@ -20,7 +20,6 @@ from sync_service.remote import RemoteError
 from sync_service.runner import SyncContext
 
 MAX_LINES = 500
-NAME_CHUNK = 2000  # report lines read at a time when looking for a name
 
 
 @dataclass
@@ -105,14 +104,9 @@ def names_of(session: Session, source_ids: list[str]) -> dict[str, str]:
     return {str(rid): f"{prenom} {nom}" for rid, prenom, nom in rows}
 
 
-def named(name: str, term: str) -> bool:
-    """Whether ``term`` (as typed) starts the name « Prénom Nom », or one of its words.
-
-    Accents and case aside: « lefe » finds Anne Lefèvre, « anne lef » too.
-    """
-    key = fold_search(term)
-    full = fold_search(name)
-    return bool(key) and (full.startswith(key) or any(w.startswith(key) for w in full.split()))
+def _like(text: str) -> str:
+    """``text`` for a LIKE pattern, its ``%``, ``_`` and ``\\`` taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def lines_named(
@@ -120,22 +114,29 @@ def lines_named(
 ) -> list[RunLine]:
     """A run's report lines after ``after`` whose responsable's name matches ``term``.
 
-    Read in id order a chunk at a time, names from the mirror, until ``limit`` lines are found:
-    a run of a trainer's class is one chunk; a full run at scale reads as far as it must.
+    ``term`` (as typed) starts the name « Prénom Nom » or one of its words, accents and case
+    aside: « lefe » finds Anne Lefèvre, « anne lef » too. One query: the run's lines in id order,
+    each joined to its responsable's folded name in the mirror (``name_key``) by primary key.
     """
-    found: list[RunLine] = []
-    position = after
-    while len(found) < limit:
-        query = select(RunLine).where(col(RunLine.run_id) == run_id, col(RunLine.id) > position)
-        if outcome:
-            query = query.where(col(RunLine.outcome) == outcome)
-        chunk = list(session.scalars(query.order_by(col(RunLine.id)).limit(NAME_CHUNK)))
-        if not chunk:
-            break
-        names = names_of(session, [line.source_id for line in chunk])
-        found.extend(line for line in chunk if named(names.get(line.source_id, ""), term))
-        position = chunk[-1].id or position
-    return found[:limit]
+    key = fold_search(term)
+    if not key:
+        return []
+    name = col(MirrorResponsable.name_key)
+    query = (
+        select(RunLine)
+        .join(MirrorResponsable, col(MirrorResponsable.id) == cast(col(RunLine.source_id), Integer))
+        .where(
+            col(RunLine.run_id) == run_id,
+            col(RunLine.id) > after,
+            or_(
+                name.like(f"{_like(key)}%", escape="\\"),
+                name.like(f"% {_like(key)}%", escape="\\"),
+            ),
+        )
+    )
+    if outcome:
+        query = query.where(col(RunLine.outcome) == outcome)
+    return list(session.scalars(query.order_by(col(RunLine.id)).limit(limit)))
 
 
 def outcome_counts(session: Session, run_id: int) -> dict[str, int]:

@@ -21,6 +21,7 @@ from fake_educonnect.main import create_app as create_educonnect_app
 from fake_onde.config import OndeSettings
 from fake_onde.main import create_app as create_onde_app
 from fake_onde.models import OndeModel
+from sync_service import models as sync_models
 from sync_service.config import SyncSettings
 from sync_service.main import create_app as create_sync_app
 from sync_service.models import SyncModel
@@ -117,6 +118,40 @@ def test_the_sync_upgrades_its_older_run_table_before_the_check(
     engine = make_engine(sync_settings.database_url)
     assert schema_problems(engine, SyncModel.metadata) == []
     engine.dispose()
+
+
+def test_the_sync_fills_the_mirror_name_keys_of_an_older_database(
+    sync_settings: SyncSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before the run report's search joined the mirror: no name_key, no index on source_id.
+    monkeypatch.setattr(sync_models, "NAME_KEY_CHUNK", 2)  # the fill goes chunk by chunk
+    _made_then(
+        sync_settings.database_url,
+        SyncModel.metadata,
+        "DROP INDEX ix_run_line_source",
+        "ALTER TABLE mirror_responsable DROP COLUMN name_key",
+        *(
+            "INSERT INTO mirror_responsable (id, school_uai, nom, prenom, accepts_sms) "
+            f"VALUES ({rid}, '0011223A', '{nom}', '{prenom}', true)"
+            for rid, nom, prenom in (
+                (1, "Lefèvre", "Anne"),
+                (2, "Ébrard", "  Jean   Marc "),
+                (3, "Durand", "Paul"),
+            )
+        ),
+    )
+    with TestClient(create_sync_app(sync_settings)) as sync:
+        assert sync.get("/health").status_code == 200
+    engine = make_engine(sync_settings.database_url)
+    assert schema_problems(engine, SyncModel.metadata) == []
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT id, name_key FROM mirror_responsable ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(row) for row in keys] == [
+        (1, "anne lefevre"),
+        (2, "jean marc ebrard"),
+        (3, "paul durand"),
+    ]
 
 
 def test_educonnect_drops_the_unused_ine_index_of_an_older_database(

@@ -184,6 +184,12 @@ def test_a_run_report_finds_a_responsable_by_name(
     assert names(second) == ["Marc Lefèvre"]
     assert 'id="lines-next"' not in second
     assert names(text(sync.get("/runs/1", params={"nom": "paul"}, headers=HTML))) == ["Paul Durand"]
+    assert names(text(sync.get("/runs/1", params={"nom": "anne  LEF"}, headers=HTML))) == [
+        "Anne Lefèvre"
+    ]
+    for literal in ("l_f", "%", "le%re", "\\"):  # typed characters, not LIKE wildcards
+        page = text(sync.get("/runs/1", params={"nom": literal}, headers=HTML))
+        assert names(page) == [], literal
     nobody = text(sync.get("/runs/1", params={"nom": "Zorro"}, headers=HTML))
     assert "Aucune ligne pour « Zorro »" in nobody
 
@@ -325,7 +331,7 @@ def test_timeline_of_a_whole_lifecycle(
     ]
     assert order == sorted(order)
     account = section(later, 'id="account"', "</section>")
-    assert 'id="account-state">actif<' in account
+    assert 'id="account-state">Activé<' in account
     assert 'id="account-origin">Responsable<' in account
     diagnosis = section(later, 'id="diagnosis"', "</section>")
     assert "Compte activé le 02/09/2026 par le parent lui-même (code par SMS)" in diagnosis
