@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from edusim_common.web.render import datetime_fr, short_date
+from edusim_common.web.words_fr import de
 
 ORIGIN_LABEL_FR = {
     "FranceConnect": "FranceConnect",
@@ -97,7 +98,7 @@ def _attachment_fr(code: str, name: str, attachment: Any) -> str:
         "proposed_open": f"{name} a été proposé(e) à une connexion et laissé(e) en attente : les "
         "propositions ne sont présentées qu'une fois ; l'école peut débloquer (nouvelle "
         "proposition à la connexion suivante) ou rattacher à la main.",
-        "blocked": f"Rattachement de {name} bloqué après une mauvaise date de naissance : l'école "
+        "blocked": f"Rattachement {de(name)} bloqué après une mauvaise date de naissance : l'école "
         "peut le débloquer ou rattacher à la main.",
         "refused": f"{name} : le parent a déclaré ne pas être son représentant légal ; l'école "
         "a été prévenue.",

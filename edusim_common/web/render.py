@@ -1,4 +1,5 @@
-"""Jinja2 for the pages: each service's own templates over the common layout, French dates."""
+"""Jinja2 for the pages: each service's own templates over the common layout, French dates and
+the shared French words (:mod:`edusim_common.web.words_fr`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from edusim_common.clock import PARIS
 from edusim_common.web.forms import FLASH_COOKIE, take_flash
 from edusim_common.web.links import get_links
+from edusim_common.web.words_fr import (
+    ACCOUNT_STATE_FR,
+    ATTACHMENT_FR,
+    LIEN_FR,
+    accord,
+    de,
+    pupil_state_fr,
+    upper_first,
+)
 
 COMMON_TEMPLATES = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -73,7 +83,8 @@ def short_date(value: date | datetime | None) -> str:
 
 
 def make_templates(own_dir: Path, service: str) -> Jinja2Templates:
-    """Templates of one service: ``own_dir`` first, then the common layout and partials."""
+    """Templates of one service: ``own_dir`` first, then the common layout and partials; French
+    dates and the shared French words (links, states, « de », agreement) for all of them."""
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(own_dir), FileSystemLoader(COMMON_TEMPLATES)]),
         autoescape=select_autoescape(("html", "xml")),
@@ -82,7 +93,15 @@ def make_templates(own_dir: Path, service: str) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(date_fr=date_fr, datetime_fr=datetime_fr, short_date=short_date)
+    env.filters.update(de=de, upper_first=upper_first)
     env.globals.update(links=get_links(), service=service, static=STATIC_PATH)
+    env.globals.update(
+        LIEN_FR=LIEN_FR,
+        ACCOUNT_STATE_FR=ACCOUNT_STATE_FR,
+        ATTACHMENT_FR=ATTACHMENT_FR,
+        pupil_state_fr=pupil_state_fr,
+        accord=accord,
+    )
     return Jinja2Templates(env=env)
 
 

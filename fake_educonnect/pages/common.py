@@ -7,7 +7,6 @@ made through a page counts exactly as one made through the API.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,14 +60,6 @@ PASSWORDS_DIFFER = "Les deux mots de passe ne sont pas identiques."
 CODE_FORMAT = "Le code compte 6 chiffres."
 TOO_MANY_FR = "Trop de tentatives : réessayez plus tard."
 
-STATE_FR = {"non_active": "Non activé", "active": "Activé", "desactive": "Désactivé"}
-STATUS_FR = {
-    "proposed": "Proposé",
-    "attached": "Rattaché",
-    "blocked": "Bloqué",
-    "refused": "Refusé",
-    "removed": "Retiré",
-}
 STATUS_BADGE = {
     "proposed": "wait",
     "attached": "ok",
@@ -76,39 +67,7 @@ STATUS_BADGE = {
     "refused": "ko",
     "removed": "",
 }
-LIEN_FR = {
-    "mere": "mère",
-    "pere": "père",
-    "tuteur": "tuteur",
-    "ase": "aide sociale à l'enfance",
-    "autre_membre_famille": "autre membre de la famille",
-    "famille_accueil": "famille d'accueil",
-    "autre": "autre",
-}
-WORDS = {
-    "state_fr": STATE_FR,
-    "status_fr": STATUS_FR,
-    "status_badge": STATUS_BADGE,
-    "lien_fr": LIEN_FR,
-}
-_VOWELS = frozenset("aeiouæœ")
-_SEMI_VOWEL_Y = frozenset("aeiou")
-
-
-def de(name: str) -> str:
-    """« de » before a name, elided before a vowel or a mute h: « d'Anne », « de Paul ».
-
-    First names with an initial h are taken as mute (« d'Hugo », « d'Hélène »); a y elides before
-    a consonant (« d'Yves ») but not before a vowel, where it is a consonant (« de Yann »).
-    """
-    shown = name.strip()
-    letters = [
-        c for c in unicodedata.normalize("NFKD", shown.lower()) if not unicodedata.combining(c)
-    ]
-    first = letters[0] if letters else ""
-    follows = letters[1] if len(letters) > 1 else ""
-    elided = first in _VOWELS or first == "h" or (first == "y" and follows not in _SEMI_VOWEL_Y)
-    return f"d'{shown}" if elided else f"de {shown}"
+"""The badge of an attachment's status (its words: ``ATTACHMENT_FR`` of every template)."""
 
 
 @pass_context
@@ -120,12 +79,11 @@ def school_fr(context: Any, uai: str | None, with_uai: bool = False) -> str:
 
 
 pages.templates.env.globals["school_fr"] = school_fr
-pages.templates.env.globals.update(WORDS)
+pages.templates.env.globals["status_badge"] = STATUS_BADGE
 # The origins as the console writes them (the API keeps the codes, ``Etablissement``).
 pages.templates.env.globals["origin_label"] = ORIGIN_LABEL_FR
 pages.templates.env.globals["activated_fr"] = activated_fr
 pages.templates.env.filters["phone_fr"] = display_phone
-pages.templates.env.filters["de"] = de
 pages.templates.env.globals.update(plural_fr=plural_fr, plural_word=plural_word)
 
 

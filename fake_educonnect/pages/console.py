@@ -22,6 +22,7 @@ from edusim_common.problems import Conflict, NotFound, Problem
 from edusim_common.school_tokens import school_of_token, school_token
 from edusim_common.web.explain_fr import diagnosis_fr
 from edusim_common.web.forms import FlashLevel, FormErrors, confirmed, redirect, validate
+from edusim_common.web.words_fr import de
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import (
     Account,
@@ -36,7 +37,6 @@ from fake_educonnect.pages import queries
 from fake_educonnect.pages.common import (
     CONSOLE_COOKIE,
     Form,
-    de,
     parse_id,
     render,
     router,

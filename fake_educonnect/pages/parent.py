@@ -11,6 +11,7 @@ from sqlmodel import Session
 from edusim_common.deps import DbSession, Now
 from edusim_common.web.forms import FlashLevel, FormErrors, confirmed, redirect, validate
 from edusim_common.web.plural import plural_fr
+from edusim_common.web.words_fr import de
 from fake_educonnect.deps import PasswordsDep
 from fake_educonnect.models import Account, Attachment, AttachmentStatus, Child, LoginSession
 from fake_educonnect.pages import flows
@@ -21,7 +22,6 @@ from fake_educonnect.pages.common import (
     Form,
     check_new_password,
     current_parent,
-    de,
     keep,
     next_page,
     parse_birth_date,

@@ -17,6 +17,7 @@ from edusim_common.web import Pages
 from edusim_common.web.plural import plural_word
 from edusim_common.web.render import date_fr
 from edusim_common.web.simbar import load_simbar
+from edusim_common.web.words_fr import LIEN_FR, upper_first
 from fake_onde.auth import authenticate
 from fake_onde.config import OndeSettings
 from fake_onde.models import MAX_ID, Pupil, Responsable, School
@@ -31,30 +32,7 @@ with_bar = [Depends(load_simbar)]
 DIRECTOR_COOKIE = "onde_director"
 """Holds the director's bearer token (``onde-dir-<UAI>-…``); ONDE-specific, the host is shared."""
 
-STATE_FR = {
-    "en_attente": "en attente",
-    "inscrit": "inscrit",
-    "admis": "admis",
-    "admis_definitif": "admis définitivement",
-    "radie": "radié",
-}
-STATE_FR_F = {
-    "en_attente": "en attente",
-    "inscrit": "inscrite",
-    "admis": "admise",
-    "admis_definitif": "admise définitivement",
-    "radie": "radiée",
-}
 STATE_BADGE = {"admis": "ok", "admis_definitif": "ok", "radie": "ko"}
-LIEN_FR = {
-    "mere": "Mère",
-    "pere": "Père",
-    "tuteur": "Tuteur",
-    "ase": "Aide sociale à l'enfance (ASE)",
-    "autre_membre_famille": "Autre membre de la famille",
-    "famille_accueil": "Famille d'accueil",
-    "autre": "Autre lien",
-}
 CIVILITY_FR = {"M": "M.", "MME": "Mme"}
 SEX_FR = {"F": "Fille", "M": "Garçon"}
 
@@ -84,11 +62,6 @@ TRANSLATIONS = {
 }
 
 LIST_PAGE_SIZE = 50
-
-
-def state_fr(state: str, sex: str = "M") -> str:
-    """A pupil's state in French, agreeing with the pupil (« admise », « radié »)."""
-    return (STATE_FR_F if sex == "F" else STATE_FR).get(state, state)
 
 
 def ascii_number(raw: str, max_digits: int = 10) -> int | None:
@@ -201,19 +174,17 @@ def visible_tomorrow(now: datetime, what: str = "") -> str:
 
 def lien_options() -> list[tuple[str, str]]:
     """The kinds of link, for a ``<select>``."""
-    return list(LIEN_FR.items())
+    return [(code, upper_first(word)) for code, word in LIEN_FR.items()]
 
 
 def labels() -> dict[str, Any]:
-    """The French labels every template may use."""
+    """ONDE's own French labels every template may use (the words the services share come with
+    the templates: :mod:`edusim_common.web.words_fr`)."""
     return {
-        "STATE_FR": STATE_FR,
         "STATE_BADGE": STATE_BADGE,
-        "LIEN_FR": LIEN_FR,
         "CIVILITY_FR": CIVILITY_FR,
         "SEX_FR": SEX_FR,
         "phone_fr": phone_fr,
-        "state_fr": state_fr,
         "plural_word": plural_word,
     }
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from edusim_common.problems import Conflict, Problem
 from edusim_common.web.forms import FormErrors, problem_errors, validate
+from edusim_common.web.words_fr import accord, pupil_state_fr
 from fake_onde.models import Lien, LinkFields, PupilCreate, ResponsableCreate, ResponsableUpdate
-from fake_onde.pages.common import TRANSLATIONS, state_fr
+from fake_onde.pages.common import TRANSLATIONS
 
 _FRENCH_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
 """ASCII digits only: ``\\d`` would read ``٠٣/٠٢/٢٠١٩`` (Arabic-Indic digits) as a date."""
@@ -163,8 +164,8 @@ def duplicate_message(problem: Conflict, sex: str | None = None) -> str:
     state = ""
     found = re.search(r"state (\w+)\)", problem.detail)
     if found is not None:
-        state = f", {state_fr(found.group(1), sex or 'M')}"
-    who = "Une élève" if sex == "F" else "Un élève"
+        state = f", {pupil_state_fr(found.group(1), sex or 'M')}"
+    who = accord(sex, "Un élève", "Une élève")
     return (
         f"Admission refusée : doublon. {who} de même nom, prénoms, sexe, date et lieu de "
         f"naissance est déjà enregistré (élève n° {extra.get('existing_pupil_id')}, INE "

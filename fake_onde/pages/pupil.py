@@ -13,15 +13,14 @@ from edusim_common.problems import Problem
 from edusim_common.web.forms import Flash, FormErrors, confirmed, read_form, redirect
 from edusim_common.web.plural import plural_fr
 from edusim_common.web.render import page, short_date
+from edusim_common.web.words_fr import accord, pupil_state_fr, upper_first
 from fake_onde.models import Level, LinkCreate, Pupil, PupilState, School
 from fake_onde.pages.common import (
-    STATE_FR,
     DirectorSchool,
     lien_options,
     pages,
     pupil_of,
     router,
-    state_fr,
     visible_tomorrow,
     with_bar,
 )
@@ -35,7 +34,6 @@ from fake_onde.pages.forms import (
     shown_on,
 )
 from fake_onde.pages.wording import (
-    accord,
     done,
     entitled,
     first_name,
@@ -78,7 +76,7 @@ def _transitions(pupil: Pupil) -> list[tuple[PupilState, str]]:
     actions = []
     for target in PupilState:
         if target in allowed:
-            label = ACTION_FR.get(target, STATE_FR[target.value])
+            label = ACTION_FR.get(target) or upper_first(pupil_state_fr(target.value, "M"))
             if current is PupilState.radie and target is PupilState.inscrit:
                 label = "Réinscrire (retour de l'élève)"
             actions.append((target, label))
@@ -175,7 +173,7 @@ def _admission_page(
 
 def _admission_message(pupil: Pupil, blocks: list[ResponsableBlock], now: datetime) -> Flash:
     """What the director reads after an admission: J+1 only for what EduConnect will see."""
-    verb = state_fr(pupil.state, pupil.sex)
+    verb = pupil_state_fr(pupil.state, pupil.sex)
     with_whom = f" avec {plural_fr(len(blocks), 'responsable', 'responsables')}" if blocks else ""
     said = f"{full_name(pupil)} : {verb}{with_whom} (INE {pupil.ine})."
     if not is_enrolled(pupil.state):

@@ -9,6 +9,7 @@ from edusim_common.deps import DbSession, Now
 from edusim_common.problems import NotFound, Problem
 from edusim_common.web.forms import FormErrors, confirmed, read_form, redirect
 from edusim_common.web.render import page
+from edusim_common.web.words_fr import accord, de
 from fake_onde.models import LinkCreate, Pupil, Responsable, School
 from fake_onde.pages.common import (
     CIVILITY_FR,
@@ -31,7 +32,6 @@ from fake_onde.pages.forms import (
     shown_on,
 )
 from fake_onde.pages.wording import (
-    accord,
     contact_saved,
     full_name,
     linked,
@@ -246,7 +246,7 @@ async def unlink(
         context = {
             "school": school,
             "pupil": pupil,
-            "title": f"Retirer {name} des responsables de {full_name(pupil)} ?",
+            "title": f"Retirer {name} des responsables {de(full_name(pupil))} ?",
             "lines": [
                 f"{name} reste {accord(person, 'enregistré', 'enregistrée')} dans ONDE ; seul "
                 f"son lien avec {pupil.prenoms} est supprimé.",

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Final
 
 from edusim_common.web.forms import Flash, FlashLevel
+from edusim_common.web.words_fr import accord, de, pupil_state_fr
 from fake_onde.models import (
     ENROLLED_STATES,
     Lien,
@@ -22,7 +23,7 @@ from fake_onde.models import (
     PupilState,
     Responsable,
 )
-from fake_onde.pages.common import pages, state_fr, visible_tomorrow
+from fake_onde.pages.common import pages, visible_tomorrow
 
 FOSTER_FR: Final = (
     "famille d'accueil : l'ENT lui crée un compte « parent » manuel, utilisé par l'entrée "
@@ -39,20 +40,6 @@ def done(message: str) -> Flash:
 def no_account(message: str) -> Flash:
     """A change saved, but no one will get an EduConnect account from it: a warning (orange)."""
     return Flash(message, FlashLevel.warning)
-
-
-def feminine(who: object) -> bool:
-    """Whether ``who`` (a pupil and its ``sex``, a responsable and its ``civility``, or the
-    letter itself) takes the feminine."""
-    if isinstance(who, str):
-        return who in ("F", "MME")
-    return getattr(who, "sex", None) == "F" or getattr(who, "civility", None) == "MME"
-
-
-def accord(who: object, masculine: str, feminine_form: str) -> str:
-    """The word agreeing with ``who``: ``accord(pupil, "admis", "admise")``; masculine when the
-    sex is unknown."""
-    return feminine_form if feminine(who) else masculine
 
 
 def first_name(pupil: Pupil) -> str:
@@ -115,7 +102,7 @@ def state_change(pupil: Pupil, before: str, now: datetime, accounts: int, linked
     :func:`entitled`), ``linked`` all its links.
     """
     name = full_name(pupil)
-    label = state_fr(pupil.state, pupil.sex)
+    label = pupil_state_fr(pupil.state, pupil.sex)
     him = accord(pupil, "lui", "elle")
     if not is_enrolled(before) and not is_enrolled(pupil.state):
         if before == PupilState.radie.value and pupil.state == PupilState.inscrit.value:
@@ -181,7 +168,7 @@ def unlink_effect(link: PupilResponsable, pupil: Pupil, person_name: str) -> str
     if link_gives_account(link, pupil):
         return (
             f"Après la synchronisation de la nuit, EduConnect retire {first_name(pupil)} du compte "
-            f"de {person_name} ; un compte qui n'a plus d'enfant est désactivé."
+            f"{de(person_name)} ; un compte qui n'a plus d'enfant est désactivé."
         )
     why = why_no_account(link.lien, link.autorite_parentale, pupil)
     return (
@@ -192,17 +179,17 @@ def unlink_effect(link: PupilResponsable, pupil: Pupil, person_name: str) -> str
 
 def unlinked(link: PupilResponsable, pupil: Pupil, person_name: str, now: datetime) -> str:
     """The message after a link is removed."""
-    said = f"{person_name} n'est plus responsable de {full_name(pupil)}."
+    said = f"{person_name} n'est plus responsable {de(full_name(pupil))}."
     if link_gives_account(link, pupil):
         gone = accord(pupil, "retiré", "retirée")
-        what = f"{first_name(pupil)} y est {gone} du compte de {person_name}"
+        what = f"{first_name(pupil)} y est {gone} du compte {de(person_name)}"
         return f"{said} {visible_tomorrow(now, what)}"
     return f"{said} {unlink_effect(link, pupil, person_name)}"
 
 
 def linked(lien: str, autorite: bool, pupil: Pupil, person_name: str, now: datetime) -> Flash:
     """The message after a responsable is linked to a pupil."""
-    said = f"{person_name} est maintenant responsable de {full_name(pupil)}."
+    said = f"{person_name} est maintenant responsable {de(full_name(pupil))}."
     if gives_account(lien, autorite, pupil.state):
         return done(f"{said} {visible_tomorrow(now)}")
     why = why_no_account(lien, autorite, pupil)
@@ -214,7 +201,7 @@ def contact_saved(
 ) -> Flash:
     """The message after a responsable's phones or email changed."""
     name = f"{person.prenom} {person.nom}"
-    said = f"Coordonnées de {name} enregistrées."
+    said = f"Coordonnées {de(name)} enregistrées."
     if any(link_gives_account(link, pupil) for link, pupil in links):
         return done(f"{said} {visible_tomorrow(now)}")
     if not links:
@@ -231,4 +218,4 @@ def contact_saved(
     )
 
 
-pages.templates.env.globals.update(accord=accord, link_gives_account=link_gives_account)
+pages.templates.env.globals.update(link_gives_account=link_gives_account)

@@ -12,15 +12,8 @@ from typing import Any
 from edusim_common.phones import display_phone
 from edusim_common.web.explain_fr import activated_fr
 from edusim_common.web.render import date_fr, short_date
-from sync_service.pages.wording import (
-    CHANNEL_FR,
-    LIEN_FR,
-    STATE_FR,
-    agree,
-    reason_fr,
-    sex_of_civility,
-    when,
-)
+from edusim_common.web.words_fr import LIEN_FR, agree, de, pupil_state_fr, sex_of_civility
+from sync_service.pages.wording import CHANNEL_FR, reason_fr, when
 
 NO_ACCOUNT = "pas de compte EduConnect"
 
@@ -95,7 +88,7 @@ def onde_change(
     if entity == "pupil":
         name = _pupil_name(data)
         sex = data.get("sex")
-        state = agree(STATE_FR.get(str(data.get("state")), str(data.get("state"))), sex)
+        state = pupil_state_fr(str(data.get("state")), sex)
         if op == "create":
             return agree(f"Élève {name} enregistré(e) dans ONDE : {state}", sex)
         if op == "state":
@@ -103,7 +96,7 @@ def onde_change(
         if op == "delete":
             return agree(f"Élève {name} supprimé(e) de ONDE", sex)
         changes = _diff(before, data, _PUPIL_FIELDS)
-        return f"Fiche de {name} corrigée" + (f" ({changes})" if changes else "")
+        return f"Fiche {de(name)} corrigée" + (f" ({changes})" if changes else "")
     if entity == "responsable":
         who = f"{data.get('prenom', '')} {data.get('nom', '')}".strip()
         sex = sex_of_civility(data.get("civility")) or who_sex
@@ -114,7 +107,7 @@ def onde_change(
         if op == "delete":
             return agree(f"Responsable {who} supprimé(e) de ONDE", sex)
         changes = _diff(before, data, _RESPONSABLE_FIELDS)
-        return f"Coordonnées de {who} modifiées" + (f" : {changes}" if changes else "")
+        return f"Coordonnées {de(who)} modifiées" + (f" : {changes}" if changes else "")
     if entity == "link":
         pupil = pupils.get(int(data.get("pupil_id", 0)))
         child = _pupil_name(pupil) if pupil else f"l'élève n° {data.get('pupil_id')}"
@@ -156,16 +149,16 @@ def _child_event(kind: str, details: dict[str, Any], sex: str | None) -> str:
         }.get(str(by), "")
         return agree(f"{child} rattaché(e) {how}".strip(), sex)
     if kind == "child_blocked":
-        return f"Rattachement de {child} bloqué : mauvaise date de naissance"
+        return f"Rattachement {de(str(child))} bloqué : mauvaise date de naissance"
     if kind == "child_refused":
         return (
             f"{child} : le parent déclare ne pas être son représentant légal (l'école est prévenue)"
         )
     if kind == "child_unblocked":
         return (
-            f"Rattachement de {child} débloqué par l'école : proposé de nouveau à la prochaine "
-            "connexion (il avait été bloqué par une mauvaise date de naissance, ou refusé par le "
-            "parent ; EduConnect n'en garde pas la date)"
+            f"Rattachement {de(str(child))} débloqué par l'école : proposé de nouveau à la "
+            "prochaine connexion (il avait été bloqué par une mauvaise date de naissance, ou "
+            "refusé par le parent ; EduConnect n'en garde pas la date)"
         )
     removed = agree(
         f"Lien avec {child} retiré par la synchronisation (élève radié(e), ou lien supprimé dans "

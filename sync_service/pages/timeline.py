@@ -21,26 +21,17 @@ from edusim_common.web.forms import redirect
 from edusim_common.web.plural import plural_fr
 from edusim_common.web.render import page
 from edusim_common.web.simbar import KIND_FR
+from edusim_common.web.words_fr import sex_of_civility
 from sync_service.pages import pages, router, with_bar
 from sync_service.pages.story import educonnect_event, onde_change
-from sync_service.pages.wording import (
-    ACCOUNT_STATE_FR,
-    ATTACHMENT_FR,
-    OUTCOME_FR,
-    line_facts,
-    reason_fr,
-    sex_of_civility,
-    when,
-)
+from sync_service.pages.wording import OUTCOME_FR, line_facts, reason_fr, when
 from sync_service.runner import SyncContext
 from sync_service.timeline import TimelineData, search_responsables, timeline_data
 
 MAX_ID = 2**31 - 1
 SYSTEM_ORDER = {"onde": 0, "sync": 1, "educonnect": 2}
 
-pages.templates.env.globals.update(
-    ACCOUNT_STATE_FR=ACCOUNT_STATE_FR, ATTACHMENT_FR=ATTACHMENT_FR, ORIGIN_LABEL_FR=ORIGIN_LABEL_FR
-)
+pages.templates.env.globals.update(ORIGIN_LABEL_FR=ORIGIN_LABEL_FR)
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 The services answer in English (their APIs); what a trainer or a director reads is put in French
 here, from stable codes. A reason or a code not known here is shown as it came, never dropped.
+The words the three services share (links, pupil and account states, attachments, agreement)
+are in :mod:`edusim_common.web.words_fr`.
 """
 
 from __future__ import annotations
@@ -27,30 +29,6 @@ OUTCOME_BADGE = {
     "failed": "ko",
 }
 STATUS_BADGE = {"succeeded": "ok", "failed": "ko", "interrupted": "ko", "awaiting_approval": "wait"}
-ACCOUNT_STATE_FR = {"non_active": "non activé", "active": "actif", "desactive": "désactivé"}
-ATTACHMENT_FR = {
-    "proposed": "proposé",
-    "attached": "rattaché",
-    "blocked": "bloqué",
-    "refused": "refusé par le parent",
-    "removed": "retiré",
-}
-LIEN_FR = {
-    "mere": "mère",
-    "pere": "père",
-    "tuteur": "tuteur",
-    "ase": "aide sociale à l'enfance",
-    "autre_membre_famille": "autre membre de la famille",
-    "famille_accueil": "famille d'accueil",
-    "autre": "autre lien",
-}
-STATE_FR = {
-    "en_attente": "en attente",
-    "inscrit": "inscrit(e)",
-    "admis": "admis(e)",
-    "admis_definitif": "admis(e) définitivement",
-    "radie": "radié(e)",
-}
 CHANNEL_FR = {
     "sms": "SMS",
     "email": "Courriel",
@@ -136,21 +114,6 @@ def reason_fr(reason: str | None) -> str:
     parts = _parts(reason)
     closed = DEACTIVATED in parts or HELD_BACK in parts
     return " ; ".join(_part_fr(part, closed) for part in parts)
-
-
-def agree(text: str, sex: str | None) -> str:
-    """Gender agreement: each « (e) » of ``text`` becomes « e » (``F``), nothing (``M``), or stays
-    « (e) » when the sex is not known."""
-    if sex == "F":
-        return text.replace("(e)", "e")
-    if sex == "M":
-        return text.replace("(e)", "")
-    return text
-
-
-def sex_of_civility(civility: object) -> str | None:
-    """``F`` for « MME », ``M`` for « M », None otherwise (a responsable's agreement)."""
-    return {"MME": "F", "M": "M"}.get(str(civility)) if civility else None
 
 
 def line_facts(reason: str | None) -> tuple[int, int, bool, bool]:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 
 from edusim_common.web.forms import FLASH_COOKIE
-from fake_educonnect.pages.common import de
 from tests.educonnect.factories import child, responsable
 from tests.educonnect.helpers import activate_by_sms, add_identity, bearer, import_items
 from tests.pages.ec_steps import (
@@ -221,25 +219,7 @@ def test_the_printed_first_letter_greets_by_civility_with_the_address(
     assert "https://educonnect.education.gouv.fr" in stored[0]["body"]
 
 
-# 5. French: elision, « Établissement ».
-
-
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("Anne Lefèvre", "d'Anne Lefèvre"),
-        ("Paul", "de Paul"),
-        ("Émile", "d'Émile"),
-        ("Hugo", "d'Hugo"),
-        ("Yves", "d'Yves"),
-        ("Yann", "de Yann"),
-        ("Œdipe", "d'Œdipe"),
-        ("Inès", "d'Inès"),
-        ("", "de "),
-    ],
-)
-def test_de_elides_before_a_vowel_or_a_mute_h(name: str, expected: str) -> None:
-    assert de(name) == expected
+# 5. French: elision (« de » itself: tests/pages/test_words_fr.py), « Établissement ».
 
 
 def test_the_console_writes_d_anne_and_etablissement(

@@ -268,20 +268,7 @@ def test_the_pupil_page_promises_tomorrow_only_what_educonnect_sees(
 
 
 # ------------------------------------------------------------------ 3. agreement
-
-
-def test_accord_agrees_with_the_pupil_or_the_responsable() -> None:
-    from fake_onde.pages.wording import accord
-
-    class Someone:
-        def __init__(self, sex: str | None = None, civility: str | None = None) -> None:
-            self.sex, self.civility = sex, civility
-
-    assert accord(Someone(sex="F"), "admis", "admise") == "admise"
-    assert accord(Someone(sex="M"), "admis", "admise") == "admis"
-    assert accord(Someone(), "admis", "admise") == "admis"
-    assert accord(Someone(civility="MME"), "enregistré", "enregistrée") == "enregistrée"
-    assert accord("F", "il", "elle") == "elle"
+# (``accord`` itself: tests/pages/test_words_fr.py)
 
 
 def test_a_girl_not_admitted_is_written_of_in_the_feminine(
