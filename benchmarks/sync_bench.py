@@ -25,6 +25,14 @@ scale) with a 600 s HTTP timeout.
   from ONDE's file and written into another;
 - the CPU seconds each service used during the full sync (from ``/proc``, on Linux): where the
   time goes.
+
+``--postgres URL`` (a server, e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``)
+runs the three services on PostgreSQL instead: the script drops and creates the databases
+``syncbench_onde``, ``syncbench_educonnect`` and ``syncbench_sync`` on that server and seeds ONDE
+there. The baselines stay raw sqlite3: ONDE is also seeded, with the same seed, into a SQLite file
+(the same rows: the script checks the counts), and each night's change-log rows are copied from
+PostgreSQL into that file (untimed) before its raw copy. The same-rows copy, which reads the
+services' SQLite files, is not measured.
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psycopg
+from sqlalchemy import make_url, text
 
 from edusim.services import ServiceSpec, Supervisor, free_port
 from edusim_common.db import make_engine
@@ -235,6 +245,57 @@ def same_rows_copy(workdir: Path, target: Path) -> tuple[int, int, float]:
     return read, written, time.perf_counter() - started
 
 
+PG_DATABASES = {
+    "onde": "syncbench_onde",
+    "educonnect": "syncbench_educonnect",
+    "sync": "syncbench_sync",
+}
+
+
+def postgres_databases(server: str) -> dict[str, str]:
+    """Fresh benchmark databases on ``server``: each service's SQLAlchemy URL."""
+    url = make_url(server)
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        for name in PG_DATABASES.values():
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'CREATE DATABASE "{name}"')
+    return {
+        service: url.set(database=name).render_as_string(hide_password=False)
+        for service, name in PG_DATABASES.items()
+    }
+
+
+def seed_onde(url: str, pupils: int, seed: int) -> tuple[int, int, int, float]:
+    """Seed ONDE's database at ``url``: (pupils, responsables, links, seconds)."""
+    engine = make_engine(url)
+    OndeModel.metadata.create_all(engine)
+    report = seed_database(engine, schools=max(1, pupils // 400), pupils=pupils, seed=seed, now=NOW)
+    engine.dispose()
+    return report.pupils, report.responsables, report.links, report.seconds
+
+
+def copy_night_to_sqlite(postgres_url: str, onde_db: Path, first: int, last: int) -> None:
+    """Copy ONDE's change-log rows ``first < seq <= last`` from PostgreSQL into ``onde_db``."""
+    engine = make_engine(postgres_url)
+    with engine.connect() as source:
+        result = source.execute(
+            text("SELECT * FROM change_log WHERE seq > :first AND seq <= :last ORDER BY seq"),
+            {"first": first, "last": last},
+        )
+        columns = list(result.keys())
+        rows = [tuple(str(v) if isinstance(v, datetime) else v for v in r) for r in result]
+    engine.dispose()
+    sink = sqlite3.connect(onde_db)
+    sink.executemany(
+        f"INSERT OR REPLACE INTO change_log ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})",
+        rows,
+    )
+    sink.commit()
+    sink.close()
+
+
 def make_changes(
     client: httpx.Client, onde: str, count: int, pupils: int, responsables: int, rng: random.Random
 ) -> int:
@@ -267,6 +328,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=None,
+        help="run the services on this PostgreSQL server (databases syncbench_*, recreated)",
+    )
     args = parser.parse_args(argv)
     # A kill (SIGTERM) unwinds like Ctrl-C, so the services this script started are stopped too.
     signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
@@ -276,22 +343,30 @@ def main(argv: list[str] | None = None) -> None:
     figures: list[Figure] = []
 
     log(f"seeding {args.pupils:,} pupils into {onde_db} …")
-    engine = make_engine(f"sqlite:///{onde_db}")
-    OndeModel.metadata.create_all(engine)
-    report = seed_database(
-        engine, schools=max(1, args.pupils // 400), pupils=args.pupils, seed=args.seed, now=NOW
-    )
-    engine.dispose()
-    log(f"seeded in {report.seconds:.1f} s")
+    seeded = seed_onde(f"sqlite:///{onde_db}", args.pupils, args.seed)
+    pupils, responsables, links, seed_seconds = seeded
+    log(f"seeded in {seed_seconds:.1f} s")
+    urls = {
+        "onde": f"sqlite:///{onde_db}",
+        "educonnect": f"sqlite:///{workdir / 'educonnect.db'}",
+        "sync": f"sqlite:///{workdir / 'sync.db'}",
+    }
+    if args.postgres:
+        urls = postgres_databases(args.postgres)
+        log(f"seeding {args.pupils:,} pupils into PostgreSQL ({PG_DATABASES['onde']}) …")
+        on_postgres = seed_onde(urls["onde"], args.pupils, args.seed)
+        if on_postgres[:3] != seeded[:3]:
+            sys.exit(f"the two seeds differ: SQLite {seeded[:3]}, PostgreSQL {on_postgres[:3]}")
+        log(f"seeded in {on_postgres[3]:.1f} s")
 
     ports = {name: free_port() for name in ("onde", "educonnect", "sync")}
     os.environ.update(
         {
-            "ONDE_DATABASE_URL": f"sqlite:///{onde_db}",
+            "ONDE_DATABASE_URL": urls["onde"],
             "ONDE_SERVICE_TOKEN": ONDE_TOKEN,
-            "EDUCONNECT_DATABASE_URL": f"sqlite:///{workdir / 'educonnect.db'}",
+            "EDUCONNECT_DATABASE_URL": urls["educonnect"],
             "EDUCONNECT_SERVICE_TOKEN": EC_TOKEN,
-            "SYNC_DATABASE_URL": f"sqlite:///{workdir / 'sync.db'}",
+            "SYNC_DATABASE_URL": urls["sync"],
             "SYNC_SERVICE_TOKEN": SYNC_TOKEN,
             "SYNC_ONDE_URL": f"http://127.0.0.1:{ports['onde']}",
             "SYNC_ONDE_TOKEN": ONDE_TOKEN,
@@ -333,8 +408,14 @@ def main(argv: list[str] | None = None) -> None:
             log(f"full sync: {run['status']} in {seconds:.1f} s, counts {run['counts']}")
             log("raw baselines (after the write-back settles) …")
             raw_records, raw_seconds = raw_copy(onde_db, workdir / "raw-copy.db", FULL_COPY)
-            read, written, fair_seconds = same_rows_copy(workdir, workdir / "same-rows")
-            log(f"raw: minimal {raw_seconds:.2f} s, same rows {fair_seconds:.2f} s")
+            if args.postgres:
+                fair_seconds = None
+                same_rows = "same-rows raw not measured (the services' rows are in PostgreSQL)"
+                log(f"raw: minimal {raw_seconds:.2f} s")
+            else:
+                read, written, fair_seconds = same_rows_copy(workdir, workdir / "same-rows")
+                same_rows = f"same-rows raw = read {read:,} + write {written:,} rows (same indexes)"
+                log(f"raw: minimal {raw_seconds:.2f} s, same rows {fair_seconds:.2f} s")
             figures.append(
                 Figure(
                     "full first sync (export → EduConnect)",
@@ -343,11 +424,11 @@ def main(argv: list[str] | None = None) -> None:
                     round(records / seconds),
                     round(raw_seconds, 2),
                     round(seconds / raw_seconds, 1),
-                    round(fair_seconds, 2),
-                    round(seconds / fair_seconds, 1),
+                    round(fair_seconds, 2) if fair_seconds else None,
+                    round(seconds / fair_seconds, 1) if fair_seconds else None,
                     f"{run['counts']['responsables_sent']:,} responsables sent; "
                     f"minimal raw = read {raw_records:,} rows + write them (primary key only); "
-                    f"same-rows raw = read {read:,} + write {written:,} rows (same indexes)"
+                    + same_rows
                     + (f"; CPU used: {cpu}" if cpu else ""),
                 )
             )
@@ -359,11 +440,15 @@ def main(argv: list[str] | None = None) -> None:
                 (f"daily delta ({args.fixed_changes:,} changes)", args.fixed_changes),
             ):  # fmt: skip
                 log(f"{label}: making {count:,} changes through ONDE's API …")
-                made = make_changes(client, onde, count, report.pupils, report.responsables, rng)
+                made = make_changes(client, onde, count, pupils, responsables, rng)
                 settle()  # not while the OS still writes back the raw copies' gigabytes
                 moved = client.post(f"{sync}/api/v1/clock/next-day", headers=admin).json()
                 night = moved["runs"][-1]
                 log(f"{label}: {night['status']} in {night['wall_seconds']} s, {night['counts']}")
+                if args.postgres:
+                    copy_night_to_sqlite(
+                        urls["onde"], onde_db, night["from_cursor"], night["to_cursor"]
+                    )
                 night_rows = ("seq > ? AND seq <= ?", (night["from_cursor"], night["to_cursor"]))
                 copied, raw_seconds = raw_copy(
                     onde_db, workdir / "raw-delta.db", [("change_log", "seq", *night_rows)]
@@ -387,8 +472,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps([asdict(f) for f in figures], indent=2))
         return
-    print(f"sync benchmark, {args.pupils:,} pupils ({report.responsables:,} responsables, "
-          f"{report.links:,} links)")  # fmt: skip
+    where = " on PostgreSQL" if args.postgres else ""
+    print(f"sync benchmark{where}, {args.pupils:,} pupils ({responsables:,} responsables, "
+          f"{links:,} links)")  # fmt: skip
     header = (
         f"{'measure':44} {'records':>10} {'seconds':>9} {'rate/s':>9} "
         f"{'min raw s':>9} {'x min':>6} {'same-rows s':>11} {'x same':>6}"
