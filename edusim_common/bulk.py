@@ -52,13 +52,8 @@ def executemany(
     compiled = statement.compile(dialect=dialect)
     order = list(compiled.positiontup or binds)
     columns = [binds[name] for name in order]
-    processors = {
-        index: found
-        for index, name in enumerate(columns)
-        if (found := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    }
     params: list[tuple[Any, ...]] | list[dict[str, Any]]
-    params = _converted(_tuples(rows, columns), processors)
+    params = _converted(_tuples(rows, columns), _processors(table, columns, dialect))
     if not compiled.positional:
         params = [dict(zip(order, values, strict=True)) for values in params]
     if params:
@@ -105,10 +100,48 @@ def insert_rows(
     rows: Iterable[Mapping[str, Any]],
     columns: Iterable[str] | None = None,
 ) -> int:
-    """INSERT every row into ``table`` (``columns``: those to write, default all)."""
+    """INSERT every row into ``table`` (``columns``: those to write, default all).
+
+    On PostgreSQL the rows go through ``COPY … FROM STDIN``: the server parses one stream instead
+    of running the statement once per row, and psycopg adapts the values without building a
+    dict per row (a 100,000-pupil full sync: 29.9 s instead of 43.1 s, the sync's CPU halved,
+    EduConnect's a third less; see docs/benchmarks.md).
+    """
     names = list(columns) if columns is not None else [c.name for c in table.columns]
+    connection = _connection(target)
+    if connection.dialect.name == "postgresql":
+        return _copy_rows(connection, table, names, rows)
     statement = insert(table).values({name: bindparam(name) for name in names})
-    return executemany(target, table, statement, {name: name for name in names}, rows)
+    return executemany(connection, table, statement, {name: name for name in names}, rows)
+
+
+def _copy_rows(
+    connection: Connection, table: Table, names: list[str], rows: Iterable[Mapping[str, Any]]
+) -> int:
+    """PostgreSQL: ``rows`` written by ``COPY`` in the connection's transaction; the count."""
+    dialect = connection.dialect
+    values = _converted(_tuples(rows, names), _processors(table, names, dialect))
+    if not values:
+        return 0
+    quote = dialect.identifier_preparer
+    into = f"{quote.format_table(table)} ({', '.join(quote.quote(name) for name in names)})"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {into} FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+    return len(values)
+
+
+def _processors(table: Table, columns: list[str], dialect: Any) -> dict[int, Callable[[Any], Any]]:
+    """Each column's bind processor (its type's conversion for the driver), by position."""
+    return {
+        index: found
+        for index, name in enumerate(columns)
+        if (found := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    }
 
 
 def fetch_dicts(target: Session | Connection, query: Select[Any]) -> list[dict[str, Any]]:

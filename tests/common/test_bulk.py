@@ -91,3 +91,22 @@ def test_insert_rows_reads_a_missing_key_as_null_and_converts_unhashable_values(
         {"id": 2, "body": None, "at": AT, "flag": None},
         {"id": 3, "body": [1, 2], "at": None, "flag": True},
     ]
+
+
+def test_insert_rows_keeps_any_text_and_writes_in_the_callers_transaction(db_url: str) -> None:
+    # On PostgreSQL the rows go through COPY's text format: its separators and escapes must be
+    # data, and the rows must share the session's transaction (a rollback takes them back).
+    odd = ["tab\there", "line\nbreak", "back\\slash", "\\N", "", "« a » 'b' \"c\""]
+    rows = [{"id": index, "name": name, "flag": False} for index, name in enumerate(odd, 10)]
+    engine = make_engine(db_url)
+    metadata.create_all(engine)
+    with Session(engine) as session:
+        insert_rows(session, THINGS, rows, columns=("id", "name", "flag"))
+        session.rollback()
+        assert list(session.scalars(select(THINGS.c.id).where(THINGS.c.id >= 10))) == []
+        insert_rows(session, THINGS, rows, columns=("id", "name", "flag"))
+        session.commit()
+        query = select(THINGS.c.name).where(THINGS.c.id >= 10).order_by(THINGS.c.id)
+        stored = list(session.scalars(query))
+    engine.dispose()
+    assert stored == odd
