@@ -119,20 +119,27 @@ def _copy_rows(
     connection: Connection, table: Table, names: list[str], rows: Iterable[Mapping[str, Any]]
 ) -> int:
     """PostgreSQL: ``rows`` written by ``COPY`` in the connection's transaction; the count."""
-    dialect = connection.dialect
-    values = _converted(_tuples(rows, names), _processors(table, names, dialect))
-    if not values:
-        return 0
-    quote = dialect.identifier_preparer
+    values = _converted(_tuples(rows, names), _processors(table, names, connection.dialect))
+    return copy_values(connection, table, names, values)
+
+
+def copy_values(
+    connection: Connection, table: Table, names: Sequence[str], values: Iterable[Sequence[Any]]
+) -> int:
+    """PostgreSQL: ``values`` (driver values, in ``names`` order) written by ``COPY … FROM
+    STDIN`` in the connection's transaction; the count."""
+    quote = connection.dialect.identifier_preparer
     into = f"{quote.format_table(table)} ({', '.join(quote.quote(name) for name in names)})"
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    count = 0
     try:
         with cursor.copy(f"COPY {into} FROM STDIN") as copy:
             for row in values:
                 copy.write_row(row)
+                count += 1
     finally:
         cursor.close()
-    return len(values)
+    return count
 
 
 def _processors(table: Table, columns: list[str], dialect: Any) -> dict[int, Callable[[Any], Any]]:

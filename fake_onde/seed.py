@@ -26,6 +26,7 @@ import phonenumbers
 from faker import Faker
 from sqlalchemy import Column, Connection, Engine, Table, func, select, text
 
+from edusim_common.bulk import copy_values
 from edusim_common.clock import as_utc
 from edusim_common.db import unit_of_work
 from edusim_common.text import fold_letters, fold_search
@@ -873,10 +874,15 @@ class Generator:
 
 
 def _insert(conn: Connection, table: Table, rows: list[Row]) -> None:
-    """One ``executemany`` of plain driver values: no per-row work left to SQLAlchemy."""
+    """One ``executemany`` (``COPY`` on PostgreSQL) of plain driver values: no per-row work left
+    to SQLAlchemy."""
     if not rows:
         return
     dialect = conn.dialect
+    if dialect.name == "postgresql":
+        columns = list(rows[0])
+        copy_values(conn, table, columns, ([row[c] for c in columns] for row in rows))
+        return
     quote = dialect.identifier_preparer.quote
     columns = list(rows[0])
     if dialect.paramstyle in ("pyformat", "format"):
