@@ -32,7 +32,8 @@ runs the three services on PostgreSQL instead: the script drops and creates the 
 there. The baselines stay raw sqlite3: ONDE is also seeded, with the same seed, into a SQLite file
 (the same rows: the script checks the counts), and each night's change-log rows are copied from
 PostgreSQL into that file (untimed) before its raw copy. The same-rows copy, which reads the
-services' SQLite files, is not measured.
+services' SQLite files, is not measured. When the server runs on this machine, the CPU its
+processes used during the full sync is printed with the services'.
 """
 
 from __future__ import annotations
@@ -126,6 +127,27 @@ def cpu_seconds(pid: int) -> float | None:
 def cpu_of(supervisor: Supervisor) -> dict[str, float | None]:
     """CPU seconds used so far by each service of ``supervisor``."""
     return {name: cpu_seconds(process.pid) for name, process in supervisor.processes.items()}
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each process of a local PostgreSQL server (Linux ``/proc``)."""
+    found: dict[int, float] = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() != "postgres":
+                continue
+        except OSError:
+            continue
+        pid = int(comm.parent.name)
+        if (seconds := cpu_seconds(pid)) is not None:
+            found[pid] = seconds
+    return found
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the server's processes used since ``before`` (a process that started since
+    counts from zero; one that ended since is missed)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in postgres_cpu().items())
 
 
 def settle(limit: float = 60.0) -> None:
@@ -395,6 +417,7 @@ def main(argv: list[str] | None = None) -> None:
         with httpx.Client(timeout=None) as client:
             log("full first sync …")
             cpu_before = cpu_of(supervisor)
+            server_before = postgres_cpu() if args.postgres else {}
             started = time.perf_counter()
             run = client.post(f"{sync}/api/v1/runs", json={"full": True}, headers=admin).json()
             seconds = time.perf_counter() - started
@@ -404,6 +427,8 @@ def main(argv: list[str] | None = None) -> None:
                 for name, before in cpu_before.items()
                 if before is not None and (after := cpu_after[name]) is not None
             )
+            if server_before:  # a server on this machine (its processes seen in /proc)
+                cpu += f", PostgreSQL server {postgres_cpu_since(server_before):.1f} s"
             records = run["counts"]["changes_read"]
             log(f"full sync: {run['status']} in {seconds:.1f} s, counts {run['counts']}")
             log("raw baselines (after the write-back settles) …")
