@@ -71,6 +71,9 @@ def create_app(
     def stop(app: FastAPI) -> None:
         if app.state.scheduler is not None:
             app.state.scheduler.shutdown()
+        running = app.state.sync.background
+        if running is not None:  # like a request in flight: the run ends before the service
+            running.join()
         for client in app.state.owned_clients:
             client.close()
 

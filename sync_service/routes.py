@@ -7,7 +7,7 @@ import io
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -18,7 +18,7 @@ from edusim_common.problems import PROBLEM_RESPONSES, NotFound
 from edusim_common.service_auth import require_service_token
 from sync_service import driver
 from sync_service.models import Run, RunKind, RunLine
-from sync_service.runner import SyncContext, approve, get_state, run_now
+from sync_service.runner import SyncContext, approve, get_state, run_in_background, run_now
 from sync_service.schemas import (
     ClockAdvanceIn,
     ClockMove,
@@ -103,14 +103,54 @@ def next_day(ctx: Context) -> ClockMove:
     return _moved(ctx, driver.next_day(ctx, field="clock"))
 
 
-@router.post("/runs", tags=["runs"], summary="Run the sync now (manual)", dependencies=admin)
-def start_run(ctx: Context, body: RunRequest | None = None) -> RunPublic:
+def _respond_async(prefer: str | None) -> bool:
+    """Whether a ``Prefer`` header (RFC 7240) asks for ``respond-async``."""
+    return any(
+        part.split(";", 1)[0].strip().lower() == "respond-async"
+        for part in (prefer or "").split(",")
+    )
+
+
+PREFER = Header(
+    description="`respond-async` (RFC 7240): answer `202 Accepted` as soon as the run is "
+    "claimed, its URL in `Location`, instead of holding the request until the run ends.",
+    examples=["respond-async"],
+)
+
+
+@router.post(
+    "/runs",
+    tags=["runs"],
+    summary="Run the sync now (manual)",
+    dependencies=admin,
+    responses={
+        202: {
+            "model": RunPublic,
+            "description": "With `Prefer: respond-async`: the run, claimed and `running`; "
+            "`Location` is its URL, to read until its status is no longer `running`.",
+        }
+    },
+)
+def start_run(
+    ctx: Context,
+    response: Response,
+    body: RunRequest | None = None,
+    prefer: Annotated[str | None, PREFER] = None,
+) -> RunPublic:
     """A manual run, cut-off now, marked `manual` (or `full`): it breaks J+1 on purpose.
 
-    The body is optional: without one, a manual run."""
+    The body is optional: without one, a manual run. The answer comes when the run has ended,
+    unless the request says `Prefer: respond-async`: a full run at scale takes minutes."""
     body = body or RunRequest()
     kind = RunKind.full if body.full else RunKind.manual
-    return RunPublic.of(run_now(ctx, kind, ctx.clock.now(), full=body.full, dry_run=body.dry_run))
+    cutoff = ctx.clock.now()
+    if not _respond_async(prefer):
+        return RunPublic.of(run_now(ctx, kind, cutoff, full=body.full, dry_run=body.dry_run))
+    run = run_in_background(ctx, kind, cutoff, full=body.full, dry_run=body.dry_run)
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/runs/{run.id}"
+    response.headers["Preference-Applied"] = "respond-async"
+    return RunPublic.of(run)
 
 
 @router.get("/runs", tags=["runs"], summary="Runs, newest first")

@@ -103,6 +103,8 @@ class SyncContext:
     settings: SyncSettings
     clock: SimClock
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The run started by ``run_in_background`` and still going, if any (``stop`` waits for it).
+    background: threading.Thread | None = None
     #: Serialises the moves of the clock (clock routes, scheduler catch-up, snapshots) in this
     #: process and across the deployment's processes (see ``sync_service.locks``).
     driver_lock: DriverLock = field(init=False)
@@ -716,6 +718,40 @@ def run_now(
         return execute_run(ctx, run_id, full)
     finally:
         ctx.lock.release()
+
+
+def run_in_background(
+    ctx: SyncContext, kind: RunKind, cutoff: datetime, *, full: bool = False, dry_run: bool = False
+) -> Run:
+    """Claim a run here, carry it out in a thread of its own; the run as claimed (``running``).
+
+    For a client that will not hold a request open for a long run (``Prefer: respond-async``):
+    it reads the run's progress and outcome with ``GET /runs/{id}``. The same rules as
+    :func:`run_now`: one run at a time (a :class:`Conflict` otherwise).
+    """
+    if not ctx.lock.acquire(blocking=False):
+        raise Conflict("a run is already in progress in this process: runs never overlap")
+    try:
+        run_id = claim_run(ctx, kind, cutoff, dry_run)
+        with Session(ctx.engine, expire_on_commit=False) as session:
+            claimed = session.get(Run, run_id)
+        assert claimed is not None
+    except BaseException:
+        ctx.lock.release()
+        raise
+
+    def carry_out() -> None:
+        try:
+            execute_run(ctx, run_id, full)
+        except Exception:  # execute_run records the failure in the run; this is the rest
+            log.exception("run %s ended with an error", run_id)
+        finally:
+            ctx.background = None
+            ctx.lock.release()
+
+    ctx.background = threading.Thread(target=carry_out, name=f"sync-run-{run_id}", daemon=True)
+    ctx.background.start()
+    return claimed
 
 
 def approve(ctx: SyncContext, run_id: int) -> Run:

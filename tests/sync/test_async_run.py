@@ -1,0 +1,129 @@
+"""``POST /runs`` with ``Prefer: respond-async``: 202 at once, the run carried out behind."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sync_service.runner import SyncContext
+from tests.sync.onde_steps import add_families
+
+ASYNC = {"Prefer": "respond-async"}
+
+
+def _context(sync: TestClient) -> SyncContext:
+    ctx: SyncContext = sync.app.state.sync  # type: ignore[attr-defined]
+    return ctx
+
+
+def _ended(sync: TestClient, admin: dict[str, str], location: str) -> dict[str, Any]:
+    """The run at ``location`` once it is no longer running (the background thread joined)."""
+    thread = _context(sync).background
+    if thread is not None:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the background run did not end"
+    run: dict[str, Any] = sync.get(location, headers=admin).json()
+    assert run["status"] != "running", run
+    return run
+
+
+def _held_import(sync: TestClient, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """EduConnect's import waits for the returned event: the run stays in progress until then."""
+    ctx = _context(sync)
+    release = threading.Event()
+    real = ctx.educonnect.import_batch
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(timeout=60), "the test never released the import"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ctx.educonnect, "import_batch", held)
+    return release
+
+
+def test_respond_async_answers_202_then_the_run_ends_as_a_waited_one(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    add_families(onde, director, 2)
+    release = _held_import(sync, monkeypatch)
+    answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
+    assert answer.status_code == 202, answer.text
+    assert answer.headers["Preference-Applied"] == "respond-async"
+    claimed = answer.json()
+    assert answer.headers["Location"] == f"/api/v1/runs/{claimed['id']}"
+    assert (claimed["status"], claimed["kind"], claimed["finished_at"]) == (
+        "running",
+        "manual",
+        None,
+    )
+    # Still running while EduConnect has not answered: GET says so, a second run is refused.
+    assert sync.get(answer.headers["Location"], headers=sync_admin).json()["status"] == "running"
+    for extra in ({}, ASYNC):
+        refused = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin | extra)
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "runs never overlap" in refused.json()["detail"]
+    release.set()
+    run = _ended(sync, sync_admin, answer.headers["Location"])
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["created"] == 2
+    accounts = educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"]
+    assert len(accounts) == 2
+    # The lock is free again: the next run (waited for) goes through.
+    after = sync.post("/api/v1/runs", json={}, headers=sync_admin)
+    assert after.status_code == 200, after.text
+    assert after.json()["counts"]["created"] == 0
+
+
+@pytest.mark.parametrize(
+    ("prefer", "status"),
+    [
+        ("wait=10, Respond-Async", 202),
+        ("respond-async; foo=bar", 202),
+        ("return=minimal", 200),
+        ("respond-asynchronously", 200),
+    ],
+)
+def test_only_the_respond_async_preference_answers_early(
+    sync: TestClient, sync_admin: dict[str, str], prefer: str, status: int
+) -> None:
+    answer = sync.post(
+        "/api/v1/runs", json={"dry_run": True}, headers=sync_admin | {"Prefer": prefer}
+    )
+    assert answer.status_code == status, answer.text
+    if status == 202:
+        assert _ended(sync, sync_admin, answer.headers["Location"])["status"] == "succeeded"
+    else:
+        assert "Preference-Applied" not in answer.headers
+        assert answer.json()["status"] == "succeeded"
+
+
+def test_a_failing_background_run_fails_cleanly_and_frees_the_lock(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+) -> None:
+    add_families(onde, director, 1)
+    rule = {"path": "^/api/v1/import", "method": "POST", "status": 503}
+    assert educonnect.post("/api/v1/faults", json=rule, headers=ec_service).status_code == 201
+    answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
+    assert answer.status_code == 202, answer.text
+    run = _ended(sync, sync_admin, answer.headers["Location"])
+    assert run["status"] == "failed", run
+    assert "503" in run["error"]
+    assert educonnect.delete("/api/v1/faults", headers=ec_service).status_code in (200, 204)
+    again = sync.post("/api/v1/runs", json={}, headers=sync_admin)
+    assert again.status_code == 200, again.text
+    assert again.json()["counts"]["created"] == 1
