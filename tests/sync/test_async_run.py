@@ -1,4 +1,4 @@
-"""``POST /runs`` with ``Prefer: respond-async``: 202 at once, the run carried out behind."""
+"""``POST /runs`` with ``Prefer: respond-async``: a 202 at once, the run going on in a thread."""
 
 from __future__ import annotations
 
