@@ -67,9 +67,10 @@ class MirrorResponsable(SyncModel, table=True):
     mobile: str | None = Field(default=None, max_length=20)
     accepts_sms: bool = True
     email: str | None = Field(default=None, max_length=254)
+    # Text: folding may lengthen a name (« ﷺ » becomes 18 letters), beyond any length ONDE keeps.
     name_key: str | None = Field(
         default=None,
-        max_length=170,
+        sa_type=Text,
         description="« anne lefevre »: the folded « Prénom Nom » the run report's search reads.",
     )
 
@@ -180,14 +181,20 @@ NAME_KEY_CHUNK = 10_000
 
 
 def fill_name_keys(engine: Engine) -> int:
-    """Give the mirror's responsables of an older version their ``name_key``: how many."""
+    """Give the mirror's responsables without a ``name_key`` theirs: how many.
+
+    Rows of an older version, or restored from a snapshot saved by one; a chunk at a time, in id
+    order (a fill cut short is taken up at the next start).
+    """
     table = MirrorResponsable.__table__  # type: ignore[attr-defined]
     filled = 0
+    last = -1
     while True:
         with engine.begin() as connection:
             rows = connection.execute(
                 select(table.c.id, table.c.prenom, table.c.nom)
-                .where(table.c.name_key.is_(None))
+                .where(table.c.name_key.is_(None), table.c.id > last)
+                .order_by(table.c.id)
                 .limit(NAME_KEY_CHUNK)
             ).all()
             if not rows:
@@ -197,13 +204,14 @@ def fill_name_keys(engine: Engine) -> int:
                 [{"rid": rid, "k": name_key(prenom, nom)} for rid, prenom, nom in rows],
             )
         filled += len(rows)
+        last = rows[-1][0]
 
 
 def upgrade_schema(engine: Engine) -> None:
     """Bring a database made by an older version up to date (``create_all`` adds only tables)."""
     add_missing_columns(engine, "run", {"night": "DATE"})
-    if add_missing_columns(engine, "mirror_responsable", {"name_key": "VARCHAR(170)"}):
-        fill_name_keys(engine)
+    add_missing_columns(engine, "mirror_responsable", {"name_key": "TEXT"})
+    fill_name_keys(engine)
     indexes = {index["name"] for index in inspect(engine).get_indexes("run")}
     if "ux_run_night" not in indexes:
         with engine.begin() as connection:

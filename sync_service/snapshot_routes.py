@@ -44,6 +44,7 @@ from edusim_common.problems import PROBLEM_RESPONSES, Conflict, InvalidInput, No
 from edusim_common.service_auth import require_service_token
 from edusim_common.types import STRICT_INPUT
 from sync_service import driver
+from sync_service.models import fill_name_keys
 from sync_service.remote import RemoteError
 from sync_service.runner import SyncContext
 
@@ -285,6 +286,7 @@ def restore_snapshot(name: SnapshotName, request: Request, store: Store) -> Rest
         try:
             with store.path(name).open("rb") as source:
                 restore(engines, source)
+            fill_name_keys(engines["sync"])  # a snapshot saved by an older version has none
         except RunInProgress as exc:
             raise RunRunning(str(exc)) from exc
         except SnapshotError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, or_, select
+from sqlalchemy import ColumnElement, Integer, case, cast, func, or_, select
 from sqlmodel import Session, col
 
 from edusim_common.text import fold_search
@@ -122,9 +122,14 @@ def lines_named(
     if not key:
         return []
     name = col(MirrorResponsable.name_key)
+    source_id = col(RunLine.source_id)
+    responsable_id: ColumnElement[int] = cast(source_id, Integer)
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL refuses to cast '²' (SQLite reads it as 0): a line of an edited snapshot.
+        responsable_id = case((source_id.regexp_match("^[0-9]{1,9}$"), responsable_id))
     query = (
         select(RunLine)
-        .join(MirrorResponsable, col(MirrorResponsable.id) == cast(col(RunLine.source_id), Integer))
+        .join(MirrorResponsable, col(MirrorResponsable.id) == responsable_id)
         .where(
             col(RunLine.run_id) == run_id,
             col(RunLine.id) > after,
