@@ -14,14 +14,14 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from edusim_common.clock import PARIS, ClockMode, as_utc
 from edusim_common.clock_api import checked_advance, checked_time
-from edusim_common.db import unit_of_work
+from edusim_common.db import read_session, unit_of_work
 from edusim_common.problems import Conflict, InvalidInput
-from sync_service.models import Run, RunKind
+from sync_service.models import Run, RunKind, RunStatus
 from sync_service.remote import RemoteError, set_clock
 from sync_service.runner import NightAlreadyRun, SyncContext, get_state, run_now
 
@@ -98,6 +98,36 @@ def _check_nights(ctx: SyncContext, start: datetime, end: datetime, field: str) 
         )
 
 
+class RunUnderway(Conflict):
+    """A run is in progress: a move that would run a night waits for it to end, refused."""
+
+    code = "run-in-progress"
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(
+            f"run {run_id} is in progress: move the clock once it has ended "
+            f"(GET /api/v1/runs/{run_id})",
+            extra={"run_id": run_id},
+        )
+        self.run_id = run_id
+
+
+def _no_run_underway(ctx: SyncContext, start: datetime, target: datetime) -> None:
+    """Refuse a forward move that crosses a night while a run is in progress (any replica).
+
+    The night's run would wait for it, the clock already moved on: the request held for as long
+    as that run lasts (minutes at scale), a retried request moving the clock twice.
+    """
+    if not nights_between(start, target, ctx.settings.nightly_at, limit=1):
+        return
+    with read_session(ctx.engine) as session:  # a run holds the write lock while it sends
+        running = session.scalar(
+            select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
+        )
+    if running is not None:
+        raise RunUnderway(running)
+
+
 def _advance(ctx: SyncContext, target: datetime) -> list[Run]:
     """Move forward to ``target``, stopping at each night crossed to run it (lock held)."""
     runs = []
@@ -139,6 +169,7 @@ def set_time(
         now = ctx.clock.now()
         if target > now:
             _check_nights(ctx, now, target, field)
+            _no_run_underway(ctx, now, target)
         if mode is not None and mode != ctx.clock.mode:
             ctx.clock.set(now, mode)
         if target > now:
@@ -154,6 +185,7 @@ def advance(ctx: SyncContext, delta: timedelta, field: str = "seconds") -> list[
         now = ctx.clock.now()
         target = checked_advance(now, delta, field)
         _check_nights(ctx, now, target, field)
+        _no_run_underway(ctx, now, target)
         return _advance(ctx, target)
 
 
@@ -163,6 +195,7 @@ def next_day(ctx: SyncContext, morning: time = time(8, 0), field: str = "clock")
         ctx.clock.refresh()
         tomorrow = ctx.clock.now().astimezone(PARIS).date() + timedelta(days=1)
         target = checked_time(datetime.combine(tomorrow, morning, tzinfo=PARIS), field)
+        _no_run_underway(ctx, ctx.clock.now(), target)
         return _advance(ctx, target)
 
 

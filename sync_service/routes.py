@@ -103,11 +103,12 @@ def next_day(ctx: Context) -> ClockMove:
     return _moved(ctx, driver.next_day(ctx, field="clock"))
 
 
-def _respond_async(prefer: str | None) -> bool:
-    """Whether a ``Prefer`` header (RFC 7240) asks for ``respond-async``."""
+def _respond_async(request: Request) -> bool:
+    """Whether the ``Prefer`` headers (RFC 7240: one or several lines) ask for ``respond-async``."""
     return any(
         part.split(";", 1)[0].strip().lower() == "respond-async"
-        for part in (prefer or "").split(",")
+        for line in request.headers.getlist("prefer")
+        for part in line.split(",")
     )
 
 
@@ -133,9 +134,10 @@ PREFER = Header(
 )
 def start_run(
     ctx: Context,
+    request: Request,
     response: Response,
     body: RunRequest | None = None,
-    prefer: Annotated[str | None, PREFER] = None,
+    prefer: Annotated[str | None, PREFER] = None,  # documented here, read from ``request``
 ) -> RunPublic:
     """A manual run, cut-off now, marked `manual` (or `full`): it breaks J+1 on purpose.
 
@@ -144,7 +146,7 @@ def start_run(
     body = body or RunRequest()
     kind = RunKind.full if body.full else RunKind.manual
     cutoff = ctx.clock.now()
-    if not _respond_async(prefer):
+    if not _respond_async(request):
         return RunPublic.of(run_now(ctx, kind, cutoff, full=body.full, dry_run=body.dry_run))
     run = run_in_background(ctx, kind, cutoff, full=body.full, dry_run=body.dry_run)
     response.status_code = 202

@@ -749,8 +749,20 @@ def run_in_background(
             ctx.background = None
             ctx.lock.release()
 
-    ctx.background = threading.Thread(target=carry_out, name=f"sync-run-{run_id}", daemon=True)
-    ctx.background.start()
+    thread = threading.Thread(target=carry_out, name=f"sync-run-{run_id}", daemon=True)
+    ctx.background = thread
+    try:
+        thread.start()
+    except BaseException as exc:  # no thread to be had: the run ends here, failed
+        ctx.background = None
+        with unit_of_work(ctx.engine) as session:
+            run = session.get(Run, run_id)
+            assert run is not None
+            run.status = RunStatus.failed.value
+            run.finished_at = ctx.clock.now()
+            run.error = f"the run could not start: {exc}"
+        ctx.lock.release()
+        raise
     return claimed
 
 

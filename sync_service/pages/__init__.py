@@ -70,6 +70,13 @@ async def sim_next_day(request: Request) -> RedirectResponse:
     back = get_links().safe_next(form.get("next"), "/")
     try:
         runs = await run_in_threadpool(driver.next_day, _ctx(request))
+    except driver.RunUnderway as exc:
+        return redirect(
+            back,
+            f"Jour suivant impossible pour l'instant : la synchronisation n° {exc.run_id} est en "
+            "cours. Réessayez quand elle sera terminée.",
+            FlashLevel.warning,
+        )
     except Problem as exc:
         return redirect(back, f"Jour suivant impossible : {exc.detail}", FlashLevel.error)
     today = date_fr(_ctx(request).clock.now(), "full")

@@ -12,6 +12,7 @@ from sync_service.runner import SyncContext
 from tests.sync.onde_steps import add_families
 
 ASYNC = {"Prefer": "respond-async"}
+HTML = {"accept": "text/html"}
 
 
 def _context(sync: TestClient) -> SyncContext:
@@ -34,13 +35,13 @@ def _held_import(sync: TestClient, monkeypatch: pytest.MonkeyPatch) -> threading
     """EduConnect's import waits for the returned event: the run stays in progress until then."""
     ctx = _context(sync)
     release = threading.Event()
-    real = ctx.educonnect.import_batch
+    real = ctx.educonnect.post_batch  # every import call goes through it (deltas, full runs)
 
     def held(*args: Any, **kwargs: Any) -> Any:
         assert release.wait(timeout=60), "the test never released the import"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ctx.educonnect, "import_batch", held)
+    monkeypatch.setattr(ctx.educonnect, "post_batch", held)
     return release
 
 
@@ -127,3 +128,49 @@ def test_a_failing_background_run_fails_cleanly_and_frees_the_lock(
     again = sync.post("/api/v1/runs", json={}, headers=sync_admin)
     assert again.status_code == 200, again.text
     assert again.json()["counts"]["created"] == 1
+
+
+def test_prefer_may_come_on_several_header_lines(
+    sync: TestClient, sync_admin: dict[str, str]
+) -> None:
+    headers = [*sync_admin.items(), ("Prefer", "return=minimal"), ("Prefer", "respond-async")]
+    answer = sync.post("/api/v1/runs", json={"dry_run": True}, headers=headers)
+    assert answer.status_code == 202, answer.text
+    assert _ended(sync, sync_admin, answer.headers["Location"])["status"] == "succeeded"
+
+
+def test_a_clock_move_across_a_night_waits_for_no_run_it_is_refused(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Before: the move set the clock, then its night waited for the run in progress (minutes
+    # at scale), and the manual run went on writing at the next night's time.
+    add_families(onde, director, 1)
+    release = _held_import(sync, monkeypatch)
+    before = sync.get("/api/v1/clock").json()["now"]
+    answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
+    assert answer.status_code == 202, answer.text
+    run_id = answer.json()["id"]
+    for path, body in (
+        ("/api/v1/clock/next-day", None),
+        ("/api/v1/clock/advance", {"seconds": 2 * 86400}),
+        ("/api/v1/clock", {"now": "2026-09-03T08:00:00+02:00"}),
+    ):
+        method = sync.put if path == "/api/v1/clock" else sync.post
+        refused = method(path, json=body, headers=sync_admin)
+        assert refused.status_code == 409, (path, refused.text)
+        problem = refused.json()
+        assert problem["code"] == "run-in-progress"
+        assert problem["extra"] == {"run_id": run_id}
+        assert f"GET /api/v1/runs/{run_id}" in problem["detail"]
+    page = sync.post("/sim/next-day", data={"next": "/"}, headers=HTML)
+    assert f"la synchronisation n° {run_id} est en cours" in page.text
+    assert sync.get("/api/v1/clock").json()["now"] == before
+    release.set()
+    assert _ended(sync, sync_admin, answer.headers["Location"])["status"] == "succeeded"
+    moved = sync.post("/api/v1/clock/next-day", headers=sync_admin)
+    assert moved.status_code == 200, moved.text
+    assert [run["kind"] for run in moved.json()["runs"]] == ["nightly"]
