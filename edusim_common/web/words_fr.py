@@ -21,7 +21,7 @@ LIEN_FR = {
     "mere": "mère",
     "pere": "père",
     "tuteur": "tuteur",
-    "ase": "aide sociale à l'enfance",
+    "ase": "aide sociale à l'enfance (ASE)",
     "autre_membre_famille": "autre membre de la famille",
     "famille_accueil": "famille d'accueil",
     "autre": "autre lien",

@@ -239,7 +239,7 @@ def test_not_my_child_tells_the_school(ec: TestClient, ec_service: dict[str, str
     refused = ec.post(f"/rattachement/{lea}/refuser", data={"confirm": "1"})
     assert refused.url.path == "/me"
     assert "vous n'êtes pas le représentant légal de Léa" in (flash(refused.text) or "")
-    assert "Refusé" in text_of(refused.text)
+    assert ">Refusé</span>" in refused.text  # to the parent who refused, not « par le parent »
     told = ec.get("/api/v1/outbox", params={"channel": "school"}, headers=ec_service).json()
     assert told
     assert "Léa Martin" in told[-1]["body"]

@@ -128,5 +128,5 @@ def test_every_service_s_templates_have_the_shared_words(tmp_path: Path) -> None
     )
     env = make_templates(tmp_path, "onde").env
     assert html.unescape(env.get_template("words.html").render()) == (
-        "Aide sociale à l'enfance · activé · refusé par le parent · admise · d'Anne · elle"
+        "Aide sociale à l'enfance (ASE) · activé · refusé par le parent · admise · d'Anne · elle"
     )
