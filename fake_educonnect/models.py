@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, Index, Table, Text, UniqueConstraint, func, text, true
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from edusim_common.db import UTCDateTime, add_missing_columns
+
+log = logging.getLogger("edusim.educonnect")
 
 
 class EduConnectModel(SQLModel, registry=registry()):
@@ -328,3 +332,48 @@ def upgrade_schema(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("DROP INDEX IF EXISTS ix_child_ine"))
     add_missing_columns(engine, "letter", {"situation": "VARCHAR(20)"})
+    if engine.dialect.name == "postgresql":
+        add_email_statistics(engine)
+
+
+EMAIL_STATISTICS = {
+    "st_account_lower_email": "account",
+    "st_account_source_lower_email": "account_source",
+}
+
+
+def add_email_statistics(engine: Engine) -> list[str]:
+    """PostgreSQL: statistics on ``lower(email)`` of the two tables the import matches emails in.
+
+    Their indexes are partial, and PostgreSQL takes no estimate from a partial index: it guessed
+    that a batch's emails matched nearly every source, and joined by reading all of ``account``
+    and ``account_source`` (1.1 s of a 1,000-change night at 1 M pupils, against 31 ms through
+    the index). Extended statistics on the expression (PostgreSQL 14 or later) give the estimate;
+    the tables are analysed once when they are added. The names of those added.
+    """
+    added = []
+    with engine.begin() as connection:
+        present = set(
+            connection.scalars(
+                text(
+                    "SELECT stxname FROM pg_statistic_ext "
+                    "WHERE stxnamespace = current_schema()::regnamespace"
+                )
+            )
+        )
+        for name, table in EMAIL_STATISTICS.items():
+            if name in present:
+                continue
+            try:
+                with connection.begin_nested():
+                    connection.execute(
+                        text(f"CREATE STATISTICS {name} ON (lower(email::text)) FROM {table}")
+                    )
+            except DBAPIError as exc:  # before PostgreSQL 14: no statistics on expressions
+                log.warning("no statistics on lower(email) of %s: %s", table, exc.orig)
+                continue
+            added.append(name)
+    if added:
+        with engine.begin() as connection:
+            connection.execute(text("ANALYZE account, account_source"))
+    return added
