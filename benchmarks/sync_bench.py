@@ -33,7 +33,9 @@ there. The baselines stay raw sqlite3: ONDE is also seeded, with the same seed, 
 (the same rows: the script checks the counts), and each night's change-log rows are copied from
 PostgreSQL into that file (untimed) before its raw copy. The same-rows copy, which reads the
 services' SQLite files, is not measured. When the server runs on this machine, the CPU its
-processes used during the full sync is printed with the services'.
+processes used during the full sync is printed with the services'. A server whose autovacuum is
+off never gathers the statistics its planner needs after the full sync's millions of rows: the
+script then analyses the three databases (untimed) before the nights, as autovacuum would have.
 """
 
 from __future__ import annotations
@@ -277,8 +279,7 @@ PG_DATABASES = {
 def postgres_databases(server: str) -> dict[str, str]:
     """Fresh benchmark databases on ``server``: each service's SQLAlchemy URL."""
     url = make_url(server)
-    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(conninfo, autocommit=True) as admin:
+    with psycopg.connect(_conninfo(server), autocommit=True) as admin:
         for name in PG_DATABASES.values():
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
@@ -286,6 +287,27 @@ def postgres_databases(server: str) -> dict[str, str]:
         service: url.set(database=name).render_as_string(hide_password=False)
         for service, name in PG_DATABASES.items()
     }
+
+
+def _conninfo(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def analyze_postgres(urls: dict[str, str]) -> bool:
+    """``ANALYZE`` each service's database when the server's autovacuum is off (it would have,
+    by the time a night runs); whether it was needed."""
+    with psycopg.connect(_conninfo(urls["onde"]), autocommit=True) as probe:
+        row = probe.execute("SHOW autovacuum").fetchone()
+    if row is None or row[0] != "off":
+        return False
+    for service, url in urls.items():
+        started = time.perf_counter()
+        with psycopg.connect(_conninfo(url), autocommit=True) as connection:
+            connection.execute("ANALYZE")
+        log(f"autovacuum is off on this server: {service}'s database analysed in "
+            f"{time.perf_counter() - started:.1f} s (untimed)")  # fmt: skip
+    return True
 
 
 def seed_onde(url: str, pupils: int, seed: int) -> tuple[int, int, int, float]:
@@ -457,6 +479,8 @@ def main(argv: list[str] | None = None) -> None:
                     + (f"; CPU used: {cpu}" if cpu else ""),
                 )
             )
+            if args.postgres:
+                analyze_postgres(urls)
             rng = random.Random(args.seed)
             onde = f"http://127.0.0.1:{ports['onde']}"
             for label, count in (
