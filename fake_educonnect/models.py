@@ -369,8 +369,13 @@ def add_email_statistics(engine: Engine) -> list[str]:
                     connection.execute(
                         text(f"CREATE STATISTICS {name} ON (lower(email::text)) FROM {table}")
                     )
-            except DBAPIError as exc:  # before PostgreSQL 14: no statistics on expressions
-                log.warning("no statistics on lower(email) of %s: %s", table, exc.orig)
+            except DBAPIError as exc:  # before PostgreSQL 14, or not the table's owner
+                log.warning(
+                    "no statistics on lower(email) of %s (PostgreSQL 14 or later and the "
+                    "table's owner needed): %s",
+                    table,
+                    exc.orig,
+                )
                 continue
             added.append(name)
     if added:

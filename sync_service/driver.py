@@ -112,6 +112,15 @@ class RunUnderway(Conflict):
         self.run_id = run_id
 
 
+def _running_run(ctx: SyncContext) -> int | None:
+    """The run in progress in the deployment, if any."""
+    with read_session(ctx.engine) as session:  # a run holds the write lock while it sends
+        running = session.scalar(
+            select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
+        )
+    return None if running is None else int(running)
+
+
 def _no_run_underway(ctx: SyncContext, start: datetime, target: datetime) -> None:
     """Refuse a forward move that crosses a night while a run is in progress (any replica).
 
@@ -120,10 +129,7 @@ def _no_run_underway(ctx: SyncContext, start: datetime, target: datetime) -> Non
     """
     if not nights_between(start, target, ctx.settings.nightly_at, limit=1):
         return
-    with read_session(ctx.engine) as session:  # a run holds the write lock while it sends
-        running = session.scalar(
-            select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
-        )
+    running = _running_run(ctx)
     if running is not None:
         raise RunUnderway(running)
 
@@ -211,6 +217,10 @@ def catch_up(ctx: SyncContext) -> list[Run]:
 
 def _catch_up(ctx: SyncContext) -> list[Run]:
     ctx.clock.refresh()  # a clock moved through another replica, or a restored snapshot
+    running = _running_run(ctx)
+    if running is not None:  # waiting for it would hold the driver (and every move) that long
+        log.debug("catch-up postponed: run %s is in progress", running)
+        return []
     now = ctx.clock.now()
     with unit_of_work(ctx.engine) as session:
         state = get_state(session)

@@ -211,6 +211,13 @@ def upgrade_schema(engine: Engine) -> None:
     """Bring a database made by an older version up to date (``create_all`` adds only tables)."""
     add_missing_columns(engine, "run", {"night": "DATE"})
     add_missing_columns(engine, "mirror_responsable", {"name_key": "TEXT"})
+    if engine.dialect.name == "postgresql":  # made VARCHAR(170) for a day: folding overflowed it
+        columns = inspect(engine).get_columns("mirror_responsable")
+        if any(c["name"] == "name_key" and not isinstance(c["type"], Text) for c in columns):
+            with engine.begin() as connection:
+                connection.execute(
+                    text("ALTER TABLE mirror_responsable ALTER COLUMN name_key TYPE TEXT")
+                )
     fill_name_keys(engine)
     indexes = {index["name"] for index in inspect(engine).get_indexes("run")}
     if "ux_run_night" not in indexes:

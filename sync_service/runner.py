@@ -755,13 +755,15 @@ def run_in_background(
         thread.start()
     except BaseException as exc:  # no thread to be had: the run ends here, failed
         ctx.background = None
-        with unit_of_work(ctx.engine) as session:
-            run = session.get(Run, run_id)
-            assert run is not None
-            run.status = RunStatus.failed.value
-            run.finished_at = ctx.clock.now()
-            run.error = f"the run could not start: {exc}"
-        ctx.lock.release()
+        try:
+            with unit_of_work(ctx.engine) as session:
+                run = session.get(Run, run_id)
+                assert run is not None
+                run.status = RunStatus.failed.value
+                run.finished_at = ctx.clock.now()
+                run.error = f"the run could not start: {exc}"
+        finally:
+            ctx.lock.release()
         raise
     return claimed
 

@@ -12,6 +12,7 @@ file, else ``data/snapshots``).
 from __future__ import annotations
 
 import io
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Engine
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from edusim.snapshot import restore, save
 from edusim.snapshot_format import (
@@ -48,6 +50,7 @@ from sync_service.models import fill_name_keys
 from sync_service.remote import RemoteError
 from sync_service.runner import SyncContext
 
+log = logging.getLogger("edusim.sync.snapshots")
 router = APIRouter(
     prefix="/snapshots",
     tags=["snapshots"],
@@ -286,7 +289,10 @@ def restore_snapshot(name: SnapshotName, request: Request, store: Store) -> Rest
         try:
             with store.path(name).open("rb") as source:
                 restore(engines, source)
-            fill_name_keys(engines["sync"])  # a snapshot saved by an older version has none
+            try:  # a snapshot saved by an older version has none (else the next start fills)
+                fill_name_keys(engines["sync"])
+            except SQLAlchemyError:
+                log.exception("the restored mirror's name keys were not filled")
         except RunInProgress as exc:
             raise RunRunning(str(exc)) from exc
         except SnapshotError as exc:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
+from sqlalchemy import Column, Integer, MetaData, Table, Text, inspect, text
 from typer.testing import CliRunner
 
 from edusim.cli import app as cli
@@ -152,6 +152,27 @@ def test_the_sync_fills_the_mirror_name_keys_of_an_older_database(
         (2, "jean marc ebrard"),
         (3, "paul durand"),
     ]
+
+
+def test_the_sync_widens_a_name_key_made_varchar_on_postgresql(
+    sync_settings: SyncSettings,
+) -> None:
+    if not sync_settings.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL enforces VARCHAR lengths; SQLite does not")
+    # For a day the column was VARCHAR(170): « ﷺ » folds into 18 letters and overflowed it.
+    _made_then(
+        sync_settings.database_url,
+        SyncModel.metadata,
+        "ALTER TABLE mirror_responsable ALTER COLUMN name_key TYPE VARCHAR(170)",
+    )
+    with TestClient(create_sync_app(sync_settings)) as sync:
+        assert sync.get("/health").status_code == 200
+    engine = make_engine(sync_settings.database_url)
+    (column,) = [
+        c for c in inspect(engine).get_columns("mirror_responsable") if c["name"] == "name_key"
+    ]
+    engine.dispose()
+    assert isinstance(column["type"], Text)
 
 
 def test_educonnect_drops_the_unused_ine_index_of_an_older_database(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from datetime import timedelta
+from typing import Any, NamedTuple
 
 import pytest
 from fastapi.testclient import TestClient
 
+from sync_service import driver
 from sync_service.runner import SyncContext
 from tests.sync.onde_steps import add_families
 
@@ -31,18 +33,26 @@ def _ended(sync: TestClient, admin: dict[str, str], location: str) -> dict[str, 
     return run
 
 
-def _held_import(sync: TestClient, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """EduConnect's import waits for the returned event: the run stays in progress until then."""
+class Held(NamedTuple):
+    """EduConnect's import held: ``entered`` once a call waits, ``release`` lets them through."""
+
+    release: threading.Event
+    entered: threading.Event
+
+
+def _held_import(sync: TestClient, monkeypatch: pytest.MonkeyPatch) -> Held:
+    """EduConnect's import waits for ``release``: the run stays in progress until then."""
     ctx = _context(sync)
-    release = threading.Event()
+    held = Held(threading.Event(), threading.Event())
     real = ctx.educonnect.post_batch  # every import call goes through it (deltas, full runs)
 
-    def held(*args: Any, **kwargs: Any) -> Any:
-        assert release.wait(timeout=60), "the test never released the import"
+    def post_batch(*args: Any, **kwargs: Any) -> Any:
+        held.entered.set()
+        assert held.release.wait(timeout=60), "the test never released the import"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ctx.educonnect, "post_batch", held)
-    return release
+    monkeypatch.setattr(ctx.educonnect, "post_batch", post_batch)
+    return held
 
 
 def test_respond_async_answers_202_then_the_run_ends_as_a_waited_one(
@@ -55,7 +65,7 @@ def test_respond_async_answers_202_then_the_run_ends_as_a_waited_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_families(onde, director, 2)
-    release = _held_import(sync, monkeypatch)
+    release = _held_import(sync, monkeypatch).release
     answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
     assert answer.status_code == 202, answer.text
     assert answer.headers["Preference-Applied"] == "respond-async"
@@ -149,7 +159,7 @@ def test_a_clock_move_across_a_night_waits_for_no_run_it_is_refused(
     # Before: the move set the clock, then its night waited for the run in progress (minutes
     # at scale), and the manual run went on writing at the next night's time.
     add_families(onde, director, 1)
-    release = _held_import(sync, monkeypatch)
+    release = _held_import(sync, monkeypatch).release
     before = sync.get("/api/v1/clock").json()["now"]
     answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
     assert answer.status_code == 202, answer.text
@@ -174,3 +184,29 @@ def test_a_clock_move_across_a_night_waits_for_no_run_it_is_refused(
     moved = sync.post("/api/v1/clock/next-day", headers=sync_admin)
     assert moved.status_code == 200, moved.text
     assert [run["kind"] for run in moved.json()["runs"]] == ["nightly"]
+
+
+def test_the_catch_up_postpones_its_night_while_a_manual_run_goes_on(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # It used to wait for the manual run while holding the clock's driver: every move waited
+    # behind it (a night run by the catch-up itself is waited for: see test_nights).
+    ctx = _context(sync)
+    driver.catch_up(ctx)
+    add_families(onde, director, 1)
+    held = _held_import(sync, monkeypatch)
+    ctx.clock.set(ctx.clock.now() + timedelta(days=1))
+    answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
+    assert answer.status_code == 202, answer.text
+    assert held.entered.wait(timeout=30)
+    assert driver.catch_up(ctx) == []  # postponed to the next tick, not waiting
+    refused = sync.post("/api/v1/clock/next-day", headers=sync_admin)
+    assert refused.status_code == 409, refused.text
+    held.release.set()
+    assert _ended(sync, sync_admin, answer.headers["Location"])["status"] == "succeeded"
+    (night,) = driver.catch_up(ctx)  # the next tick runs the night
+    assert (night.kind, night.status) == ("nightly", "succeeded")
