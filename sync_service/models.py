@@ -219,10 +219,7 @@ def upgrade_schema(engine: Engine) -> None:
                     text("ALTER TABLE mirror_responsable ALTER COLUMN name_key TYPE TEXT")
                 )
     fill_name_keys(engine)
-    indexes = {index["name"] for index in inspect(engine).get_indexes("run")}
-    if "ux_run_night" not in indexes:
-        with engine.begin() as connection:
-            connection.execute(text("CREATE UNIQUE INDEX ux_run_night ON run (night)"))
-    if "ix_run_line_source" not in {i["name"] for i in inspect(engine).get_indexes("run_line")}:
-        with engine.begin() as connection:
-            connection.execute(text("CREATE INDEX ix_run_line_source ON run_line (source_id)"))
+    # The indexes added since (ux_run_night, ix_run_line_source), made as the models declare them.
+    for model in (Run, RunLine):
+        for index in model.__table__.indexes:  # type: ignore[union-attr]
+            index.create(engine, checkfirst=True)
