@@ -14,16 +14,16 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlmodel import col
 
 from edusim_common.clock import PARIS, ClockMode, as_utc
 from edusim_common.clock_api import checked_advance, checked_time
 from edusim_common.db import read_session, unit_of_work
 from edusim_common.problems import Conflict, InvalidInput
-from sync_service.models import Run, RunKind, RunStatus
+from sync_service.models import Run, RunKind
 from sync_service.remote import RemoteError, set_clock
-from sync_service.runner import NightAlreadyRun, SyncContext, get_state, run_now
+from sync_service.runner import NightAlreadyRun, SyncContext, get_state, run_now, running_run
 
 log = logging.getLogger("edusim.sync.driver")
 
@@ -115,10 +115,7 @@ class RunUnderway(Conflict):
 def _running_run(ctx: SyncContext) -> int | None:
     """The run in progress in the deployment, if any."""
     with read_session(ctx.engine) as session:  # a run holds the write lock while it sends
-        running = session.scalar(
-            select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
-        )
-    return None if running is None else int(running)
+        return running_run(session)
 
 
 def _no_run_underway(ctx: SyncContext, start: datetime, target: datetime) -> None:

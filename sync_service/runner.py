@@ -32,7 +32,7 @@ from edusim_common.bulk import insert_rows, one_of
 from edusim_common.clock import SimClock
 from edusim_common.clock_api import EARLIEST
 from edusim_common.collector import collection_paused
-from edusim_common.db import unit_of_work, write_session
+from edusim_common.db import read_session, unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
 from sync_service.config import SyncSettings
 from sync_service.contract import ExportPage, ImportReport, ImportResult
@@ -127,6 +127,11 @@ def get_state(session: Session) -> SyncState:
     return state
 
 
+def running_run(session: Session) -> int | None:
+    """The run in progress in the deployment, if any (runs never overlap)."""
+    return session.scalar(select(col(Run.id)).where(col(Run.status) == RunStatus.running.value))
+
+
 def claim_run(
     ctx: SyncContext,
     kind: RunKind,
@@ -151,9 +156,7 @@ def claim_run(
             done = session.scalar(select(col(Run.id)).where(col(Run.night) == night))
             if done is not None:
                 raise NightAlreadyRun(f"the night of {night} was already run (run {done})")
-        running = session.scalar(
-            select(col(Run.id)).where(col(Run.status) == RunStatus.running.value)
-        )
+        running = running_run(session)
         if running is not None:
             raise Conflict(f"run {running} is still running: runs never overlap")
         state = get_state(session)
@@ -733,7 +736,7 @@ def run_in_background(
         raise Conflict("a run is already in progress in this process: runs never overlap")
     try:
         run_id = claim_run(ctx, kind, cutoff, dry_run)
-        with Session(ctx.engine, expire_on_commit=False) as session:
+        with read_session(ctx.engine) as session:
             claimed = session.get(Run, run_id)
         assert claimed is not None
     except BaseException:
