@@ -15,7 +15,7 @@ the sex a civility gives by :func:`sex_of_civility`.
 
 from __future__ import annotations
 
-import unicodedata
+from edusim_common.text import strip_accents
 
 LIEN_FR = {
     "mere": "mère",
@@ -70,9 +70,7 @@ def de(name: str) -> str:
     a consonant (« d'Yves ») but not before a vowel, where it is a consonant (« de Yann »).
     """
     shown = name.strip()
-    letters = [
-        c for c in unicodedata.normalize("NFKD", shown.lower()) if not unicodedata.combining(c)
-    ]
+    letters = strip_accents(shown.lower())
     first = letters[0] if letters else ""
     follows = letters[1] if len(letters) > 1 else ""
     elided = first in _VOWELS or first == "h" or (first == "y" and follows not in _SEMI_VOWEL_Y)
