@@ -103,11 +103,11 @@ def next_day(ctx: Context) -> ClockMove:
     return _moved(ctx, driver.next_day(ctx, field="clock"))
 
 
-def _respond_async(request: Request) -> bool:
+def _respond_async(prefer: list[str] | None) -> bool:
     """Whether the ``Prefer`` headers (RFC 7240: one or several lines) ask for ``respond-async``."""
     return any(
         part.split(";", 1)[0].strip().lower() == "respond-async"
-        for line in request.headers.getlist("prefer")
+        for line in prefer or ()
         for part in line.split(",")
     )
 
@@ -134,10 +134,9 @@ PREFER = Header(
 )
 def start_run(
     ctx: Context,
-    request: Request,
     response: Response,
     body: RunRequest | None = None,
-    prefer: Annotated[str | None, PREFER] = None,  # documented here, read from ``request``
+    prefer: Annotated[list[str] | None, PREFER] = None,  # every ``Prefer`` line
 ) -> RunPublic:
     """A manual run, cut-off now, marked `manual` (or `full`): it breaks J+1 on purpose.
 
@@ -146,7 +145,7 @@ def start_run(
     body = body or RunRequest()
     kind = RunKind.full if body.full else RunKind.manual
     cutoff = ctx.clock.now()
-    if not _respond_async(request):
+    if not _respond_async(prefer):
         return RunPublic.of(run_now(ctx, kind, cutoff, full=body.full, dry_run=body.dry_run))
     run = run_in_background(ctx, kind, cutoff, full=body.full, dry_run=body.dry_run)
     response.status_code = 202
