@@ -110,17 +110,10 @@ def insert_rows(
     names = list(columns) if columns is not None else [c.name for c in table.columns]
     connection = _connection(target)
     if connection.dialect.name == "postgresql":
-        return _copy_rows(connection, table, names, rows)
+        values = _converted(_tuples(rows, names), _processors(table, names, connection.dialect))
+        return copy_values(connection, table, names, values)
     statement = insert(table).values({name: bindparam(name) for name in names})
     return executemany(connection, table, statement, {name: name for name in names}, rows)
-
-
-def _copy_rows(
-    connection: Connection, table: Table, names: list[str], rows: Iterable[Mapping[str, Any]]
-) -> int:
-    """PostgreSQL: ``rows`` written by ``COPY`` in the connection's transaction; the count."""
-    values = _converted(_tuples(rows, names), _processors(table, names, connection.dialect))
-    return copy_values(connection, table, names, values)
 
 
 def copy_values(
