@@ -104,11 +104,6 @@ def names_of(session: Session, source_ids: list[str]) -> dict[str, str]:
     return {str(rid): f"{prenom} {nom}" for rid, prenom, nom in rows}
 
 
-def _like(text: str) -> str:
-    """``text`` for a LIKE pattern, its ``%``, ``_`` and ``\\`` taken literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def lines_named(
     session: Session, run_id: int, term: str, outcome: str | None, after: int, limit: int
 ) -> list[RunLine]:
@@ -133,10 +128,8 @@ def lines_named(
         .where(
             col(RunLine.run_id) == run_id,
             col(RunLine.id) > after,
-            or_(
-                name.like(f"{_like(key)}%", escape="\\"),
-                name.like(f"% {_like(key)}%", escape="\\"),
-            ),
+            # The name, or one of its words, starts with the term (its % and _ taken literally).
+            or_(name.startswith(key, autoescape=True), name.contains(f" {key}", autoescape=True)),
         )
     )
     if outcome:
