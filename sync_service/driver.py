@@ -19,11 +19,11 @@ from sqlmodel import col
 
 from edusim_common.clock import PARIS, ClockMode, as_utc
 from edusim_common.clock_api import checked_advance, checked_time
-from edusim_common.db import read_session, unit_of_work
+from edusim_common.db import unit_of_work
 from edusim_common.problems import Conflict, InvalidInput
 from sync_service.models import Run, RunKind
 from sync_service.remote import RemoteError, set_clock
-from sync_service.runner import NightAlreadyRun, SyncContext, get_state, run_now, running_run
+from sync_service.runner import NightAlreadyRun, SyncContext, get_state, live_run, run_now
 
 log = logging.getLogger("edusim.sync.driver")
 
@@ -112,12 +112,6 @@ class RunUnderway(Conflict):
         self.run_id = run_id
 
 
-def _running_run(ctx: SyncContext) -> int | None:
-    """The run in progress in the deployment, if any."""
-    with read_session(ctx.engine) as session:  # a run holds the write lock while it sends
-        return running_run(session)
-
-
 def _no_run_underway(ctx: SyncContext, start: datetime, target: datetime) -> None:
     """Refuse a forward move that crosses a night while a run is in progress (any replica).
 
@@ -126,7 +120,7 @@ def _no_run_underway(ctx: SyncContext, start: datetime, target: datetime) -> Non
     """
     if not nights_between(start, target, ctx.settings.nightly_at, limit=1):
         return
-    running = _running_run(ctx)
+    running = live_run(ctx)
     if running is not None:
         raise RunUnderway(running)
 
@@ -214,7 +208,7 @@ def catch_up(ctx: SyncContext) -> list[Run]:
 
 def _catch_up(ctx: SyncContext) -> list[Run]:
     ctx.clock.refresh()  # a clock moved through another replica, or a restored snapshot
-    running = _running_run(ctx)
+    running = live_run(ctx)
     if running is not None:  # waiting for it would hold the driver (and every move) that long
         log.debug("catch-up postponed: run %s is in progress", running)
         return []

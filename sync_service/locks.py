@@ -1,4 +1,4 @@
-"""Locks of the whole deployment: the scheduler's leader, and the clock's driver.
+"""Locks of the whole deployment: the scheduler's leader, the clock's driver, and the run.
 
 A :class:`DeploymentLock` is held by one process of the deployment at a time: on PostgreSQL a
 session advisory lock on a connection of its own, on SQLite an exclusive file lock beside the
@@ -8,6 +8,11 @@ The :class:`DriverLock` serialises clock moves, the nightly catch-up and snapsho
 process and across the deployment's processes (uvicorn workers, standby replicas). Without it, a
 snapshot restored through one replica while another moved the clock between two nights would see
 that move overwrite the restored clock and run a night of the abandoned timeline.
+
+The :class:`RunLock` is held by whoever carries out a sync run, from its claim to its recorded
+end (and by an approval or a snapshot, which must not meet a run). A process that dies lets its
+locks go (the file is closed, the PostgreSQL session ends): a run still marked ``running`` while
+the run lock is free was left by a dead process, and whoever takes the lock marks it interrupted.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy.engine.url import make_url
 
 LEADER_LOCK_KEY = 0x53594E4C  # "SYNL": who runs the scheduler
 DRIVER_LOCK_KEY = 0x53594E44  # "SYND": who moves the clock
+RUN_LOCK_KEY = 0x53594E52  # "SYNR": who carries out a run
 
 
 class DeploymentLock:
@@ -97,19 +103,24 @@ class DeploymentLock:
         self._alone = False
 
 
-class DriverLock:
-    """The clock's driver: this process's threads, then the deployment's processes."""
+class SharedLock:
+    """This process's threads, then the deployment's processes (one holder in all).
 
-    def __init__(self, engine: Engine) -> None:
+    The threads' lock is a plain :class:`threading.Lock`: any thread may release it (a run claimed
+    by a request is carried out, then let go, by a thread of its own).
+    """
+
+    def __init__(self, engine: Engine, key: int, suffix: str) -> None:
         self._local = threading.Lock()
-        self._shared = DeploymentLock(engine, DRIVER_LOCK_KEY, "driver")
+        self._shared = DeploymentLock(engine, key, suffix)
 
-    def acquire(self, blocking: bool = True) -> bool:
-        """Take the lock (wait for it unless ``blocking`` is false); whether it was taken."""
+    def acquire(self, blocking: bool = True, wait_for_others: bool | None = None) -> bool:
+        """Take the lock; whether it was taken. ``blocking`` waits for this process's threads,
+        ``wait_for_others`` (``blocking`` unless given) for the other processes."""
         if not self._local.acquire(blocking=blocking):
             return False
         try:
-            taken = self._shared.acquire(blocking)
+            taken = self._shared.acquire(blocking if wait_for_others is None else wait_for_others)
         except BaseException:
             self._local.release()
             raise
@@ -124,7 +135,7 @@ class DriverLock:
         finally:
             self._local.release()
 
-    def __enter__(self) -> DriverLock:
+    def __enter__(self) -> SharedLock:
         self.acquire()
         return self
 
@@ -135,3 +146,17 @@ class DriverLock:
         trace: TracebackType | None,
     ) -> None:
         self.release()
+
+
+class DriverLock(SharedLock):
+    """The clock's driver: clock moves, the nightly catch-up, snapshots."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, DRIVER_LOCK_KEY, "driver")
+
+
+class RunLock(SharedLock):
+    """Who carries out a sync run (or approves one, or saves or restores a snapshot)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, RUN_LOCK_KEY, "run")

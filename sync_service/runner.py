@@ -36,7 +36,7 @@ from edusim_common.db import read_session, unit_of_work, write_session
 from edusim_common.problems import Conflict, NotFound
 from sync_service.config import SyncSettings
 from sync_service.contract import ExportPage, ImportReport, ImportResult
-from sync_service.locks import DriverLock
+from sync_service.locks import DriverLock, RunLock
 from sync_service.mirror import (
     CLASSES,
     LINKS,
@@ -102,15 +102,18 @@ class SyncContext:
     educonnect: EduConnectApi
     settings: SyncSettings
     clock: SimClock
-    lock: threading.Lock = field(default_factory=threading.Lock)
     #: The run started by ``run_in_background`` and still going, if any (``stop`` waits for it).
     background: threading.Thread | None = None
     #: Serialises the moves of the clock (clock routes, scheduler catch-up, snapshots) in this
     #: process and across the deployment's processes (see ``sync_service.locks``).
     driver_lock: DriverLock = field(init=False)
+    #: Held by whoever carries out a run, from its claim to its recorded end, in this process and
+    #: across the deployment's (see ``sync_service.locks``); also by approvals and snapshots.
+    run_lock: RunLock = field(init=False)
 
     def __post_init__(self) -> None:
         self.driver_lock = DriverLock(self.engine)
+        self.run_lock = RunLock(self.engine)
 
 
 class NightAlreadyRun(Conflict):
@@ -128,8 +131,52 @@ def get_state(session: Session) -> SyncState:
 
 
 def running_run(session: Session) -> int | None:
-    """The run in progress in the deployment, if any (runs never overlap)."""
+    """The run marked ``running`` in the database, if any (live, or left by a dead process)."""
     return session.scalar(select(col(Run.id)).where(col(Run.status) == RunStatus.running.value))
+
+
+def live_run(ctx: SyncContext) -> int | None:
+    """The run in progress in the deployment, if any: a ``running`` run whose lock is held.
+
+    A ``running`` run whose lock is free was left by a process that died: it is marked
+    interrupted here, and None is returned.
+    """
+    with read_session(ctx.engine) as session:  # a run holds the write lock while it sends
+        running = running_run(session)
+    if running is None or not ctx.run_lock.acquire(blocking=False):
+        return running
+    try:
+        mark_interrupted(ctx.engine)
+    finally:
+        ctx.run_lock.release()
+    return None
+
+
+def run_lock_busy(ctx: SyncContext) -> Conflict:
+    """The refusal when the run lock is taken: by a run (named), or by an approval or snapshot."""
+    with read_session(ctx.engine) as session:
+        running = running_run(session)
+    if running is not None:
+        return Conflict(f"run {running} is still running: runs never overlap")
+    return Conflict(
+        "a sync run, an approval or a snapshot is in progress: try again when it has ended"
+    )
+
+
+def hold_run_lock(ctx: SyncContext, wait_here: bool = False) -> None:
+    """Take the run lock, or raise :func:`run_lock_busy`'s conflict; runs left ``running`` by a
+    dead process are then marked interrupted (holding the lock, no live run can be among them).
+
+    ``wait_here`` waits for this process's run, approval or snapshot; another process's is
+    never waited for (it may last minutes).
+    """
+    if not ctx.run_lock.acquire(blocking=wait_here, wait_for_others=False):
+        raise run_lock_busy(ctx)
+    try:
+        mark_interrupted(ctx.engine)
+    except BaseException:
+        ctx.run_lock.release()
+        raise
 
 
 def claim_run(
@@ -139,7 +186,7 @@ def claim_run(
     dry_run: bool,
     night: date | None = None,
 ) -> int:
-    """Record a new running run, unless one is already running (runs never overlap).
+    """Record a new running run; the caller holds the run lock (:func:`hold_run_lock`).
 
     A nightly run claims its ``night`` (unique): a night already claimed raises
     :class:`NightAlreadyRun`, except when its run was interrupted (its process died), which the new
@@ -156,9 +203,6 @@ def claim_run(
             done = session.scalar(select(col(Run.id)).where(col(Run.night) == night))
             if done is not None:
                 raise NightAlreadyRun(f"the night of {night} was already run (run {done})")
-        running = running_run(session)
-        if running is not None:
-            raise Conflict(f"run {running} is still running: runs never overlap")
         state = get_state(session)
         run = Run(
             kind=kind.value,
@@ -207,14 +251,17 @@ def pending_of(session: Session, run_id: int) -> dict[int, dict[str, Any] | None
 
 
 def mark_interrupted(engine: Engine) -> int:
-    """Runs left "running" by a process that died are marked interrupted (by the leader)."""
+    """Runs left "running" by a process that died are marked interrupted (run lock held)."""
     with unit_of_work(engine) as session:
         result = session.execute(
             update(Run)
             .where(col(Run.status) == RunStatus.running.value)
             .values(status=RunStatus.interrupted.value, error="the sync process stopped mid-run")
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        marked = int(result.rowcount)  # type: ignore[attr-defined]
+    if marked:
+        log.warning("%d run(s) left running by a stopped process marked interrupted", marked)
+    return marked
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -709,18 +756,18 @@ def run_now(
     dry_run: bool = False,
     night: date | None = None,
 ) -> Run:
-    """Claim and carry out a run in this thread (one at a time per process).
+    """Claim and carry out a run in this thread (one at a time in the deployment).
 
     A nightly run (``night`` given) waits for a run in progress in this process rather than
-    failing, then claims its night (:class:`NightAlreadyRun` if it was done meanwhile).
+    failing, then claims its night (:class:`NightAlreadyRun` if it was done meanwhile); a run in
+    another process is a :class:`Conflict` for every kind.
     """
-    if not ctx.lock.acquire(blocking=night is not None):
-        raise Conflict("a run is already in progress in this process: runs never overlap")
+    hold_run_lock(ctx, wait_here=night is not None)
     try:
         run_id = claim_run(ctx, kind, cutoff, dry_run, night)
         return execute_run(ctx, run_id, full)
     finally:
-        ctx.lock.release()
+        ctx.run_lock.release()
 
 
 def run_in_background(
@@ -732,15 +779,14 @@ def run_in_background(
     it reads the run's progress and outcome with ``GET /runs/{id}``. The same rules as
     :func:`run_now`: one run at a time (a :class:`Conflict` otherwise).
     """
-    if not ctx.lock.acquire(blocking=False):
-        raise Conflict("a run is already in progress in this process: runs never overlap")
+    hold_run_lock(ctx)
     try:
         run_id = claim_run(ctx, kind, cutoff, dry_run)
         with read_session(ctx.engine) as session:
             claimed = session.get(Run, run_id)
         assert claimed is not None
     except BaseException:
-        ctx.lock.release()
+        ctx.run_lock.release()
         raise
 
     def carry_out() -> None:
@@ -750,7 +796,7 @@ def run_in_background(
             log.exception("run %s ended with an error", run_id)
         finally:
             ctx.background = None
-            ctx.lock.release()
+            ctx.run_lock.release()
 
     thread = threading.Thread(target=carry_out, name=f"sync-run-{run_id}", daemon=True)
     ctx.background = thread
@@ -766,14 +812,22 @@ def run_in_background(
                 run.finished_at = ctx.clock.now()
                 run.error = f"the run could not start: {exc}"
         finally:
-            ctx.lock.release()
+            ctx.run_lock.release()
         raise
     return claimed
 
 
 def approve(ctx: SyncContext, run_id: int) -> Run:
     """Apply the deactivations a run held back (rebuilt from the current mirror)."""
-    with ctx.lock, unit_of_work(ctx.engine) as session:
+    hold_run_lock(ctx, wait_here=True)
+    try:
+        return _approve(ctx, run_id)
+    finally:
+        ctx.run_lock.release()
+
+
+def _approve(ctx: SyncContext, run_id: int) -> Run:
+    with unit_of_work(ctx.engine) as session:
         run = session.get(Run, run_id)
         if run is None:
             raise NotFound(f"no run {run_id}")

@@ -5,8 +5,9 @@ any night the simulated clock has passed. Only the leader ticks: on PostgreSQL t
 session advisory lock, on SQLite the holder of an exclusive file lock beside the database; another
 replica stands by and takes over when the leader goes.
 
-Runs left "running" by a dead process are marked interrupted by the leader, when it takes the
-lead (a replica starting while another leads must not touch the leader's live run).
+Runs left "running" by a dead process are marked interrupted by the leader when it takes the
+lead, if no process holds the run lock (a live run keeps it, whichever replica carries it out);
+any claim of a new run marks them too.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from sync_service.driver import catch_up
 from sync_service.locks import LEADER_LOCK_KEY, DeploymentLock
-from sync_service.runner import SyncContext, mark_interrupted
+from sync_service.runner import SyncContext, live_run
 
 log = logging.getLogger("edusim.sync.scheduler")
 
@@ -44,12 +45,10 @@ def take_lead(lock: LeaderLock) -> bool:
     if not lock.try_acquire():
         return False
     try:
-        marked = mark_interrupted(lock.ctx.engine)
+        live_run(lock.ctx)  # marks a run whose process died
     except Exception:
         lock.release()
         raise
-    if marked:
-        log.warning("%d run(s) left running by a stopped process marked interrupted", marked)
     return True
 
 

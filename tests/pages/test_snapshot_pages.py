@@ -156,7 +156,7 @@ def test_a_run_or_a_clock_move_refuses_in_french_and_changes_nothing(
 
     for lock, said in (
         (ctx.driver_lock, "La date simulée est en train d'avancer"),
-        (ctx.lock, "Une synchronisation est en cours"),
+        (ctx.run_lock, "Une synchronisation est en cours"),
     ):
         with lock:
             refused = post(sync, "/instantanes/revenir", nom="jour1")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from sync_service.config import SyncSettings
+from sync_service.locks import RunLock
 from sync_service.main import create_app
 from sync_service.models import RunKind
 from sync_service.runner import SyncContext, claim_run
@@ -66,16 +68,27 @@ def test_a_standby_scheduler_does_not_run(sync: TestClient) -> None:
         standby.shutdown()
 
 
-def test_only_the_leader_marks_runs_left_running_as_interrupted(
+def _live_run_elsewhere(ctx: SyncContext) -> tuple[RunLock, int]:
+    """A run claimed by another process of the deployment, alive: it holds the run lock."""
+    elsewhere = RunLock(ctx.engine)  # another process's lock (its own file handle or session)
+    assert elsewhere.acquire(blocking=False)
+    return elsewhere, claim_run(ctx, RunKind.manual, ctx.clock.now(), dry_run=False)
+
+
+def test_a_live_run_is_left_alone_and_marked_interrupted_once_its_process_is_gone(
     sync: TestClient,
     sync_settings: SyncSettings,
+    sync_admin: dict[str, str],
     onde: TestClient,
     educonnect: TestClient,
 ) -> None:
+    """Whichever replica carries a run out (the leader, or a standby serving ``respond-async``),
+    no other marks it while its process lives; once it is gone, the run no longer blocks."""
     ctx = _context(sync)
     leader = LeaderLock(ctx)  # another replica leads...
     assert leader.try_acquire()
-    run_id = claim_run(ctx, RunKind.manual, ctx.clock.now(), dry_run=False)  # ...and is running
+    elsewhere, run_id = _live_run_elsewhere(ctx)  # ...and a replica is running a run
+    gone = False
     standby_settings = sync_settings.model_copy(
         update={"scheduler_enabled": True, "tick_seconds": 3600}
     )
@@ -85,12 +98,24 @@ def test_only_the_leader_marks_runs_left_running_as_interrupted(
             with TestClient(app) as replica:
                 assert replica.get(f"/api/v1/runs/{run_id}").json()["status"] == "running"
                 assert replica.get("/api/v1/status").json()["leader"] is False
+                refused = replica.post("/api/v1/runs", json={}, headers=sync_admin)
+                assert refused.status_code == 409, refused.text
+                assert f"run {run_id} is still running" in refused.json()["detail"]
+                moved = replica.post("/api/v1/clock/next-day", headers=sync_admin)
+                assert moved.status_code == 409, moved.text
+                assert moved.json()["extra"] == {"run_id": run_id}
                 if settings.scheduler_enabled:
-                    replica.app.state.scheduler.tick()  # type: ignore[attr-defined]
+                    scheduler = replica.app.state.scheduler  # type: ignore[attr-defined]
+                    scheduler.tick()
                     assert replica.get(f"/api/v1/runs/{run_id}").json()["status"] == "running"
-                    leader.release()  # the leader's process died: the standby takes over
-                    replica.app.state.scheduler.tick()  # type: ignore[attr-defined]
+                    leader.release()  # the leader's process died: the standby takes over...
+                    scheduler.tick()
                     assert replica.get("/api/v1/status").json()["leader"] is True
+                    # ...and leaves the run alone: its own process is still alive.
+                    assert replica.get(f"/api/v1/runs/{run_id}").json()["status"] == "running"
+                    elsewhere.release()  # now that process dies too
+                    gone = True
+                    scheduler.tick()
                     run = replica.get(f"/api/v1/runs/{run_id}").json()
                     assert (run["status"], run["error"]) == (
                         "interrupted",
@@ -98,6 +123,35 @@ def test_only_the_leader_marks_runs_left_running_as_interrupted(
                     )
     finally:
         leader.release()
+        if not gone:
+            elsewhere.release()
+
+
+@pytest.mark.parametrize("how", ["run", "clock move", "snapshot"])
+def test_a_run_whose_process_died_does_not_block_the_deployment(
+    how: str,
+    sync_with_snapshots: TestClient,
+    sync_admin: dict[str, str],
+) -> None:
+    """A leader alive all along (no new lead to take): the next run, clock move or snapshot
+    finds the dead run's lock free, marks the run interrupted and goes on."""
+    sync = sync_with_snapshots
+    ctx = _context(sync)
+    elsewhere, run_id = _live_run_elsewhere(ctx)
+    elsewhere.release()  # the replica that ran it died
+    if how == "run":
+        answer = sync.post("/api/v1/runs", json={}, headers=sync_admin)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "succeeded"
+    elif how == "clock move":
+        answer = sync.post("/api/v1/clock/next-day", headers=sync_admin)
+        assert answer.status_code == 200, answer.text
+        assert [run["status"] for run in answer.json()["runs"]] == ["succeeded"]
+    else:
+        answer = sync.post("/api/v1/snapshots", json={"name": "apres"}, headers=sync_admin)
+        assert answer.status_code == 201, answer.text
+    run = sync.get(f"/api/v1/runs/{run_id}").json()
+    assert (run["status"], run["error"]) == ("interrupted", "the sync process stopped mid-run")
 
 
 def test_a_replica_without_scheduler_marks_orphaned_runs_when_no_leader_is_alive(
