@@ -152,26 +152,30 @@ def live_run(ctx: SyncContext) -> int | None:
     return None
 
 
-def run_lock_busy(ctx: SyncContext) -> Conflict:
-    """The refusal when the run lock is taken: by a run (named), or by an approval or snapshot."""
-    with read_session(ctx.engine) as session:
-        running = running_run(session)
-    if running is not None:
-        return Conflict(f"run {running} is still running: runs never overlap")
-    return Conflict(
-        "a sync run, an approval or a snapshot is in progress: try again when it has ended"
-    )
+class RunBusy(Conflict):
+    """The run lock is taken: by a run (``run_id``), or by an approval or a snapshot (None)."""
+
+    def __init__(self, run_id: int | None) -> None:
+        if run_id is None:
+            detail = (
+                "a sync run, an approval or a snapshot is in progress: try again when it has ended"
+            )
+        else:
+            detail = f"run {run_id} is still running: runs never overlap"
+        super().__init__(detail, extra={} if run_id is None else {"run_id": run_id})
+        self.run_id = run_id
 
 
 def hold_run_lock(ctx: SyncContext, wait_here: bool = False) -> None:
-    """Take the run lock, or raise :func:`run_lock_busy`'s conflict; runs left ``running`` by a
+    """Take the run lock, or raise :class:`RunBusy`; runs left ``running`` by a
     dead process are then marked interrupted (holding the lock, no live run can be among them).
 
     ``wait_here`` waits for this process's run, approval or snapshot; another process's is
     never waited for (it may last minutes).
     """
     if not ctx.run_lock.acquire(blocking=wait_here, wait_for_others=False):
-        raise run_lock_busy(ctx)
+        with read_session(ctx.engine) as session:
+            raise RunBusy(running_run(session))
     try:
         mark_interrupted(ctx.engine)
     except BaseException:

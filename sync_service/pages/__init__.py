@@ -23,8 +23,9 @@ from edusim_common.web.render import date_fr, night_fr, page
 from edusim_common.web.simbar import KIND_FR, STATUS_FR, load_simbar
 from sync_service import driver
 from sync_service.models import Run, RunKind
+from sync_service.pages.wording import busy_fr
 from sync_service.routes import status as status_route
-from sync_service.runner import SyncContext, run_now
+from sync_service.runner import RunBusy, SyncContext, run_now
 
 pages = Pages.create(Path(__file__).parent / "templates", "sync")
 router = pages.router
@@ -70,11 +71,10 @@ async def sim_next_day(request: Request) -> RedirectResponse:
     back = get_links().safe_next(form.get("next"), "/")
     try:
         runs = await run_in_threadpool(driver.next_day, _ctx(request))
-    except driver.RunUnderway as exc:
+    except (driver.RunUnderway, RunBusy) as exc:
         return redirect(
             back,
-            f"Jour suivant impossible pour l'instant : la synchronisation n° {exc.run_id} est en "
-            "cours. Réessayez quand elle sera terminée.",
+            f"Jour suivant impossible pour l'instant : {busy_fr(exc.run_id)}",
             FlashLevel.warning,
         )
     except Problem as exc:
@@ -91,6 +91,12 @@ async def sim_run_now(request: Request) -> RedirectResponse:
     ctx = _ctx(request)
     try:
         run = await run_in_threadpool(run_now, ctx, RunKind.manual, ctx.clock.now())
+    except RunBusy as exc:
+        return redirect(
+            back,
+            f"Synchronisation impossible pour l'instant : {busy_fr(exc.run_id)}",
+            FlashLevel.warning,
+        )
     except Problem as exc:
         return redirect(back, f"Synchronisation impossible : {exc.detail}", FlashLevel.error)
     label = STATUS_FR.get(run.status, run.status)

@@ -20,11 +20,12 @@ from sync_service.pages.wording import (
     OUTCOME_BADGE,
     OUTCOME_FR,
     STATUS_BADGE,
+    busy_fr,
     reason_fr,
     seconds_fr,
 )
 from sync_service.remote import RemoteError
-from sync_service.runner import SyncContext, approve
+from sync_service.runner import RunBusy, SyncContext, approve
 from sync_service.schemas import LineOutcome, RunLinePublic, RunPublic
 from sync_service.timeline import lines_named, names_of, outcome_counts
 
@@ -159,6 +160,12 @@ async def approve_page(run_id: str, request: Request) -> RedirectResponse:
         run = await run_in_threadpool(approve, ctx, number)
     except NotFound:
         return redirect(back, f"Aucune synchronisation n° {number}.", FlashLevel.error)
+    except RunBusy as exc:
+        return redirect(
+            back,
+            f"Approbation impossible pour l'instant : {busy_fr(exc.run_id)}",
+            FlashLevel.warning,
+        )
     except Conflict:
         return redirect(
             back,

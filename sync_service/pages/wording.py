@@ -131,6 +131,16 @@ def line_facts(reason: str | None) -> tuple[int, int, bool, bool]:
     return proposed, removed, deactivated, restored
 
 
+def busy_fr(run_id: int | None) -> str:
+    """Why nothing can start now: a run in progress (``run_id``), or an approval or snapshot."""
+    if run_id is None:
+        return (
+            "une synchronisation, une approbation ou un instantané est en cours. Réessayez quand "
+            "ce sera terminé."
+        )
+    return f"la synchronisation n° {run_id} est en cours. Réessayez quand elle sera terminée."
+
+
 def seconds_fr(value: float) -> str:
     """``0.43`` → ``0,4 s``; ``75`` → ``1 min 15 s``."""
     if value < 60:

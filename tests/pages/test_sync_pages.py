@@ -7,6 +7,9 @@ import html
 from fastapi.testclient import TestClient
 
 from edusim_common.web.links import WebLinks
+from sync_service.locks import RunLock
+from sync_service.models import RunKind
+from sync_service.runner import SyncContext, claim_run
 from tests.sync.onde_steps import add_parent, admit_pupil
 
 HTML = {"accept": "text/html"}
@@ -47,6 +50,28 @@ def test_run_now_is_marked_manual(sync: TestClient) -> None:
     sync.post("/sim/run-now", data={"next": "/"}, headers=HTML)
     assert "Synchronisation manuelle n° 1 : réussie" in sync.get("/", headers=HTML).text
     assert sync.get("/api/v1/runs").json()[0]["kind"] == "manual"
+
+
+def test_a_run_elsewhere_is_said_in_french_and_starts_nothing(sync: TestClient) -> None:
+    """Another replica is running run 1: « Lancer maintenant », « Jour suivant » and
+    « Approuver » say so in French, and no run starts."""
+    ctx: SyncContext = sync.app.state.sync  # type: ignore[attr-defined]
+    elsewhere = RunLock(ctx.engine)
+    assert elsewhere.acquire(blocking=False)
+    try:
+        run_id = claim_run(ctx, RunKind.manual, ctx.clock.now(), dry_run=False)
+        for path, said in (
+            ("/sim/run-now", "Synchronisation impossible pour l'instant"),
+            ("/sim/next-day", "Jour suivant impossible pour l'instant"),
+            (f"/runs/{run_id}/approuver", "Approbation impossible pour l'instant"),
+        ):
+            sent = sync.post(path, data={"next": "/"}, headers=HTML, follow_redirects=False)
+            assert sent.status_code == 303, path
+            body = html.unescape(sync.get("/", headers=HTML).text)
+            assert f"{said} : la synchronisation n° {run_id} est en cours." in body, path
+        assert [run["id"] for run in sync.get("/api/v1/runs").json()] == [run_id]
+    finally:
+        elsewhere.release()
 
 
 def test_the_bar_never_redirects_outside_the_simulator(sync: TestClient) -> None:
