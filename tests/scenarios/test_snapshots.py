@@ -28,6 +28,7 @@ from edusim_common.clock_api import TableClockStore, clock_table
 from edusim_common.db import make_engine
 from fake_educonnect.main import EDUCONNECT_LOCK_KEY, METADATA
 from fake_onde.main import ONDE_LOCK_KEY
+from sync_service.locks import RunLock
 from sync_service.main import SYNC_LOCK_KEY
 from tests.e2e.school import UAI, admit, last_code, open_school, parent_of, set_state
 from tests.e2e.stack import SYNC_TOKEN, Stack
@@ -244,11 +245,19 @@ def test_a_run_in_progress_is_refused_and_names_are_checked(
                 counts="{}", pending_deactivations="[]",
             )
         )  # fmt: skip
+    live = RunLock(engine)  # the run's process is alive: it holds the run lock
+    assert live.acquire(blocking=False)
+    try:
+        refused = stack.sync_call("POST", "/api/v1/snapshots", json={"name": "pendant"})
+        assert refused.status_code == 409
+        assert "in progress" in refused.json()["detail"]
+        assert stack.sync_call("GET", "/api/v1/snapshots").json() == []
+    finally:
+        live.release()  # its process died: the run no longer stands in the way
     engine.dispose()
-    refused = stack.sync_call("POST", "/api/v1/snapshots", json={"name": "pendant"})
-    assert refused.status_code == 409
-    assert "in progress" in refused.json()["detail"]
-    assert stack.sync_call("GET", "/api/v1/snapshots").json() == []
+    saved = stack.sync_call("POST", "/api/v1/snapshots", json={"name": "apres"})
+    assert saved.status_code == 201, saved.text
+    assert stack.sync_call("GET", "/api/v1/runs").json()[0]["status"] == "interrupted"
     assert stack.sync_call("POST", "/api/v1/snapshots/absent/restore").status_code == 404
     bad = stack.sync_call("POST", "/api/v1/snapshots", json={"name": "../etc"})
     assert bad.status_code == 422
