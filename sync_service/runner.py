@@ -273,6 +273,10 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
+#: A batch sent, EduConnect's results for it, and whether it was sent again (``_Sender.send``).
+_Answer = tuple[list[dict[str, Any]], list[ImportResult], bool]
+
+
 @dataclass
 class _Tally:
     counts: Counter[str] = field(default_factory=Counter)
@@ -288,6 +292,23 @@ class _Sender:
         self.tally = tally
         # A dry run rolls its transaction back: its lines are kept aside and written afterwards.
         self.held_lines: list[dict[str, Any]] = []
+        # While ``exchange`` runs: the answers, recorded later by ``record_answers``.
+        self._answers: list[_Answer] | None = None
+
+    def exchange(self, session: Session, items: Sequence[dict[str, Any]]) -> list[_Answer]:
+        """Send ``items`` as :meth:`send` does, but write nothing: the answers, to be recorded by
+        :meth:`record_answers` (the caller need hold no transaction meanwhile)."""
+        self._answers = []
+        try:
+            self.send(session, items)
+            return self._answers
+        finally:
+            self._answers = None
+
+    def record_answers(self, session: Session, answers: list[_Answer]) -> None:
+        """Record what :meth:`exchange` kept: report lines, counts, held-back deactivations."""
+        for batch, results, again in answers:
+            self._record(session, batch, results, again)
 
     def send(
         self,
@@ -411,6 +432,9 @@ class _Sender:
         results: list[ImportResult],
         again: bool = False,
     ) -> None:
+        if self._answers is not None:
+            self._answers.append((batch, results, again))
+            return
         counts = self.tally.counts
         earlier = self._earlier_lines(session, batch) if again and not self.dry_run else {}
         lines = []
@@ -610,7 +634,17 @@ def _deltas(
             return
         touched: Touched = apply_changes(session, page.items)
         sender.tally.counts["changes_read"] += len(page.items)
-        sender.send(session, build_items(session, touched.responsables, touched.deleted))
+        items = build_items(session, touched.responsables, touched.deleted)
+        if commit_each_page:
+            # EduConnect is waited for outside any transaction: on SQLite an open write holds
+            # the database's lock, and a clock move would wait as long as EduConnect (its
+            # latency, its retries). The page is applied again once it has answered.
+            session.rollback()
+            answers = sender.exchange(session, items)
+            apply_changes(session, page.items)
+            sender.record_answers(session, answers)
+        else:
+            sender.send(session, items)
         state.cursor = page.next_after
         if commit_each_page:
             session.commit()  # mirror + cursor + report lines of this page, together

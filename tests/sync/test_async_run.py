@@ -210,3 +210,45 @@ def test_the_catch_up_postpones_its_night_while_a_manual_run_goes_on(
     assert _ended(sync, sync_admin, answer.headers["Location"])["status"] == "succeeded"
     (night,) = driver.catch_up(ctx)  # the next tick runs the night
     assert (night.kind, night.status) == ("nightly", "succeeded")
+
+
+def test_the_clock_moves_while_a_nightly_page_waits_for_educonnect(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A delta run waits for EduConnect with no transaction open: a clock move that crosses no
+    night goes through at once (on SQLite it waited for EduConnect's answer, latency and
+    retries included, holding the database's write lock), and the page is recorded after."""
+    sync.post("/api/v1/clock/next-day", headers=sync_admin)  # the first, full, run
+    add_families(onde, director, 1)
+    held = _held_import(sync, monkeypatch)
+    answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
+    assert answer.status_code == 202, answer.text
+    assert held.entered.wait(timeout=10)
+    moves: list[Any] = []
+    mover = threading.Thread(
+        target=lambda: moves.append(
+            sync.post("/api/v1/clock/advance", json={"seconds": 60}, headers=sync_admin)
+        )
+    )
+    mover.start()
+    mover.join(timeout=5)
+    try:
+        assert not mover.is_alive(), "the clock move waited for EduConnect"
+        assert moves[0].status_code == 200, moves[0].text
+        assert sync.get(answer.headers["Location"], headers=sync_admin).json()["status"] == (
+            "running"
+        )
+    finally:
+        held.release.set()
+        mover.join(timeout=30)
+    run = _ended(sync, sync_admin, answer.headers["Location"])
+    assert run["status"] == "succeeded", run
+    assert (run["counts"]["changes_read"] > 0, run["counts"]["created"]) == (True, 1)
+    lines = sync.get(f"{answer.headers['Location']}/lines", headers=sync_admin).json()
+    assert [line["outcome"] for line in lines] == ["created"]
+    again = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert again["counts"]["changes_read"] == 0  # the page and its cursor were committed
