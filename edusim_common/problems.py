@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -239,6 +240,34 @@ async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     return as_page(request, 500, detail, answer)
 
 
+#: SQLite's answer once its busy timeout (30 s) has passed and another writer still holds the lock.
+_BUSY_MESSAGES = ("database is locked", "database table is locked")
+BUSY_DETAIL = (
+    "the database stayed busy with another write for 30 s (e.g. a long sync run on SQLite): "
+    "nothing was saved; try again in a moment"
+)
+BUSY_DETAIL_FR = (
+    "La base de données est occupée par une autre écriture (par exemple une longue "
+    "synchronisation) : rien n'a été enregistré. Réessayez dans un instant."
+)
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> Response:
+    """A writer that waited out SQLite's busy timeout: a 503 to retry, not a 500."""
+    if not any(message in str(getattr(exc, "orig", exc)) for message in _BUSY_MESSAGES):
+        return await _handle_unexpected(request, exc)
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    answer = problem_response(
+        503,
+        "database-busy",
+        "Database busy",
+        BUSY_DETAIL,
+        request.url.path,
+        headers={"Retry-After": "5"},
+    )
+    return as_page(request, 503, BUSY_DETAIL_FR, answer)
+
+
 def map_exception(
     app: FastAPI, exc_type: type[Exception], status: int, code: str, title: str
 ) -> None:
@@ -260,6 +289,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(OperationalError, _handle_database_error)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 

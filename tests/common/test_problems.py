@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from edusim_common.pagination import decode_cursor, encode_cursor
-from edusim_common.problems import PROBLEM_MEDIA_TYPE, TYPE_PREFIX, InvalidInput
+from edusim_common.problems import (
+    PROBLEM_MEDIA_TYPE,
+    TYPE_PREFIX,
+    InvalidInput,
+    install_problem_handlers,
+)
 from tests.conftest import DEMO_UAI, make_school
 
 PUPIL = {
@@ -306,3 +315,42 @@ def test_rate_limited_operations_document_their_429(educonnect: TestClient) -> N
         "/api/v1/franceconnect/confirm",
     } <= limited
     assert "/api/v1/import/responsables" not in limited
+
+
+def test_a_database_still_locked_after_the_busy_timeout_is_a_503_to_retry(
+    tmp_path: Path,
+) -> None:
+    """SQLite gives up on a lock another writer holds (after 30 s in the services): the client
+    gets a 503 with Retry-After, nothing saved; any other database failure stays a 500."""
+    path = tmp_path / "busy.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/write")
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+
+    @app.post("/broken")
+    def broken() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO absent VALUES (1)"))
+
+    client = TestClient(app, raise_server_exceptions=False)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, for longer than the busy timeout
+    try:
+        busy = client.post("/write")
+        body = assert_problem(busy, 503, "database-busy")
+        assert busy.headers["Retry-After"] == "5"
+        assert "nothing was saved" in body["detail"]
+        assert_problem(client.post("/broken"), 500, "internal-error")
+    finally:
+        holder.execute("ROLLBACK")
+    assert holder.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert client.post("/write").status_code == 200
+    assert holder.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    holder.close()
+    engine.dispose()
