@@ -295,12 +295,18 @@ class _Sender:
         # While ``exchange`` runs: the answers, recorded later by ``record_answers``.
         self._answers: list[_Answer] | None = None
 
-    def exchange(self, session: Session, items: Sequence[dict[str, Any]]) -> list[_Answer]:
+    def exchange(
+        self,
+        session: Session,
+        items: Sequence[dict[str, Any]],
+        allow: bool = False,
+        again: bool = False,
+    ) -> list[_Answer]:
         """Send ``items`` as :meth:`send` does, but write nothing: the answers, to be recorded by
         :meth:`record_answers` (the caller need hold no transaction meanwhile)."""
         self._answers = []
         try:
-            self.send(session, items)
+            self.send(session, items, allow, again)
             return self._answers
         finally:
             self._answers = None
@@ -628,8 +634,11 @@ def _deltas(
     """Apply the change log from the cursor up to the cut-off, page by page."""
     if cutoff < EARLIEST:  # the night of 1 January 1900: no change is recorded before the range
         return
+    cursor = state.cursor
     while True:
-        page = ctx.onde.changes(state.cursor, cutoff, ctx.settings.page_size)
+        if commit_each_page:
+            session.commit()  # no transaction open while ONDE, then EduConnect, are waited for
+        page = ctx.onde.changes(cursor, cutoff, ctx.settings.page_size)
         if not page.items:
             return
         touched: Touched = apply_changes(session, page.items)
@@ -645,7 +654,7 @@ def _deltas(
             sender.record_answers(session, answers)
         else:
             sender.send(session, items)
-        state.cursor = page.next_after
+        state.cursor = cursor = page.next_after
         if commit_each_page:
             session.commit()  # mirror + cursor + report lines of this page, together
         if not page.has_more:
@@ -702,6 +711,7 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
         run = session.get(Run, run_id)
         assert run is not None
         dry_run = run.dry_run
+        session.commit()  # no transaction open (so no write lock held) while the schools go
         if not dry_run:  # a dry run changes nothing in EduConnect, its directory included
             _push_schools(ctx)
         sender = _Sender(ctx, run_id, dry_run, tally)
@@ -757,7 +767,10 @@ def _apply_deactivations(
     answer is in the report (an item refused as invalid is a `failed` line): none stays pending.
     """
     deleted = {rid: last for rid, last in pending.items() if last is not None}
-    sender.send(session, build_items(session, pending, deleted), allow=True, again=True)
+    items = build_items(session, pending, deleted)
+    session.commit()  # nothing written yet: no transaction open while EduConnect works
+    answers = sender.exchange(session, items, allow=True, again=True)
+    sender.record_answers(session, answers)
     session.execute(delete(PENDING).where(PENDING.c.run_id == sender.run_id))
 
 

@@ -212,19 +212,34 @@ def test_the_catch_up_postpones_its_night_while_a_manual_run_goes_on(
     assert (night.kind, night.status) == ("nightly", "succeeded")
 
 
-def test_the_clock_moves_while_a_nightly_page_waits_for_educonnect(
+@pytest.mark.parametrize(
+    ("remote", "call"),
+    [("educonnect", "post_batch"), ("educonnect", "put_schools"), ("onde", "changes")],
+)
+def test_the_clock_moves_while_a_run_waits_for_a_remote_service(
+    remote: str,
+    call: str,
     sync: TestClient,
     sync_admin: dict[str, str],
     onde: TestClient,
     director: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A delta run waits for EduConnect with no transaction open: a clock move that crosses no
-    night goes through at once (on SQLite it waited for EduConnect's answer, latency and
-    retries included, holding the database's write lock), and the page is recorded after."""
+    """A delta run waits for ONDE and EduConnect with no transaction open: a clock move that
+    crosses no night goes through at once (it used to wait for their latency and retries behind
+    the run's write lock, and on SQLite fail after 30 s), and the page is recorded after."""
     sync.post("/api/v1/clock/next-day", headers=sync_admin)  # the first, full, run
     add_families(onde, director, 1)
-    held = _held_import(sync, monkeypatch)
+    api = getattr(_context(sync), remote)
+    held = Held(threading.Event(), threading.Event())
+    real = getattr(api, call)
+
+    def waiting(*args: Any, **kwargs: Any) -> Any:
+        held.entered.set()
+        assert held.release.wait(timeout=60), "the test never released the call"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, call, waiting)
     answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
     assert answer.status_code == 202, answer.text
     assert held.entered.wait(timeout=10)
@@ -237,7 +252,7 @@ def test_the_clock_moves_while_a_nightly_page_waits_for_educonnect(
     mover.start()
     mover.join(timeout=5)
     try:
-        assert not mover.is_alive(), "the clock move waited for EduConnect"
+        assert not mover.is_alive(), f"the clock move waited for {remote}"
         assert moves[0].status_code == 200, moves[0].text
         assert sync.get(answer.headers["Location"], headers=sync_admin).json()["status"] == (
             "running"
