@@ -40,19 +40,25 @@ class Held(NamedTuple):
     entered: threading.Event
 
 
-def _held_import(sync: TestClient, monkeypatch: pytest.MonkeyPatch) -> Held:
-    """EduConnect's import waits for ``release``: the run stays in progress until then."""
-    ctx = _context(sync)
+def _held_call(sync: TestClient, monkeypatch: pytest.MonkeyPatch, remote: str, call: str) -> Held:
+    """The sync's ``call`` to ``remote`` (``onde`` or ``educonnect``) waits for ``release``."""
+    api = getattr(_context(sync), remote)
     held = Held(threading.Event(), threading.Event())
-    real = ctx.educonnect.post_batch  # every import call goes through it (deltas, full runs)
+    real = getattr(api, call)
 
-    def post_batch(*args: Any, **kwargs: Any) -> Any:
+    def waiting(*args: Any, **kwargs: Any) -> Any:
         held.entered.set()
-        assert held.release.wait(timeout=60), "the test never released the import"
+        assert held.release.wait(timeout=60), f"the test never released {remote}'s {call}"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ctx.educonnect, "post_batch", post_batch)
+    monkeypatch.setattr(api, call, waiting)
     return held
+
+
+def _held_import(sync: TestClient, monkeypatch: pytest.MonkeyPatch) -> Held:
+    """EduConnect's import waits for ``release``: the run stays in progress until then (every
+    import call goes through ``post_batch``: deltas, full runs)."""
+    return _held_call(sync, monkeypatch, "educonnect", "post_batch")
 
 
 def test_respond_async_answers_202_then_the_run_ends_as_a_waited_one(
@@ -230,16 +236,7 @@ def test_the_clock_moves_while_a_run_waits_for_a_remote_service(
     the run's write lock, and on SQLite fail after 30 s), and the page is recorded after."""
     sync.post("/api/v1/clock/next-day", headers=sync_admin)  # the first, full, run
     add_families(onde, director, 1)
-    api = getattr(_context(sync), remote)
-    held = Held(threading.Event(), threading.Event())
-    real = getattr(api, call)
-
-    def waiting(*args: Any, **kwargs: Any) -> Any:
-        held.entered.set()
-        assert held.release.wait(timeout=60), "the test never released the call"
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(api, call, waiting)
+    held = _held_call(sync, monkeypatch, remote, call)
     answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
     assert answer.status_code == 202, answer.text
     assert held.entered.wait(timeout=10)
