@@ -244,7 +244,8 @@ async def _handle_unexpected(request: Request, exc: Exception) -> Response:
 _BUSY_MESSAGES = ("database is locked", "database table is locked")
 BUSY_DETAIL = (
     "the database stayed busy with another write for 30 s (e.g. a long sync run on SQLite): "
-    "nothing was saved; try again in a moment"
+    "this request's last step was not saved (nothing at all, for a request of one step); try "
+    "again in a moment"
 )
 BUSY_DETAIL_FR = (
     "La base de données est occupée par une autre écriture (par exemple une longue "

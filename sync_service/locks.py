@@ -29,6 +29,9 @@ from sqlalchemy.engine.url import make_url
 LEADER_LOCK_KEY = 0x53594E4C  # "SYNL": who runs the scheduler
 DRIVER_LOCK_KEY = 0x53594E44  # "SYND": who moves the clock
 RUN_LOCK_KEY = 0x53594E52  # "SYNR": who carries out a run
+#: Advisory locks are per database: the second key keeps apart deployments that share one
+#: PostgreSQL database in schemas of their own (``options=-csearch_path=…``), as the tests do.
+_SCHEMA = "hashtext(current_schema())"
 
 
 class DeploymentLock:
@@ -74,7 +77,8 @@ class DeploymentLock:
         connection = self.engine.connect()
         try:
             function = "pg_advisory_lock" if blocking else "pg_try_advisory_lock"
-            taken = connection.execute(text(f"SELECT {function}(:k)"), {"k": self.key}).scalar()
+            query = text(f"SELECT {function}(:k, {_SCHEMA})")
+            taken = connection.execute(query, {"k": self.key}).scalar()
             connection.commit()
         except BaseException:
             connection.close()
@@ -92,7 +96,8 @@ class DeploymentLock:
             try:
                 # Closing only returns the connection to the pool, where its session (and so the
                 # lock) would live on: unlock explicitly.
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                unlock = text(f"SELECT pg_advisory_unlock(:k, {_SCHEMA})")
+                connection.execute(unlock, {"k": self.key})
                 connection.commit()
             finally:
                 connection.close()

@@ -345,7 +345,7 @@ def test_a_database_still_locked_after_the_busy_timeout_is_a_503_to_retry(
         busy = client.post("/write")
         body = assert_problem(busy, 503, "database-busy")
         assert busy.headers["Retry-After"] == "5"
-        assert "nothing was saved" in body["detail"]
+        assert "was not saved" in body["detail"]
         assert_problem(client.post("/broken"), 500, "internal-error")
     finally:
         holder.execute("ROLLBACK")
