@@ -23,7 +23,15 @@ from edusim_common.db import unit_of_work
 from edusim_common.problems import Conflict, InvalidInput
 from sync_service.models import Run, RunKind
 from sync_service.remote import RemoteError, set_clock
-from sync_service.runner import NightAlreadyRun, SyncContext, get_state, live_run, run_now
+from sync_service.runner import (
+    NightAlreadyRun,
+    SyncContext,
+    claim_run,
+    execute_run,
+    get_state,
+    hold_run_lock,
+    live_run,
+)
 
 log = logging.getLogger("edusim.sync.driver")
 
@@ -75,13 +83,25 @@ def push_clock(ctx: SyncContext, now: datetime | None = None) -> None:
         set_clock(remote, when, mode)
 
 
-def run_night(ctx: SyncContext, day: date) -> Run | None:
-    """The nightly run of ``day``, and remember it was done; None if it was already claimed."""
+def run_night(ctx: SyncContext, day: date, move_clock: bool = False) -> Run | None:
+    """The nightly run of ``day``, and remember it was done; None if it was already claimed.
+
+    It waits for a run in progress in this process; one in another process is a
+    :class:`RunBusy`. With ``move_clock``, the clock is set to the night's instant once the run
+    lock is held: a night that cannot run now is never passed over (a later move would skip it).
+    """
+    hold_run_lock(ctx, wait_here=True)
     try:
-        run = run_now(ctx, RunKind.nightly, nightly_cutoff(day), night=day)
-    except NightAlreadyRun:
-        log.info("the night of %s was already run: skipped", day)
-        return None
+        if move_clock:
+            push_clock(ctx, ctx.clock.set(nightly_instant(day, ctx.settings.nightly_at)))
+        try:
+            run_id = claim_run(ctx, RunKind.nightly, nightly_cutoff(day), False, day)
+        except NightAlreadyRun:
+            log.info("the night of %s was already run: skipped", day)
+            return None
+        run = execute_run(ctx, run_id, full=False)
+    finally:
+        ctx.run_lock.release()
     with unit_of_work(ctx.engine) as session:
         state = get_state(session)
         state.last_night = max(state.last_night or day, day)
@@ -129,8 +149,7 @@ def _advance(ctx: SyncContext, target: datetime) -> list[Run]:
     """Move forward to ``target``, stopping at each night crossed to run it (lock held)."""
     runs = []
     for day in nights_between(ctx.clock.now(), target, ctx.settings.nightly_at):
-        push_clock(ctx, ctx.clock.set(nightly_instant(day, ctx.settings.nightly_at)))
-        run = run_night(ctx, day)
+        run = run_night(ctx, day, move_clock=True)
         if run is not None:
             runs.append(run)
     push_clock(ctx, ctx.clock.set(target))

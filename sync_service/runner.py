@@ -805,18 +805,12 @@ def run_now(
     *,
     full: bool = False,
     dry_run: bool = False,
-    night: date | None = None,
 ) -> Run:
-    """Claim and carry out a run in this thread (one at a time in the deployment).
-
-    A nightly run (``night`` given) waits for a run in progress in this process rather than
-    failing, then claims its night (:class:`NightAlreadyRun` if it was done meanwhile); a run in
-    another process is a :class:`Conflict` for every kind.
-    """
-    hold_run_lock(ctx, wait_here=night is not None)
+    """Claim and carry out a run in this thread (one at a time in the deployment): a run in
+    progress here or in another process is a :class:`RunBusy`. (Nightly runs: ``driver``.)"""
+    hold_run_lock(ctx)
     try:
-        run_id = claim_run(ctx, kind, cutoff, dry_run, night)
-        return execute_run(ctx, run_id, full)
+        return execute_run(ctx, claim_run(ctx, kind, cutoff, dry_run), full)
     finally:
         ctx.run_lock.release()
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync_service.contract import ChangePage
-from sync_service.locks import DriverLock
+from sync_service.locks import DriverLock, RunLock
 from sync_service.runner import SyncContext
 from sync_service.scheduler import NightlyScheduler
 
@@ -132,3 +132,25 @@ def test_going_back_in_time_makes_the_nights_after_it_run_again(
     assert len(runs) == 4
     # The runs of the abandoned timeline keep their report, no longer their night.
     assert [run["night"] for run in reversed(runs)] == ["2026-09-02", None, None, "2026-09-03"]
+
+
+def test_a_night_another_process_keeps_from_running_is_not_passed_over(
+    sync: TestClient, sync_admin: dict[str, str]
+) -> None:
+    """Another replica holds the run lock (an approval, or a run claimed after this move looked):
+    the move is refused before the clock reaches the night, so the next move runs that night
+    instead of jumping over it."""
+    ctx = _context(sync)
+    before = sync.get("/api/v1/clock").json()
+    elsewhere = RunLock(ctx.engine)
+    assert elsewhere.acquire(blocking=False)
+    try:
+        refused = sync.post("/api/v1/clock/next-day", headers=sync_admin)
+        assert refused.status_code == 409, refused.text
+        assert sync.get("/api/v1/clock").json() == before  # not left on the night's instant
+    finally:
+        elsewhere.release()
+    moved = sync.post("/api/v1/clock/next-day", headers=sync_admin)
+    assert moved.status_code == 200, moved.text
+    assert [run["night"] for run in moved.json()["runs"]] == ["2026-09-02"]
+    assert _nights(sync) == ["2026-09-02"]
