@@ -18,6 +18,7 @@ the run lock is free was left by a dead process, and whoever takes the lock mark
 from __future__ import annotations
 
 import fcntl
+import logging
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +27,7 @@ from typing import IO
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine.url import make_url
 
+log = logging.getLogger("edusim.sync.locks")
 LEADER_LOCK_KEY = 0x53594E4C  # "SYNL": who runs the scheduler
 DRIVER_LOCK_KEY = 0x53594E44  # "SYND": who moves the clock
 RUN_LOCK_KEY = 0x53594E52  # "SYNR": who carries out a run
@@ -99,6 +101,11 @@ class DeploymentLock:
                 unlock = text(f"SELECT pg_advisory_unlock(:k, {_SCHEMA})")
                 connection.execute(unlock, {"k": self.key})
                 connection.commit()
+            except Exception:
+                # The session is gone (and its lock with it), or in an unknown state: never back
+                # to the pool, where a lock still held would follow the next user.
+                log.warning("advisory lock %#x: unlock failed, connection dropped", self.key)
+                connection.invalidate()
             finally:
                 connection.close()
         handle, self._file = self._file, None

@@ -254,6 +254,26 @@ def pending_of(session: Session, run_id: int) -> dict[int, dict[str, Any] | None
     return {rid: orjson.loads(deleted) if deleted else None for rid, deleted in rows}
 
 
+class RunTakenOver(RuntimeError):
+    """The run was marked ended by another process while it went on: its run lock was lost."""
+
+
+def check_still_running(session: Session, run_id: int) -> None:
+    """Raise :class:`RunTakenOver` unless the run is still ``running`` (read in the transaction
+    about to commit its work).
+
+    A run's lock can vanish under it (on PostgreSQL, its lock's database session ended): another
+    process then marks the run interrupted and may start the next. The run must not commit one
+    more page, nor end as succeeded over that mark.
+    """
+    status = session.scalar(select(col(Run.status)).where(col(Run.id) == run_id))
+    if status != RunStatus.running.value:
+        raise RunTakenOver(
+            f"run {run_id} was marked {status} by another process while it went on (its run lock "
+            "was lost, e.g. its database session ended): it stopped, its last page not saved"
+        )
+
+
 def mark_interrupted(engine: Engine) -> int:
     """Runs left "running" by a process that died are marked interrupted (run lock held)."""
     with unit_of_work(engine) as session:
@@ -656,6 +676,7 @@ def _deltas(
             sender.send(session, items)
         state.cursor = cursor = page.next_after
         if commit_each_page:
+            check_still_running(session, sender.run_id)
             session.commit()  # mirror + cursor + report lines of this page, together
         if not page.has_more:
             return
@@ -721,6 +742,7 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
             state.cursor = watermark
             state.mirror_ready = True
             if not dry_run:
+                check_still_running(session, run_id)
                 session.commit()
         _deltas(ctx, session, sender, state, run.cutoff, commit_each_page=not dry_run)
         status = RunStatus.succeeded
@@ -738,6 +760,7 @@ def execute_run(ctx: SyncContext, run_id: int, full: bool) -> Run:
             if sender.held_lines:
                 insert_rows(session, RUN_LINES, sender.held_lines, LINE_COLUMNS)
         tally.counts["retries"] = retries.count
+        check_still_running(session, run_id)
         _finish(session, ctx, run_id, status, tally, sorted(pending), to_cursor, started, None)
         session.commit()
     except Exception as exc:

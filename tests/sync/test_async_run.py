@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync_service import driver
-from sync_service.runner import SyncContext
+from sync_service.runner import SyncContext, mark_interrupted
 from tests.sync.onde_steps import add_families
 
 ASYNC = {"Prefer": "respond-async"}
@@ -264,3 +264,29 @@ def test_the_clock_moves_while_a_run_waits_for_a_remote_service(
     assert [line["outcome"] for line in lines] == ["created"]
     again = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
     assert again["counts"]["changes_read"] == 0  # the page and its cursor were committed
+
+
+def test_a_run_marked_ended_by_another_process_commits_nothing_more(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its run lock lost (on PostgreSQL, its lock's session ended), a run is marked interrupted by
+    another process meanwhile: it neither commits its page nor ends as succeeded over the mark;
+    the next run takes the page up."""
+    sync.post("/api/v1/clock/next-day", headers=sync_admin)
+    cursor = sync.get("/api/v1/status").json()["cursor"]
+    add_families(onde, director, 1)
+    held = _held_import(sync, monkeypatch)
+    answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
+    assert held.entered.wait(timeout=10)
+    assert mark_interrupted(_context(sync).engine) == 1  # what another process would now do
+    held.release.set()
+    run = _ended(sync, sync_admin, answer.headers["Location"])
+    assert run["status"] == "failed", run
+    assert "its run lock was lost" in run["error"]
+    assert sync.get("/api/v1/status").json()["cursor"] == cursor  # the page was not committed
+    again = sync.post("/api/v1/runs", json={}, headers=sync_admin).json()
+    assert (again["status"], again["counts"]["changes_read"] > 0) == ("succeeded", True)
