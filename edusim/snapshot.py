@@ -85,7 +85,8 @@ def run_in_progress_message(run_id: int) -> str:
     return (
         f"sync run {run_id} is in progress: the databases would not be consistent. Wait for it "
         "to end (GET /api/v1/runs), then try again; a run left 'running' by a stopped sync "
-        "service is marked 'interrupted' when that service starts again."
+        "service is marked 'interrupted' by the next run, clock move or snapshot of a running sync "
+        "service, or when the sync service starts again."
     )
 
 
