@@ -141,7 +141,7 @@ def live_run(ctx: SyncContext) -> int | None:
     A ``running`` run whose lock is free was left by a process that died: it is marked
     interrupted here, and None is returned.
     """
-    with read_session(ctx.engine) as session:  # a run holds the write lock while it sends
+    with read_session(ctx.engine) as session:
         running = running_run(session)
     if running is None or not ctx.run_lock.acquire(blocking=False):
         return running
