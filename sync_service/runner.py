@@ -143,12 +143,9 @@ def live_run(ctx: SyncContext) -> int | None:
     """
     with read_session(ctx.engine) as session:
         running = running_run(session)
-    if running is None or not ctx.run_lock.acquire(blocking=False):
+    if running is None or not take_run_lock(ctx):
         return running
-    try:
-        mark_interrupted(ctx.engine)
-    finally:
-        ctx.run_lock.release()
+    ctx.run_lock.release()
     return None
 
 
@@ -166,21 +163,28 @@ class RunBusy(Conflict):
         self.run_id = run_id
 
 
-def hold_run_lock(ctx: SyncContext, wait_here: bool = False) -> None:
-    """Take the run lock, or raise :class:`RunBusy`; runs left ``running`` by a
-    dead process are then marked interrupted (holding the lock, no live run can be among them).
+def take_run_lock(ctx: SyncContext, wait_here: bool = False) -> bool:
+    """Take the run lock if free; whether it was taken. Runs left ``running`` by a dead process
+    are then marked interrupted (holding the lock, no live run can be among them).
 
     ``wait_here`` waits for this process's run, approval or snapshot; another process's is
     never waited for (it may last minutes).
     """
     if not ctx.run_lock.acquire(blocking=wait_here, wait_for_others=False):
-        with read_session(ctx.engine) as session:
-            raise RunBusy(running_run(session))
+        return False
     try:
         mark_interrupted(ctx.engine)
     except BaseException:
         ctx.run_lock.release()
         raise
+    return True
+
+
+def hold_run_lock(ctx: SyncContext, wait_here: bool = False) -> None:
+    """:func:`take_run_lock`, or raise :class:`RunBusy` naming the run in progress."""
+    if not take_run_lock(ctx, wait_here):
+        with read_session(ctx.engine) as session:
+            raise RunBusy(running_run(session))
 
 
 def claim_run(

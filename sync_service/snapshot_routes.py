@@ -48,7 +48,7 @@ from edusim_common.types import STRICT_INPUT
 from sync_service import driver
 from sync_service.models import fill_name_keys
 from sync_service.remote import RemoteError
-from sync_service.runner import SyncContext, mark_interrupted
+from sync_service.runner import SyncContext, take_run_lock
 
 log = logging.getLogger("edusim.sync.snapshots")
 router = APIRouter(
@@ -197,10 +197,9 @@ def _no_run(ctx: SyncContext) -> Iterator[None]:
             "try again when it has ended"
         )
     try:
-        if not ctx.run_lock.acquire(blocking=False):
+        if not take_run_lock(ctx):  # a run left by a dead process is marked, not waited for
             raise RunRunning("a sync run is in progress: try again when it has ended")
         try:
-            mark_interrupted(ctx.engine)  # left by a dead process: not a run in progress
             yield
         finally:
             ctx.run_lock.release()
