@@ -25,6 +25,7 @@ from sync_service.models import Run, RunKind
 from sync_service.remote import RemoteError, set_clock
 from sync_service.runner import (
     NightAlreadyRun,
+    RunBusy,
     SyncContext,
     claim_run,
     execute_run,
@@ -118,18 +119,17 @@ def _check_nights(ctx: SyncContext, start: datetime, end: datetime, field: str) 
         )
 
 
-class RunUnderway(Conflict):
+class RunUnderway(RunBusy):
     """A run is in progress: a move that would run a night waits for it to end, refused."""
 
     code = "run-in-progress"
 
     def __init__(self, run_id: int) -> None:
         super().__init__(
+            run_id,
             f"run {run_id} is in progress: move the clock once it has ended "
             f"(GET /api/v1/runs/{run_id})",
-            extra={"run_id": run_id},
         )
-        self.run_id = run_id
 
 
 def _no_run_underway(ctx: SyncContext, start: datetime, target: datetime) -> None:

@@ -152,12 +152,12 @@ def live_run(ctx: SyncContext) -> int | None:
 class RunBusy(Conflict):
     """The run lock is taken: by a run (``run_id``), or by an approval or a snapshot (None)."""
 
-    def __init__(self, run_id: int | None) -> None:
-        if run_id is None:
+    def __init__(self, run_id: int | None, detail: str | None = None) -> None:
+        if detail is None and run_id is None:
             detail = (
                 "a sync run, an approval or a snapshot is in progress: try again when it has ended"
             )
-        else:
+        elif detail is None:
             detail = f"run {run_id} is still running: runs never overlap"
         super().__init__(detail, extra={} if run_id is None else {"run_id": run_id})
         self.run_id = run_id

@@ -71,7 +71,7 @@ async def sim_next_day(request: Request) -> RedirectResponse:
     back = get_links().safe_next(form.get("next"), "/")
     try:
         runs = await run_in_threadpool(driver.next_day, _ctx(request))
-    except (driver.RunUnderway, RunBusy) as exc:
+    except RunBusy as exc:  # a driver.RunUnderway among them
         return redirect(
             back,
             f"Jour suivant impossible pour l'instant : {busy_fr(exc.run_id)}",
