@@ -21,6 +21,7 @@ from edusim_common.web.words_fr import (
     ACCOUNT_STATE_FR,
     ATTACHMENT_FR,
     LIEN_FR,
+    OWN_ATTACHMENT_FR,
     accord,
     de,
     pupil_state_fr,
@@ -99,6 +100,7 @@ def make_templates(own_dir: Path, service: str) -> Jinja2Templates:
         LIEN_FR=LIEN_FR,
         ACCOUNT_STATE_FR=ACCOUNT_STATE_FR,
         ATTACHMENT_FR=ATTACHMENT_FR,
+        OWN_ATTACHMENT_FR=OWN_ATTACHMENT_FR,
         pupil_state_fr=pupil_state_fr,
         accord=accord,
     )

@@ -49,6 +49,9 @@ ATTACHMENT_FR = {
 }
 """The status of a child's attachment (« rattachement ») to an EduConnect account."""
 
+OWN_ATTACHMENT_FR = ATTACHMENT_FR | {"refused": "refusé"}
+"""The same, read by the parent themself: their own refusal is « refusé »."""
+
 
 def upper_first(text: str) -> str:
     """``text`` with its first letter in upper case and the rest as it was.
