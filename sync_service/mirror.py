@@ -225,19 +225,21 @@ def build_items(
             if row is not None:
                 items.append(_item(row, children.get(responsable_id, [])))
             elif responsable_id in deleted:
-                data = deleted[responsable_id]
-                items.append(
-                    {
-                        "source": "onde",
-                        "source_id": str(responsable_id),
-                        "school_uai": data["school_uai"],
-                        "nom": data["nom"],
-                        "prenom": data["prenom"],
-                        "children": [],
-                        "deleted": True,
-                    }
-                )
+                items.append(deleted_item(responsable_id, deleted[responsable_id]))
     return items
+
+
+def deleted_item(responsable_id: int, last: dict[str, Any]) -> dict[str, Any]:
+    """The import item of a responsable deleted in ONDE, from its last known state."""
+    return {
+        "source": "onde",
+        "source_id": str(responsable_id),
+        "school_uai": last["school_uai"],
+        "nom": last["nom"],
+        "prenom": last["prenom"],
+        "children": [],
+        "deleted": True,
+    }
 
 
 def items_of_page(

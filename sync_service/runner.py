@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
@@ -46,6 +46,7 @@ from sync_service.mirror import (
     apply_changes,
     build_items,
     class_row,
+    deleted_item,
     items_of_page,
     link_row,
     pupil_row,
@@ -346,14 +347,17 @@ class _Sender:
         items: Sequence[dict[str, Any]],
         allow: bool = False,
         again: bool = False,
+        before_wait: Callable[[], None] | None = None,
     ) -> None:
         """Send ``items`` in batches and record one line per item.
 
         ``again``: these responsables were already sent by this run (their deactivation held
         back): their new answer completes their line instead of counting them twice.
+        ``before_wait``: see :meth:`send_batches`.
         """
         size = self.ctx.settings.batch_size
-        self.send_batches(session, (list(b) for b in _chunks(items, size)), allow, again)
+        batches = (list(b) for b in _chunks(items, size))
+        self.send_batches(session, batches, allow, again, before_wait)
 
     def send_batches(
         self,
@@ -361,6 +365,7 @@ class _Sender:
         batches: Iterable[list[dict[str, Any]]],
         allow: bool = False,
         again: bool = False,
+        before_wait: Callable[[], None] | None = None,
     ) -> None:
         """Send batches one after the other, overlapping our work with EduConnect's.
 
@@ -370,7 +375,8 @@ class _Sender:
         EduConnect waits for nothing of ours but the transfer. A batch is sent only once the
         previous one has been answered, and a batch refused as invalid (422) is bisected before
         anything else is sent, so EduConnect sees the same calls in the same order as without the
-        overlap.
+        overlap. ``before_wait`` is called each time before an answer is waited for (the full
+        reconciliation commits there: no transaction stays open while EduConnect works).
         """
         pending = chain(batches, [None])  # None: the last answer is still to be read
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send") as pool:
@@ -380,7 +386,11 @@ class _Sender:
                 with collection_paused():
                     batch = next(pending)
                     body = encode_batch(batch, allow, self.dry_run) if batch is not None else b""
-                    answered = self._settle(session, *flying, allow, again) if flying else None
+                    answered = None
+                    if flying:
+                        if before_wait is not None:
+                            before_wait()
+                        answered = self._settle(session, *flying, allow, again, before_wait)
                     flying = None
                     if batch is not None:
                         flying = (
@@ -400,6 +410,7 @@ class _Sender:
         future: Future[bytes],
         allow: bool,
         again: bool,
+        before_wait: Callable[[], None] | None,
     ) -> tuple[list[dict[str, Any]], bytes] | None:
         """Wait for a batch's answer: (batch, answer), or None once a refused batch is dealt with.
 
@@ -410,7 +421,7 @@ class _Sender:
         except RemoteError as exc:
             if exc.status != 422:
                 raise
-            self._refused(session, batch, exc, allow, again)
+            self._refused(session, batch, exc, allow, again, before_wait)
             return None
 
     def _refused(
@@ -420,24 +431,32 @@ class _Sender:
         error: RemoteError,
         allow: bool,
         again: bool,
+        before_wait: Callable[[], None] | None,
     ) -> None:
         """A batch refused as invalid: one item is reported failed, more are sent in halves."""
         if len(batch) == 1:  # one invalid item: report it, go on with the others
             self._record(session, batch, [_failed(batch[0], str(error))], again)
             return
         middle = len(batch) // 2
-        self._send_batch(session, batch[:middle], allow, again)
-        self._send_batch(session, batch[middle:], allow, again)
+        self._send_batch(session, batch[:middle], allow, again, before_wait)
+        self._send_batch(session, batch[middle:], allow, again, before_wait)
 
     def _send_batch(
-        self, session: Session, batch: list[dict[str, Any]], allow: bool, again: bool
+        self,
+        session: Session,
+        batch: list[dict[str, Any]],
+        allow: bool,
+        again: bool,
+        before_wait: Callable[[], None] | None,
     ) -> None:
+        if before_wait is not None:
+            before_wait()
         try:
             report = self.ctx.educonnect.import_batch(batch, allow, dry_run=self.dry_run)
         except RemoteError as exc:
             if exc.status != 422:
                 raise
-            self._refused(session, batch, exc, allow, again)
+            self._refused(session, batch, exc, allow, again, before_wait)
             return
         self._record(session, batch, report.results, again)
 
@@ -567,7 +586,7 @@ FIRST_BATCH = 2000
 
 
 def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) -> int:
-    """Replace the mirror with ONDE's export and send every responsable; the watermark.
+    """Bring the mirror to ONDE's export and send every responsable; the watermark.
 
     Classes come first. Then responsables, each with its links, and pupils are read side by
     side, both in id order: before a page of responsables is built, the pupils are read up to
@@ -578,32 +597,51 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
     id order, in batches that double up to the batch size). The pupils left are read at the end;
     responsables that vanished from ONDE are sent last, as deleted.
 
+    Each page's rows replace those with the same ids in the mirror, and the rows the export no
+    longer gives are deleted at the end (vanished responsables once EduConnect has their
+    deletion). Except in a dry run, what is written is committed before each wait for ONDE or
+    EduConnect, so no transaction stays open meanwhile. A run that stops half-way leaves a mirror
+    that holds every row it held before, some of them newer, and the cursor where it was: the
+    next run reads the change log from there (or, on a first sync, reconciles in full again, and
+    still finds every vanished responsable).
+
     A link to a pupil created after the pupils were read has no pupil in the mirror yet: its
     responsable goes without that child, and the change log from the watermark (this run's
     deltas, or the next night's if it came after the cut-off) sends it again with the child.
     """
     before = {row["id"]: dict(row) for row in session.execute(select(RESPONSABLES)).mappings()}
+    mirror = {
+        table.name: _Replaced(session, table, set(before) if table is RESPONSABLES else None)
+        for table in (CLASSES, PUPILS, RESPONSABLES, LINKS)
+    }
     watermark: int | None = None
+
+    def commit() -> None:
+        if not sender.dry_run:
+            check_still_running(session, sender.run_id)
+            session.commit()
+
+    commit()  # what the mirror held is read: no transaction open while ONDE's export starts
 
     def load(
         table: Table, entity: str, shape: Any, embed: str | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
         """Each page's mirror rows, once stored: (rows, the links they embed)."""
         nonlocal watermark
-        session.execute(table.delete())
         for page in _export_pages(ctx, entity, embed):
             if watermark is None:
                 watermark = page.watermark
             if page.items:
                 rows = [shape(item) for item in page.items]
-                insert_rows(session, table, rows)
+                mirror[table.name].put(rows)
                 tally.counts["changes_read"] += len(rows)
                 links: list[dict[str, Any]] = []
                 if embed == "links":
                     links = [link_row(link) for item in page.items for link in item["links"]]
-                    insert_rows(session, LINKS, links)
+                    mirror[LINKS.name].put(links)
                     tally.counts["changes_read"] += len(links)
                 yield rows, links
+            commit()  # before the next page is waited for
 
     for _ in load(CLASSES, "classes", class_row):
         pass
@@ -617,9 +655,6 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
             page = next(pupils, None)
             pupils_read = math.inf if page is None else page[0][-1]["id"]
 
-    session.execute(LINKS.delete())
-    exported: set[int] = set()  # only needed to find vanished responsables, if any were known
-
     def batches() -> Iterator[list[dict[str, Any]]]:
         # Small batches first, doubling up to the batch size: EduConnect starts as soon as a few
         # pages are read instead of waiting for a whole batch of 50,000, and the sync, faster per
@@ -627,8 +662,6 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
         size = min(FIRST_BATCH, ctx.settings.batch_size)
         waiting: list[dict[str, Any]] = []
         for rows, links in load(RESPONSABLES, "responsables", responsable_row, embed="links"):
-            if before:
-                exported.update(row["id"] for row in rows)
             read_pupils(max((link["pupil_id"] for link in links), default=0))
             # Built from the page's own rows: only the linked pupils are read back.
             waiting.extend(items_of_page(session, rows, links))
@@ -640,11 +673,48 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
         if waiting:
             yield waiting
 
-    sender.send_batches(session, batches())
-    vanished = {rid: data for rid, data in before.items() if rid not in exported}
-    if vanished:
-        sender.send(session, build_items(session, vanished, vanished))
+    sender.send_batches(session, batches(), before_wait=commit)
+    for name in (LINKS.name, PUPILS.name, CLASSES.name):
+        mirror[name].delete_the_rest()
+    vanished = mirror[RESPONSABLES.name].left
+    if vanished:  # deleted from the mirror once EduConnect has their deletion
+        items = [deleted_item(rid, before[rid]) for rid in sorted(vanished)]
+        sender.send(session, items, before_wait=commit)
+        mirror[RESPONSABLES.name].delete_the_rest()
     return watermark or 0
+
+
+class _Replaced:
+    """A mirror table that a full reconciliation replaces page by page.
+
+    ``left``: the ids the mirror held and no page has given yet (read when first needed: none on a
+    first sync). A page's rows replace those with the same ids; what is left at the end is no
+    longer in ONDE.
+    """
+
+    def __init__(self, session: Session, table: Table, ids: set[int] | None = None) -> None:
+        self.session = session
+        self.table = table
+        self.left = set(session.scalars(select(table.c.id))) if ids is None else ids
+
+    def put(self, rows: list[dict[str, Any]]) -> None:
+        """Store a page's rows in place of those with their ids."""
+        ids = [row["id"] for row in rows]
+        if self.left:  # else no id of the page can be in the mirror (ONDE's ids are not reused)
+            self.left.difference_update(ids)
+            _delete_ids(self.session, self.table, ids)
+        insert_rows(self.session, self.table, rows)
+
+    def delete_the_rest(self) -> None:
+        """Delete the rows no page gave."""
+        _delete_ids(self.session, self.table, sorted(self.left))
+        self.left = set()
+
+
+def _delete_ids(session: Session, table: Table, ids: Sequence[int]) -> None:
+    """Delete the rows of ``table`` with these ids."""
+    for chunk in _chunks(ids, 50_000):
+        session.execute(delete(table).where(one_of(session, table.c.id, chunk)))
 
 
 def _deltas(

@@ -219,25 +219,33 @@ def test_the_catch_up_postpones_its_night_while_a_manual_run_goes_on(
 
 
 @pytest.mark.parametrize(
-    ("remote", "call"),
-    [("educonnect", "post_batch"), ("educonnect", "put_schools"), ("onde", "changes")],
+    ("remote", "call", "full"),
+    [
+        ("educonnect", "post_batch", False),
+        ("educonnect", "put_schools", False),
+        ("onde", "changes", False),
+        ("educonnect", "post_batch", True),
+        ("onde", "export", True),
+    ],
 )
 def test_the_clock_moves_while_a_run_waits_for_a_remote_service(
     remote: str,
     call: str,
+    full: bool,
     sync: TestClient,
     sync_admin: dict[str, str],
     onde: TestClient,
     director: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A delta run waits for ONDE and EduConnect with no transaction open: a clock move that
-    crosses no night goes through at once (it used to wait for their latency and retries behind
-    the run's write lock, and on SQLite fail after 30 s), and the page is recorded after."""
+    """A run, delta or full, waits for ONDE and EduConnect with no transaction open: a clock
+    move that crosses no night goes through at once (it used to wait for their latency and
+    retries behind the run's write lock, and on SQLite fail after 30 s), and the page is
+    recorded after."""
     sync.post("/api/v1/clock/next-day", headers=sync_admin)  # the first, full, run
     add_families(onde, director, 1)
     held = _held_call(sync, monkeypatch, remote, call)
-    answer = sync.post("/api/v1/runs", headers=sync_admin | ASYNC)
+    answer = sync.post("/api/v1/runs", json={"full": full}, headers=sync_admin | ASYNC)
     assert answer.status_code == 202, answer.text
     assert held.entered.wait(timeout=10)
     moves: list[Any] = []

@@ -1,0 +1,142 @@
+"""The full reconciliation, committed page by page: the mirror it leaves, and a run that stops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from sync_service import runner
+from sync_service.mirror import CLASSES, LINKS, PUPILS, RESPONSABLES
+from tests.conftest import DEMO_UAI
+from tests.sync.onde_steps import PUPIL, add_families, add_parent, next_day
+
+MIRROR = (CLASSES, PUPILS, RESPONSABLES, LINKS)
+
+
+def _mirror(sync: TestClient) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the sync's mirror of ONDE, table by table, in id order."""
+    engine = sync.app.state.sync.engine  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        return {
+            table.name: [tuple(row) for row in connection.execute(select(table).order_by("id"))]
+            for table in MIRROR
+        }
+
+
+def _full(sync: TestClient, admin: dict[str, str]) -> dict[str, Any]:
+    run: dict[str, Any] = sync.post("/api/v1/runs", json={"full": True}, headers=admin).json()
+    return run
+
+
+def _lines(sync: TestClient, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    lines = sync.get(f"/api/v1/runs/{run['id']}/lines").json()
+    return {line["source_id"]: line for line in lines}
+
+
+def test_a_full_run_on_a_mirror_leaves_the_one_a_full_run_from_nothing_would(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+) -> None:
+    """Each page replaces its rows in place, and what ONDE no longer has is deleted at the end:
+    removed links, deleted pupils, responsables and classes, changed rows."""
+    add_families(onde, director, 5)
+    extra = add_parent(onde, director, 1, lien="pere", prenom="Marc", mobile="06 99 00 00 01")
+    gone = add_parent(onde, director, 2, lien="pere", prenom="Paul", mobile="06 99 00 00 02")
+    waiting = onde.post(
+        f"/api/v1/schools/{DEMO_UAI}/pupils",
+        json=PUPIL | {"prenoms": "Zoé", "state": "inscrit"},
+        headers=director,
+    )
+    assert waiting.status_code == 201, waiting.text
+    empty = onde.post(
+        f"/api/v1/schools/{DEMO_UAI}/classes",
+        json={"label": "CM2 B", "levels": ["CM2"]},
+        headers=director,
+    )
+    assert empty.status_code == 201, empty.text
+    next_day(sync, sync_admin)  # the first full run
+    before = _mirror(sync)
+    for path in (
+        f"/api/v1/pupils/1/responsables/{extra['id']}",
+        f"/api/v1/responsables/{gone['id']}",
+        f"/api/v1/pupils/{waiting.json()['id']}",
+        f"/api/v1/classes/{empty.json()['id']}",
+    ):
+        assert onde.delete(path, headers=director).status_code == 204, path
+    moved = onde.patch(
+        "/api/v1/responsables/3", json={"mobile": "06 55 44 33 22"}, headers=director
+    )
+    assert moved.status_code == 200, moved.text
+    sync.app.state.sync.settings.page_size = 2  # type: ignore[attr-defined]
+
+    run = _full(sync, sync_admin)
+    assert run["status"] == "succeeded", run
+    in_place = _mirror(sync)
+    assert in_place != before
+    engine = sync.app.state.sync.engine  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        for table in reversed(MIRROR):
+            connection.execute(table.delete())
+    assert _full(sync, sync_admin)["status"] == "succeeded"
+    assert _mirror(sync) == in_place
+    assert len(in_place["mirror_link"]) == len(before["mirror_link"]) - 2
+    counts = (len(in_place["mirror_pupil"]), len(in_place["mirror_class"]))
+    assert counts == (5, len(before["mirror_class"]) - 1)
+    assert gone["id"] not in {row[0] for row in in_place["mirror_responsable"]}
+
+
+def test_a_full_run_that_fails_half_way_keeps_what_educonnect_took_and_the_next_ends_clean(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    educonnect: TestClient,
+    ec_service: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pages EduConnect accepted are committed with their report lines; the mirror still
+    holds the responsables the run had not reached, so the next full run still finds the one
+    deleted in ONDE, and the cursor has not moved."""
+    add_families(onde, director, 6)
+    next_day(sync, sync_admin)
+    cursor = sync.get("/api/v1/status").json()["cursor"]
+    assert onde.delete("/api/v1/responsables/6", headers=director).status_code == 204
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.page_size = 2
+    ctx.settings.batch_size = 2
+    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
+    post_batch = ctx.educonnect.post_batch
+    calls: list[int] = []
+
+    def failing_third(body: bytes) -> bytes:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("EduConnect went away")
+        answer: bytes = post_batch(body)
+        return answer
+
+    monkeypatch.setattr(ctx.educonnect, "post_batch", failing_third)
+    failed = _full(sync, sync_admin)
+    assert (failed["status"], failed["error"]) == ("failed", "EduConnect went away"), failed
+    assert sorted(_lines(sync, failed)) == ["1", "2", "3"]  # batches of 1 and 2, accepted
+    assert sync.get("/api/v1/status").json()["cursor"] == cursor
+    with ctx.engine.connect() as connection:
+        kept = set(connection.scalars(select(RESPONSABLES.c.id)))
+    assert kept == {1, 2, 3, 4, 5, 6}
+
+    monkeypatch.setattr(ctx.educonnect, "post_batch", post_batch)
+    run = _full(sync, sync_admin)
+    assert run["status"] == "succeeded", run
+    lines = _lines(sync, run)
+    assert sorted(lines) == ["1", "2", "3", "4", "5", "6"]
+    assert "deleted in ONDE" in lines["6"]["reason"]
+    accounts = educonnect.get("/api/v1/accounts", headers=ec_service).json()["items"]
+    states = {a["prenom"]: a["state"] for a in accounts}
+    assert states == {f"Parent{x}": "non_active" for x in "abcde"} | {"Parentf": "desactive"}
+    with ctx.engine.connect() as connection:
+        assert set(connection.scalars(select(RESPONSABLES.c.id))) == {1, 2, 3, 4, 5}
