@@ -40,6 +40,10 @@ def _masked(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+#: Where `edusim up` listens by default, and where the other commands look for it.
+DEFAULT_URLS = ("http://127.0.0.1:8001", "http://127.0.0.1:8002", "http://127.0.0.1:8003")
+
+
 def _use_data_dir(data_dir: Path) -> set[str]:
     """Point each service at its SQLite file under ``data_dir`` unless its URL is already set;
     the prefixes of the services pointed there (``data_dir`` exists: see ``DataDir``)."""
@@ -176,6 +180,13 @@ def up(
     if demo:
         token = director_token(settings.secret_key, DEMO_UAI)
         console.print(f"Demo director ({DEMO_UAI}): [bold]{token}[/bold]")
+    urls = {f"EDUSIM_{spec.name.upper()}_URL": supervisor.url(spec) for spec in specs}
+    if list(urls.values()) != list(DEFAULT_URLS):
+        exports = " ".join(f"{name}={url}" for name, url in urls.items())
+        console.print(
+            "Not on the default ports: in another terminal, first [bold]export "
+            f"{exports}[/bold] (edusim snapshot, scenario and reset --demo talk to those)."
+        )
     console.print("Press Ctrl-C to stop.")
     code = supervisor.wait()
     console.print("Stopping…")
@@ -267,6 +278,13 @@ def reset(
         snapshot_cli.reset_running_to_demo(sync, sync_token)
         return
     defaulted = _use_data_dir(data_dir)
+    if snapshot_cli.sync_running(os.environ["SYNC_DATABASE_URL"]):
+        console.print(
+            "[red]✘ the simulator is running on these databases: stop it first (Ctrl-C where "
+            "`edusim up` runs), or rewind it in place with `edusim reset --demo --sync URL`. "
+            "Nothing was erased.[/red]"
+        )
+        raise typer.Exit(1)
     if not yes:
         typer.confirm("Erase all the simulator's data?", abort=True)
     for prefix, metadata in _service_metadata().items():

@@ -115,16 +115,21 @@ def _checked(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
-def _guard_offline(urls: dict[str, str]) -> None:
-    """Refuse to touch the databases under a running sync service that did not answer."""
-    engine = make_engine(urls["sync"])
-    leader = DeploymentLock(engine, LEADER_LOCK_KEY, "scheduler")  # the sync's scheduler lock
+def sync_running(sync_database_url: str) -> bool:
+    """Whether a sync service runs on this database (its scheduler's lock is held)."""
+    engine = make_engine(sync_database_url)
+    leader = DeploymentLock(engine, LEADER_LOCK_KEY, "scheduler")
     try:
         running = not leader.acquire(blocking=False)
         leader.release()
     finally:
         engine.dispose()
-    if running:
+    return running
+
+
+def _guard_offline(urls: dict[str, str]) -> None:
+    """Refuse to touch the databases under a running sync service that did not answer."""
+    if sync_running(urls["sync"]):
         raise _fail(
             "a sync service is running on these databases but does not answer at --sync: give "
             "its URL (--sync http://HOST:PORT) so that it can push the restored clock"

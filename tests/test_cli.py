@@ -6,6 +6,7 @@ import fcntl
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -81,9 +82,22 @@ def test_up_seeds_the_demo_school_serves_and_stops_on_ctrl_c(tmp_path: Path) -> 
     assert process.returncode == 0, output
     assert "Stopped." in output
     assert str(ports[0]) in output
+    # not the default ports: what the other commands need to find this simulator
+    assert f"EDUSIM_SYNC_URL=http://127.0.0.1:{ports[2]}" in output.replace("\n", "")
     for port in ports:
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+
+
+def test_scenario_run_finds_the_simulator_where_edusim_up_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`edusim up` on other ports prints the EDUSIM_*_URL to export; `scenario run` reads them."""
+    port = free_port()
+    monkeypatch.setenv("EDUSIM_ONDE_URL", f"http://127.0.0.1:{port}")
+    result = runner.invoke(app, ["scenario", "run", "scenarios/04-j-plus-1.yaml"])
+    assert result.exit_code != 0
+    assert f"ONDE does not answer at http://127.0.0.1:{port}" in _unwrapped(result.output)
 
 
 def test_up_refuses_a_port_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,6 +166,24 @@ def test_seed_then_reset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert "onde: erased" in reset.output
     demo_after_reset = runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)])
     assert "pupils added" in demo_after_reset.output
+
+
+@pytest.mark.parametrize("demo", [[], ["--demo"]])
+def test_reset_refuses_while_the_simulator_runs_on_the_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo: list[str]
+) -> None:
+    """Erasing the tables under running services would leave them answering 500s: refused, and
+    nothing erased (`--demo` rewinds a running simulator through --sync, here not answering)."""
+    sync = _offline(monkeypatch)
+    assert runner.invoke(app, ["seed", "--demo", "--data-dir", str(tmp_path)]).exit_code == 0
+    with (tmp_path / "sync.db.scheduler.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as the sync's scheduler does
+        refused = runner.invoke(app, ["reset", "--yes", *demo, "--data-dir", str(tmp_path), *sync])
+    assert refused.exit_code == 1, refused.output
+    assert "stop it first" in _unwrapped(refused.output)
+    assert "erased" not in refused.output.replace("Nothing was erased", "")
+    with sqlite3.connect(tmp_path / "onde.db") as connection:
+        assert connection.execute("SELECT count(*) FROM pupil").fetchone()[0] > 0
 
 
 def test_token_prints_the_director_token_and_refuses_a_bad_uai() -> None:

@@ -52,9 +52,15 @@ def _read(files: list[Path], console: Console) -> list[tuple[Path, Scenario]] | 
 @app.command()
 def run(
     files: Files,
-    onde: Annotated[str, typer.Option(help="The fake ONDE.")] = "http://127.0.0.1:8001",
-    educonnect: Annotated[str, typer.Option(help="The fake EduConnect.")] = "http://127.0.0.1:8002",
-    sync: Annotated[str, typer.Option(help="The sync service.")] = "http://127.0.0.1:8003",
+    onde: Annotated[
+        str, typer.Option(envvar="EDUSIM_ONDE_URL", help="The fake ONDE.")
+    ] = "http://127.0.0.1:8001",
+    educonnect: Annotated[
+        str, typer.Option(envvar="EDUSIM_EDUCONNECT_URL", help="The fake EduConnect.")
+    ] = "http://127.0.0.1:8002",
+    sync: Annotated[
+        str, typer.Option(envvar="EDUSIM_SYNC_URL", help="The sync service.")
+    ] = "http://127.0.0.1:8003",
     onde_token: Annotated[
         str, typer.Option(envvar="ONDE_SERVICE_TOKEN", help="ONDE's service token.")
     ] = ONDE_DEV_TOKEN,
