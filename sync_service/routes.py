@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -29,6 +30,7 @@ from sync_service.schemas import (
     RunRequest,
     Status,
 )
+from sync_service.timeline import report_lines
 
 MAX_ID = 2**31 - 1
 admin = [Depends(require_service_token)]
@@ -173,37 +175,66 @@ def read_run(run_id: RunIdPath, session: DbSession) -> RunPublic:
     return RunPublic.of(_run(session, run_id))
 
 
-def _lines(
-    session: Session,
-    run_id: RunIdPath,
-    outcome: str | None,
-    source_id: str | None,
-    after: int,
-    limit: int,
-) -> list[RunLine]:
-    query = select(RunLine).where(col(RunLine.run_id) == run_id, col(RunLine.id) > after)
-    if outcome:
-        query = query.where(col(RunLine.outcome) == outcome)
-    if source_id:
-        query = query.where(col(RunLine.source_id) == source_id)
-    return list(session.scalars(query.order_by(col(RunLine.id)).limit(limit)))
+class LineFilters:
+    """The filters of a run's report, the same for its pages of lines and its downloads."""
+
+    def __init__(
+        self,
+        outcome: LineOutcome | None = None,
+        source_id: Annotated[str | None, Query(max_length=40)] = None,
+        name: Annotated[
+            str | None,
+            Query(
+                max_length=80,
+                description="The start of the responsable's first or family name, or of "
+                "« Prénom Nom », accents and case aside (as the sync's mirror of ONDE has it).",
+            ),
+        ] = None,
+    ) -> None:
+        self.outcome = outcome.value if outcome is not None else None
+        self.source_id = source_id
+        self.name = name.strip() if name else None
+
+    def lines(self, session: Session, run_id: int, after: int, limit: int) -> list[RunLine]:
+        """The lines these filters keep, after line ``after``."""
+        return report_lines(
+            session,
+            run_id,
+            outcome=self.outcome,
+            source_id=self.source_id,
+            name=self.name,
+            after=after,
+            limit=limit,
+        )
+
+    def every_line(self, session: Session, run_id: int) -> Iterator[RunLine]:
+        """Every line these filters keep, read 5,000 at a time."""
+        after = 0
+        while True:
+            page = self.lines(session, run_id, after, 5000)
+            yield from page
+            if len(page) < 5000:
+                return
+            after = page[-1].id or 0
+
+
+Filters = Annotated[LineFilters, Depends()]
 
 
 @router.get("/runs/{run_id}/lines", tags=["runs"], summary="A run's report, one line per object")
 def run_lines(
     run_id: RunIdPath,
     session: DbSession,
-    outcome: LineOutcome | None = None,
-    source_id: Annotated[str | None, Query(max_length=40)] = None,
+    filters: Filters,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[RunLinePublic]:
-    """Filter by outcome (`created`, `excluded`, `failed`…) or source id; page with `after`."""
+    """Filter by outcome (`created`, `excluded`, `failed`…), source id or name; page with
+    `after`."""
     _run(session, run_id)
-    wanted = outcome.value if outcome is not None else None
     return [
         RunLinePublic.model_validate(line, from_attributes=True)
-        for line in _lines(session, run_id, wanted, source_id, after, limit)
+        for line in filters.lines(session, run_id, after, limit)
     ]
 
 
@@ -219,33 +250,16 @@ class CsvResponse(Response):
     summary="Download a run's report (CSV)",
     response_class=CsvResponse,
 )
-def report_csv(
-    run_id: RunIdPath,
-    session: DbSession,
-    outcome: Annotated[str | None, Query(max_length=24)] = None,
-) -> Response:
-    """Every line of the report, as CSV."""
+def report_csv(run_id: RunIdPath, session: DbSession, filters: Filters) -> Response:
+    """Every line of the report that the filters keep (those of `/lines`), as CSV."""
     run = _run(session, run_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["run_id", "source_id", "school_uai", "outcome", "identifiant", "reason"])
-    after = 0
-    while True:
-        lines = _lines(session, run.id or 0, outcome, None, after, 5000)
-        for line in lines:
-            writer.writerow(
-                [
-                    run.id,
-                    line.source_id,
-                    line.school_uai,
-                    line.outcome,
-                    line.identifiant,
-                    line.reason,
-                ]
-            )
-        if len(lines) < 5000:
-            break
-        after = lines[-1].id or 0
+    for line in filters.every_line(session, run.id or 0):
+        writer.writerow(
+            [run.id, line.source_id, line.school_uai, line.outcome, line.identifiant, line.reason]
+        )
     return CsvResponse(
         buffer.getvalue(),
         headers={"Content-Disposition": f'attachment; filename="run-{run.id}.csv"'},
@@ -253,19 +267,13 @@ def report_csv(
 
 
 @router.get("/runs/{run_id}/report.json", tags=["runs"], summary="Download a run's report (JSON)")
-def report_json(run_id: RunIdPath, session: DbSession) -> dict[str, object]:
-    """The run and every line of its report."""
+def report_json(run_id: RunIdPath, session: DbSession, filters: Filters) -> dict[str, object]:
+    """The run and every line of its report that the filters keep (those of `/lines`)."""
     run = _run(session, run_id)
-    lines: list[dict[str, object]] = []
-    after = 0
-    while True:
-        page = _lines(session, run.id or 0, None, None, after, 5000)
-        lines.extend(
-            RunLinePublic.model_validate(x, from_attributes=True).model_dump() for x in page
-        )
-        if len(page) < 5000:
-            break
-        after = page[-1].id or 0
+    lines = [
+        RunLinePublic.model_validate(line, from_attributes=True).model_dump()
+        for line in filters.every_line(session, run.id or 0)
+    ]
     return {"run": RunPublic.of(run).model_dump(mode="json"), "lines": lines}
 
 

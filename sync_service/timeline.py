@@ -104,36 +104,46 @@ def names_of(session: Session, source_ids: list[str]) -> dict[str, str]:
     return {str(rid): f"{prenom} {nom}" for rid, prenom, nom in rows}
 
 
-def lines_named(
-    session: Session, run_id: int, term: str, outcome: str | None, after: int, limit: int
+def report_lines(
+    session: Session,
+    run_id: int,
+    *,
+    outcome: str | None = None,
+    source_id: str | None = None,
+    name: str | None = None,
+    after: int = 0,
+    limit: int = MAX_LINES,
 ) -> list[RunLine]:
-    """A run's report lines after ``after`` whose responsable's name matches ``term``.
+    """A run's report lines after ``after``, in id order, filtered by outcome, source id, name.
 
-    ``term`` (as typed) starts the name « Prénom Nom » or one of its words, accents and case
-    aside: « lefe » finds Anne Lefèvre, « anne lef » too. One query: the run's lines in id order,
-    each joined to its responsable's folded name in the mirror (``name_key``) by primary key.
+    ``name`` (as typed) starts the responsable's name « Prénom Nom » or one of its words, accents
+    and case aside: « lefe » finds Anne Lefèvre, « anne lef » too; each line is joined to its
+    responsable's folded name in the sync's mirror (``name_key``) by primary key, so a
+    responsable no longer in ONDE is not found by name. A name with no letter or digit finds
+    nothing.
     """
-    key = fold_search(term)
-    if not key:
-        return []
-    name = col(MirrorResponsable.name_key)
-    source_id = col(RunLine.source_id)
-    responsable_id: ColumnElement[int] = cast(source_id, Integer)
-    if session.get_bind().dialect.name == "postgresql":
-        # PostgreSQL refuses to cast '²' (SQLite reads it as 0): a line of an edited snapshot.
-        responsable_id = case((source_id.regexp_match("^[0-9]{1,9}$"), responsable_id))
-    query = (
-        select(RunLine)
-        .join(MirrorResponsable, col(MirrorResponsable.id) == responsable_id)
-        .where(
-            col(RunLine.run_id) == run_id,
-            col(RunLine.id) > after,
-            # The name, or one of its words, starts with the term (its % and _ taken literally).
-            or_(name.startswith(key, autoescape=True), name.contains(f" {key}", autoescape=True)),
-        )
-    )
+    query = select(RunLine).where(col(RunLine.run_id) == run_id, col(RunLine.id) > after)
     if outcome:
         query = query.where(col(RunLine.outcome) == outcome)
+    if source_id:
+        query = query.where(col(RunLine.source_id) == source_id)
+    if name:
+        key = fold_search(name)
+        if not key:
+            return []
+        folded = col(MirrorResponsable.name_key)
+        line_source = col(RunLine.source_id)
+        responsable_id: ColumnElement[int] = cast(line_source, Integer)
+        if session.get_bind().dialect.name == "postgresql":
+            # PostgreSQL refuses to cast '²' (SQLite reads it as 0): a line of an edited snapshot.
+            responsable_id = case((line_source.regexp_match("^[0-9]{1,9}$"), responsable_id))
+        query = query.join(MirrorResponsable, col(MirrorResponsable.id) == responsable_id).where(
+            # The name, or one of its words, starts with the term (its % and _ taken literally).
+            or_(
+                folded.startswith(key, autoescape=True),
+                folded.contains(f" {key}", autoescape=True),
+            )
+        )
     return list(session.scalars(query.order_by(col(RunLine.id)).limit(limit)))
 
 

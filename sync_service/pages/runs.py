@@ -27,7 +27,7 @@ from sync_service.pages.wording import (
 from sync_service.remote import RemoteError
 from sync_service.runner import RunBusy, SyncContext, approve
 from sync_service.schemas import LineOutcome, RunLinePublic, RunPublic
-from sync_service.timeline import lines_named, names_of, outcome_counts
+from sync_service.timeline import names_of, outcome_counts
 
 RUNS_PER_PAGE = 30
 LINES_PER_PAGE = 100
@@ -115,29 +115,21 @@ def run_page(run_id: str, request: Request, session: DbSession) -> HTMLResponse:
             outcome = ""
     after = _position(request.query_params.get("apres")) or 0
     name = request.query_params.get("nom", "").strip()[:80]
-    if name:
-        value = wanted.value if wanted is not None else None
-        lines = [
-            RunLinePublic.model_validate(line, from_attributes=True)
-            for line in lines_named(session, run.id, name, value, after, LINES_PER_PAGE + 1)
-        ]
-    else:
-        lines = routes.run_lines(
-            run_id=run.id,
-            session=session,
-            outcome=wanted,
-            source_id=None,
-            after=after,
-            limit=LINES_PER_PAGE + 1,
-        )
+    filters = routes.LineFilters(outcome=wanted, name=name or None)
+    lines = [
+        RunLinePublic.model_validate(line, from_attributes=True)
+        for line in filters.lines(session, run.id, after, LINES_PER_PAGE + 1)
+    ]
     shown = lines[:LINES_PER_PAGE]
-    filters = {key: value for key, value in (("resultat", outcome), ("nom", name)) if value}
+    query = {key: value for key, value in (("resultat", outcome), ("nom", name)) if value}
+    download = {key: value for key, value in (("outcome", outcome), ("name", name)) if value}
     context = {
         "run": run,
         "outcome_counts": counts,
         "outcome": outcome,
         "name": name,
-        "filters": filters,
+        "filters": query,
+        "download": download,
         "lines": shown,
         "names": names_of(session, [line.source_id for line in shown]),
         "next_after": shown[-1].id if len(lines) > LINES_PER_PAGE else None,

@@ -123,6 +123,38 @@ def test_a_run_report_with_reasons_in_french_filters_and_downloads(
     assert len(sync.get(json_link.group(1)).json()["lines"]) == 2
 
 
+def test_the_downloads_keep_the_page_filters_and_refuse_what_the_lines_refuse(
+    sync: TestClient, onde: TestClient, director: dict[str, str]
+) -> None:
+    """The CSV and JSON downloads take the filters of `/lines` (outcome, source id, name), the
+    page's links carry both of its filters, and an unknown outcome is a 422 everywhere."""
+    lea = admit_pupil(onde, director)
+    add_parent(onde, director, lea["id"], prenom="Anne", nom="Lefèvre")
+    add_parent(onde, director, lea["id"], prenom="Paul", nom="Durand", mobile="06 98 76 54 32")
+    add_parent(onde, director, lea["id"], prenom="Nadia", nom="Roux", lien="famille_accueil")
+    next_day(sync)
+    page = text(sync.get("/runs/1?resultat=created&nom=lefe", headers=HTML))
+    for kind in ("csv", "json"):
+        link = re.search(rf'href="([^"]+)" id="download-{kind}"', page)
+        assert link
+        assert link.group(1) == f"/api/v1/runs/1/report.{kind}?outcome=created&name=lefe"
+    csv = sync.get("/api/v1/runs/1/report.csv?outcome=created&name=lefe")
+    assert csv.status_code == 200
+    assert csv.text.count("\n") == 2  # the header, Anne's line
+    assert ",created," in csv.text
+    report = sync.get("/api/v1/runs/1/report.json?name=ROUX").json()
+    assert [line["outcome"] for line in report["lines"]] == ["excluded"]
+    lines = sync.get("/api/v1/runs/1/lines?name=paul+dur").json()
+    assert [line["source_id"] for line in lines] == ["2"]
+    one = sync.get("/api/v1/runs/1/report.json?source_id=2").json()["lines"]
+    assert [line["source_id"] for line in one] == ["2"]
+    for path in ("lines", "report.csv", "report.json"):
+        bogus = sync.get(f"/api/v1/runs/1/{path}?outcome=bogus")
+        assert bogus.status_code == 422, path
+        assert bogus.headers["content-type"] == "application/problem+json"
+        assert "outcome" in bogus.json()["detail"]
+
+
 def test_the_run_downloads_are_what_the_openapi_says(
     sync: TestClient, onde: TestClient, director: dict[str, str]
 ) -> None:
