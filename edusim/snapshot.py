@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, func, insert, select, text
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
 from edusim.snapshot_format import (
     INSERT_BATCH,
@@ -39,7 +39,7 @@ from edusim.snapshot_format import (
     RunInProgress,
     SnapshotError,
     SnapshotInfo,
-    decode_value,
+    content,
     encode_value,
     read_lines,
     write_line,
@@ -239,58 +239,46 @@ def _insert_rows(
     conns: Mapping[str, Connection],
     metas: Mapping[str, MetaData],
 ) -> None:
+    """Insert the snapshot's rows (the file checked as it is read: see ``content``)."""
     current: tuple[str, Table, list[str]] | None = None
-    skipping = False  # the rows of a database not being restored
     batch: list[dict[str, Any]] = []
-    written: dict[tuple[str, str], int] = {}
 
     def flush() -> None:
         if current is not None and batch:
-            conns[current[0]].execute(insert(current[1]), batch)
-            key = (current[0], current[1].name)
-            written[key] = written.get(key, 0) + len(batch)
+            try:
+                conns[current[0]].execute(insert(current[1]), batch)
+            except SQLAlchemyError as exc:
+                reason = getattr(exc, "orig", None) or exc
+                raise SnapshotError(
+                    f"the rows of {current[0]}.{current[1].name} do not fit its database: {reason}"
+                ) from exc
             batch.clear()
 
-    for line in lines:
-        if isinstance(line, list):
-            if skipping:
-                continue
-            if current is None:
-                raise SnapshotError("damaged snapshot file: a row before any table")
-            batch.append(dict(zip(current[2], map(decode_value, line), strict=True)))
-            if len(batch) >= INSERT_BATCH:
-                flush()
-        elif "table" in line:
-            flush()
-            svc, name, columns = (line["table"][k] for k in ("database", "name", "columns"))
-            current, skipping = None, svc not in conns
-            if skipping:
-                continue
-            table = metas[svc].tables[name]
-            unknown = sorted(set(columns) - set(table.columns.keys()))
-            if unknown:
-                raise SnapshotError(
-                    f"table {svc}.{name} has no column {', '.join(unknown)}: the snapshot was "
-                    "made by another version of EduSim"
-                )
-            current = (svc, table, columns)
-        elif line.get("end"):
-            flush()
-            _check_counts(info, conns, written)
-            return
-    raise SnapshotError("damaged snapshot file: it ends before its end line (truncated?)")
-
-
-def _check_counts(
-    info: SnapshotInfo, conns: Mapping[str, Connection], written: Mapping[tuple[str, str], int]
-) -> None:
-    for svc in conns:
-        for name, expected in info.databases[svc]["tables"].items():
-            if written.get((svc, name), 0) != expected:
-                raise SnapshotError(
-                    f"damaged snapshot file: {svc}.{name} has {written.get((svc, name), 0)} "
-                    f"rows, its header says {expected}"
-                )
+    for entry in content(info, lines):
+        if isinstance(entry, list):
+            if current is not None:  # else the rows of a database not being restored
+                batch.append(dict(zip(current[2], entry, strict=True)))
+                if len(batch) >= INSERT_BATCH:
+                    flush()
+            continue
+        flush()
+        current = None
+        if entry.database not in conns:
+            continue
+        table = metas[entry.database].tables.get(entry.name)
+        if table is None:
+            raise SnapshotError(
+                f"the {entry.database} database has no table {entry.name}: the snapshot was made "
+                "by another version of EduSim"
+            )
+        unknown = sorted(set(entry.columns) - set(table.columns.keys()))
+        if unknown:
+            raise SnapshotError(
+                f"table {entry.database}.{entry.name} has no column {', '.join(unknown)}: the "
+                "snapshot was made by another version of EduSim"
+            )
+        current = (entry.database, table, entry.columns)
+    flush()
 
 
 def _serial_columns(conn: Connection, metadata: MetaData) -> Iterator[tuple[Table, Any, str]]:

@@ -20,6 +20,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
+from edusim_common.clock import ClockMode
+from edusim_common.clock_api import EARLIEST, LATEST, RANGE
+
 FORMAT = "edusim-snapshot"
 VERSION = 1
 SUFFIX = ".snapshot.jsonl.gz"
@@ -89,10 +92,20 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
 
 
 def decode_value(value: Any) -> Any:
-    """The inverse of :func:`encode_value`."""
+    """The inverse of :func:`encode_value`; a value it could not have written is refused."""
     if isinstance(value, dict):
+        if len(value) != 1:
+            raise SnapshotError(f"damaged snapshot file: a tagged value with {len(value)} keys")
         [(tag, payload)] = value.items()
-        return _DECODERS[tag](payload)
+        decoder = _DECODERS.get(tag)
+        if decoder is None:
+            raise SnapshotError(f"damaged snapshot file: unknown value tag {tag!r:.40}")
+        try:
+            return decoder(payload)
+        except (TypeError, ValueError, ArithmeticError) as exc:  # binascii.Error is a ValueError
+            raise SnapshotError(f"damaged snapshot file: a {tag} value: {exc}") from exc
+    if isinstance(value, list):
+        raise SnapshotError("damaged snapshot file: a list where a column value should be")
     return value
 
 
@@ -136,21 +149,78 @@ class SnapshotInfo:
 
     @classmethod
     def from_header(cls, header: Any, size: int | None = None) -> SnapshotInfo:
-        """Parse and check a header line."""
+        """Parse and check a header line: every field a restore and a listing rely on."""
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise SnapshotError("not an EduSim snapshot file")
         if header.get("version") != VERSION:
             raise SnapshotError(f"snapshot format version {header.get('version')} is not {VERSION}")
-        try:
-            return cls(
-                name=str(header["name"]),
-                saved_at=datetime.fromisoformat(header["saved_at"]),
-                clock=header["clock"],
-                databases=dict(header["databases"]),
-                size=size,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SnapshotError(f"damaged snapshot header: {exc}") from exc
+        name = header.get("name")
+        if not isinstance(name, str):
+            raise SnapshotError("damaged snapshot header: its name is not a string")
+        return cls(
+            name=name,
+            saved_at=_aware(header.get("saved_at"), "saved_at"),
+            clock=_clock(header.get("clock")),
+            databases=_databases(header.get("databases")),
+            size=size,
+        )
+
+
+def _damaged(reason: str) -> SnapshotError:
+    return SnapshotError(f"damaged snapshot header: {reason}")
+
+
+def _aware(value: Any, what: str) -> datetime:
+    """A date and time with its offset (``2026-09-01T08:00:00+00:00``)."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise _damaged(f"{what} {value!r:.60} is not a date and time")
+    if parsed.tzinfo is None:
+        raise _damaged(f"{what} {value!r:.60} has no UTC offset")
+    return parsed
+
+
+def _clock(value: Any) -> dict[str, str] | None:
+    """The simulated clock: a time within the clock's range, and a mode the services know."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _damaged("its clock is not an object")
+    now = _aware(value.get("now"), "clock.now")
+    if not EARLIEST <= now < LATEST:
+        raise _damaged(f"clock.now {value['now']!r}: {RANGE}")
+    modes = [mode.value for mode in ClockMode]
+    if value.get("mode") not in modes:
+        raise _damaged(f"clock.mode {value.get('mode')!r:.40} is not one of {', '.join(modes)}")
+    return {"now": value["now"], "mode": value["mode"]}
+
+
+def _counts(value: Any, what: str) -> dict[str, int]:
+    """Row counts, or last ids: whole numbers from 0 to a database's largest integer."""
+    if not isinstance(value, dict) or not all(
+        isinstance(key, str) and type(count) is int and 0 <= count < 2**63
+        for key, count in value.items()
+    ):
+        raise _damaged(f"{what} is not an object of table names and counts")
+    return value
+
+
+def _databases(value: Any) -> dict[str, Any]:
+    """Per service: its tables' row counts, and (newer files) the last id each table gave."""
+    if not isinstance(value, dict):
+        raise _damaged("its databases are not an object")
+    for service, database in value.items():
+        if service not in SERVICES:
+            raise _damaged(f"unknown database {service!r:.40}: not one of {', '.join(SERVICES)}")
+        if not isinstance(database, dict):
+            raise _damaged(f"databases.{service} is not an object")
+        _counts(database.get("tables"), f"databases.{service}.tables")
+        if database.get("sequences") is not None:
+            _counts(database["sequences"], f"databases.{service}.sequences")
+    return dict(value)
 
 
 def read_lines(source: IO[bytes]) -> Iterator[Any]:
@@ -167,3 +237,89 @@ def read_info(source: IO[bytes], size: int | None = None) -> SnapshotInfo:
     for header in read_lines(source):
         return SnapshotInfo.from_header(header, size)
     raise SnapshotError("empty snapshot file")
+
+
+@dataclass(frozen=True)
+class TableStart:
+    """A table line: the rows that follow are this table's, with these columns."""
+
+    database: str
+    name: str
+    columns: list[str]
+
+
+def content(info: SnapshotInfo, lines: Iterator[Any]) -> Iterator[TableStart | list[Any]]:
+    """The lines after the header: each table line, then its rows (values decoded), checked.
+
+    A line of another shape, a row of the wrong length, an undecodable value, a table the header
+    does not count, a count that is not the header's, a missing end line or anything after it:
+    a :class:`SnapshotError` naming it.
+    """
+    current: TableStart | None = None
+    counted: dict[tuple[str, str], int] = {}
+    for line in lines:
+        if isinstance(line, list):
+            if current is None:
+                raise SnapshotError("damaged snapshot file: a row before any table")
+            if len(line) != len(current.columns):
+                raise SnapshotError(
+                    f"damaged snapshot file: a row of {current.database}.{current.name} has "
+                    f"{len(line)} values for {len(current.columns)} columns"
+                )
+            counted[(current.database, current.name)] += 1
+            yield [decode_value(value) for value in line]
+        elif isinstance(line, dict) and isinstance(line.get("table"), dict):
+            current = _table_start(info, line["table"])
+            key = (current.database, current.name)
+            if key in counted:
+                raise SnapshotError(f"damaged snapshot file: table {'.'.join(key)} given twice")
+            counted[key] = 0
+            yield current
+        elif line == {"end": True}:
+            if next(lines, None) is not None:
+                raise SnapshotError("damaged snapshot file: lines after its end line")
+            _check_counts(info, counted)
+            return
+        else:
+            raise SnapshotError(f"damaged snapshot file: an unexpected line {str(line)[:60]!r}")
+    raise SnapshotError("damaged snapshot file: it ends before its end line (truncated?)")
+
+
+def _table_start(info: SnapshotInfo, table: dict[str, Any]) -> TableStart:
+    database, name, columns = table.get("database"), table.get("name"), table.get("columns")
+    if database not in info.databases or not isinstance(name, str):
+        raise SnapshotError(
+            f"damaged snapshot file: a table line for {database!r:.40}.{name!r:.40}, "
+            "which the header does not list"
+        )
+    if (
+        not isinstance(columns, list)
+        or not columns
+        or not all(isinstance(column, str) for column in columns)
+        or len(set(columns)) != len(columns)
+    ):
+        raise SnapshotError(f"damaged snapshot file: the columns of {database}.{name}")
+    return TableStart(database, name, columns)
+
+
+def _check_counts(info: SnapshotInfo, counted: dict[tuple[str, str], int]) -> None:
+    expected = {
+        (database, name): count
+        for database, described in info.databases.items()
+        for name, count in described["tables"].items()
+    }
+    for key in sorted(expected.keys() | counted.keys()):
+        if counted.get(key, 0) != expected.get(key, 0):
+            raise SnapshotError(
+                f"damaged snapshot file: {'.'.join(key)} has {counted.get(key, 0)} rows, its "
+                f"header says {expected.get(key, 0)}"
+            )
+
+
+def verify(source: IO[bytes], size: int | None = None) -> SnapshotInfo:
+    """The header of a snapshot file, once every line of it is checked (see :func:`content`)."""
+    lines = read_lines(source)
+    info = SnapshotInfo.from_header(next(lines, None), size)
+    for _ in content(info, lines):
+        pass
+    return info

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 from sqlalchemy import Engine
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,7 +37,7 @@ from edusim.snapshot_format import (
     SnapshotError,
     SnapshotInfo,
     check_name,
-    read_info,
+    verify,
 )
 from edusim.snapshot_store import SnapshotStore, default_directory
 from edusim_common.clock import ClockMode, ClockState
@@ -106,7 +106,8 @@ class SnapshotSave(BaseModel):
     model_config = STRICT_INPUT
 
     name: str = Field(pattern=NAME_PATTERN.pattern, examples=["debut-demo"])
-    overwrite: bool = Field(default=False, description="Replace a snapshot of the same name.")
+    # Strict: ``"yes"`` or ``1`` would replace a snapshot by accident.
+    overwrite: StrictBool = Field(default=False, description="Replace a snapshot of the same name.")
 
     @field_validator("name")
     @classmethod
@@ -260,8 +261,8 @@ async def upload_snapshot(name: SnapshotName, request: Request, store: Store) ->
         raise InvalidInput("the snapshot file is too large")
 
     def keep() -> None:
-        try:
-            read_info(io.BytesIO(body))
+        try:  # every line, not only the header: a damaged file is refused now, not at restore
+            verify(io.BytesIO(body))
         except SnapshotError as exc:
             raise InvalidInput.for_field("body", str(exc)) from exc
         with store.writing(name, overwrite=True) as out:

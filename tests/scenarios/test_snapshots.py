@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -283,6 +284,68 @@ def test_download_then_upload_under_another_name(snap_stack: Stack) -> None:
     assert [s["name"] for s in stack.sync_call("GET", "/api/v1/snapshots").json()] == ["copie"]
     pupils = stack.onde_call("GET", "/api/v1/pupils", params={"school": UAI}).json()["items"]
     assert [p["prenoms"] for p in pupils] == ["Léa"]
+
+
+def _relined(content: bytes, change: Callable[[list[Any]], None]) -> bytes:
+    """A snapshot file with its lines (parsed JSON) changed."""
+    lines = [json.loads(raw) for raw in gzip.decompress(content).splitlines()]
+    change(lines)
+    return gzip.compress("".join(json.dumps(line) + "\n" for line in lines).encode())
+
+
+def test_a_damaged_file_is_refused_at_upload_and_never_restored(
+    snap_stack: Stack, db_urls: Callable[[str], str], tmp_path: Path
+) -> None:
+    """A file is checked whole when uploaded (422, nothing stored); one put in the directory by
+    hand is left out of the list, and its restore refused (409) before anything is changed: an
+    unknown clock mode used to be written into every service's clock, which then answered 500 to
+    every request."""
+    stack = snap_stack
+    director = open_school(stack)
+    admit(stack, director, "Léa", LEA)
+    assert stack.sync_call("POST", "/api/v1/snapshots", json={"name": "bon"}).status_code == 201
+    good = stack.sync_call("GET", "/api/v1/snapshots/bon").content
+
+    def clock_mode(lines: list[Any]) -> None:
+        lines[0]["clock"]["mode"] = "zzz"
+
+    def row_removed(lines: list[Any]) -> None:
+        lines.pop(next(i for i, line in enumerate(lines) if isinstance(line, list)))
+
+    def same_row_twice(lines: list[Any]) -> None:
+        first = next(i for i, line in enumerate(lines) if isinstance(line, list))
+        lines.insert(first, lines[first])
+        table = lines[first - 1]["table"]
+        lines[0]["databases"][table["database"]]["tables"][table["name"]] += 1
+
+    damaged = {
+        "mode": (_relined(good, clock_mode), "clock.mode 'zzz'"),
+        "coupe": (good[: len(good) // 2], "damaged snapshot file"),
+        "ligne": (_relined(good, row_removed), "rows, its header says"),
+    }
+    for name, (content, reason) in damaged.items():
+        refused = stack.sync_call("PUT", f"/api/v1/snapshots/{name}", content=content)
+        assert refused.status_code == 422, (name, refused.text)
+        assert reason in refused.json()["detail"], name
+        assert stack.sync_call("GET", f"/api/v1/snapshots/{name}").status_code == 404
+    strict = stack.sync_call("POST", "/api/v1/snapshots", json={"name": "bon", "overwrite": "yes"})
+    assert strict.status_code == 422, strict.text
+
+    before, clocks_before = dump(db_urls), clocks(stack)
+    directory = tmp_path / "snapshots"
+    (directory / "mode.snapshot.jsonl.gz").write_bytes(damaged["mode"][0])
+    (directory / "double.snapshot.jsonl.gz").write_bytes(_relined(good, same_row_twice))
+    listed = stack.sync_call("GET", "/api/v1/snapshots")
+    assert listed.status_code == 200
+    assert sorted(s["name"] for s in listed.json()) == ["bon", "double"]
+    for name, reason in (("mode", "clock.mode 'zzz'"), ("double", "do not fit")):
+        refused = stack.sync_call("POST", f"/api/v1/snapshots/{name}/restore")
+        assert refused.status_code == 409, (name, refused.text)
+        assert reason in refused.json()["detail"], name
+    assert dump(db_urls) == before
+    assert clocks(stack) == clocks_before
+    for call in (stack.onde_call, stack.ec_call, stack.sync_call):
+        assert call("GET", "/health").status_code == 200
 
 
 def test_reset_demo_rewinds_a_running_simulator(
