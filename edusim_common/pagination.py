@@ -39,7 +39,8 @@ def decode_cursor(cursor: str | None, **types: type) -> dict[str, Any] | None:
     if (
         not isinstance(payload, dict)
         or any(type(payload.get(key)) is not kind for key, kind in types.items())
-        # Out-of-range ids and NUL characters (PostgreSQL text cannot hold them) are forgeries
+        # Out-of-range ids, NUL characters (PostgreSQL text cannot hold them) and lone
+        # surrogates (a JSON ``\ud800`` alone: no UTF-8 for them) are forgeries
         or any(_unstorable(value) for value in payload.values())
     ):
         raise InvalidInput.for_field("query.cursor", "malformed cursor")
@@ -48,8 +49,16 @@ def decode_cursor(cursor: str | None, **types: type) -> dict[str, Any] | None:
 
 def _unstorable(value: object) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or (not value.isascii() and not _encodable(value))
     return isinstance(value, int) and not 0 <= value <= MAX_POSITION
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Page(BaseModel, Generic[T]):

@@ -183,6 +183,7 @@ def test_422_for_a_bad_path_parameter(onde: TestClient, service: dict[str, str])
         encode_cursor({"id": "seven"}),
         encode_cursor({"uai": 3}),
         "W10",  # base64 of "[]"
+        encode_cursor({"uai": "\ud800"}),  # a lone surrogate: no UTF-8 for it (was a 500)
     ],
 )
 @pytest.mark.parametrize("path", ["/api/v1/pupils", "/api/v1/responsables", "/api/v1/schools"])
@@ -190,6 +191,14 @@ def test_422_for_a_bad_cursor(
     onde: TestClient, service: dict[str, str], path: str, cursor: str
 ) -> None:
     response = onde.get(path, params={"cursor": cursor}, headers=service)
+    assert_problem(response, 422, "invalid-input", fields=("query.cursor",))
+
+
+def test_educonnect_refuses_a_school_cursor_with_a_lone_surrogate(
+    educonnect: TestClient, ec_service: dict[str, str]
+) -> None:
+    cursor = encode_cursor({"uai": "0021593W\udfff"})
+    response = educonnect.get("/api/v1/schools", params={"cursor": cursor}, headers=ec_service)
     assert_problem(response, 422, "invalid-input", fields=("query.cursor",))
 
 
