@@ -17,6 +17,10 @@ from edusim_common.text import clean_name
 #: answer 200 having changed nothing.
 STRICT_INPUT = ConfigDict(extra="forbid")
 
+#: The most pupils one responsable may be linked to: ONDE refuses the next link, and EduConnect's
+#: import takes no more children per responsable (a school's file, not a realistic family size).
+MAX_CHILDREN_PER_RESPONSABLE = 50
+
 
 def _no_control_chars(value: str) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in value):

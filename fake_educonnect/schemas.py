@@ -10,7 +10,13 @@ from typing import Annotated
 from pydantic import BaseModel, EmailStr, Field, StrictBool, StringConstraints, field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from edusim_common.types import STRICT_INPUT, Email, PersonName, ShortText
+from edusim_common.types import (
+    MAX_CHILDREN_PER_RESPONSABLE,
+    STRICT_INPUT,
+    Email,
+    PersonName,
+    ShortText,
+)
 from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
 
 Uai = Annotated[str, StringConstraints(pattern=r"^[0-9]{7}[A-Z]$")]
@@ -72,7 +78,9 @@ class ResponsableIn:
     mobile: E164 | None = None
     accepts_sms: bool = True
     email: Annotated[Email | None, Field(max_length=254)] = None
-    children: Annotated[list[ChildIn], Field(max_length=50)] = field(default_factory=list)
+    children: Annotated[list[ChildIn], Field(max_length=MAX_CHILDREN_PER_RESPONSABLE)] = field(
+        default_factory=list
+    )
     deleted: Annotated[bool, Field(description="The responsable was deleted in the source.")] = (
         False
     )

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlmodel import Session, col
 
 from edusim_common.problems import Conflict, InvalidInput, NotFound
 from edusim_common.text import fold_search
+from edusim_common.types import MAX_CHILDREN_PER_RESPONSABLE
 from fake_onde.models import (
     Address,
     ChangeOp,
@@ -207,6 +208,15 @@ def add_link(session: Session, now: datetime, pupil: Pupil, data: LinkCreate) ->
     if existing is not None:
         raise Conflict.for_field(
             "body.responsable_id", f"responsable {responsable.id} is already linked to this pupil"
+        )
+    linked = session.scalar(
+        select(func.count()).where(col(PupilResponsable.responsable_id) == responsable.id)
+    )
+    if (linked or 0) >= MAX_CHILDREN_PER_RESPONSABLE:
+        raise Conflict.for_field(
+            "body.responsable_id",
+            f"responsable {responsable.id} is already linked to {linked} pupils, the most "
+            "EduConnect takes for one responsable",
         )
     link = PupilResponsable(
         pupil_id=pupil.id or 0,

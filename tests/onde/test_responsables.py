@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fake_onde.models import Lien
+from fake_onde.service import responsables as responsables_service
 from tests.conftest import DEMO_UAI, make_school
 
 OTHER_UAI = "0000001B"
@@ -277,6 +278,26 @@ def test_duplicate_link_is_409(
     assert log(onde, service) == before
     listed = onde.get(f"/api/v1/pupils/{pupil['id']}/responsables", headers=director).json()
     assert [(x["lien"], x["responsable_id"]) for x in listed] == [("mere", parent["id"])]
+
+
+def test_a_responsable_takes_no_more_pupils_than_educonnect_does(
+    onde: TestClient,
+    director: dict[str, str],
+    service: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EduConnect's import takes at most MAX_CHILDREN_PER_RESPONSABLE children per responsable:
+    ONDE refuses the next link (409), so no responsable fails every night's sync."""
+    monkeypatch.setattr(responsables_service, "MAX_CHILDREN_PER_RESPONSABLE", 2)
+    parent = new_parent(onde, director)
+    pupils = [new_pupil(onde, director, prenoms=name)["id"] for name in ("Léa", "Tom", "Zoé")]
+    assert [link(onde, director, p, parent["id"]).status_code for p in pupils[:2]] == [201, 201]
+    before = log(onde, service)
+    refused = link(onde, director, pupils[2], parent["id"])
+    assert refused.status_code == 409
+    assert "already linked to 2 pupils" in refused.json()["detail"]
+    assert log(onde, service) == before
+    assert link(onde, director, pupils[2], new_parent(onde, director)["id"]).status_code == 201
 
 
 def test_update_and_delete_a_link(
