@@ -196,12 +196,21 @@ async def _handle_problem(request: Request, exc: Exception) -> Response:
     return as_page(request, exc.status, exc.detail, render(exc, request))
 
 
+def _field_error(err: dict[str, Any]) -> FieldError:
+    loc = tuple(err.get("loc", ()))
+    if err.get("type") == "json_invalid" and loc[:1] == ("body",):
+        # FastAPI locates a JSON syntax error at ("body", character): said, not a field path
+        at = f" at character {loc[1]}" if len(loc) > 1 else ""
+        error = (err.get("ctx") or {}).get("error")
+        return FieldError(
+            field="body", reason=f"not valid JSON{at}" + (f": {error}" if error else "")
+        )
+    return FieldError(field=_location(loc), reason=_validation_reason(err))
+
+
 async def _handle_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        FieldError(field=_location(err.get("loc", ())), reason=_validation_reason(err))
-        for err in exc.errors()
-    ]
+    errors = [_field_error(err) for err in exc.errors()]
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5]) or "invalid request"
     answer = problem_response(
         422, "invalid-input", "Invalid input", detail, request.url.path, errors
@@ -220,8 +229,24 @@ HTTP_DETAILS_FR = {
 HTTP_DETAIL_FR = "La demande n'a pas pu être traitée : rien n'a été enregistré."
 
 
+#: FastAPI's answer to a body it could not parse at all (not UTF-8, nested too deeply, a broken
+#: form): a 400 with this detail and nothing else.
+FASTAPI_UNPARSED_BODY = "There was an error parsing the body"
+UNPARSED_BODY = (
+    "the body could not be read: JSON encoded in UTF-8 is expected (or, for a page, its form)"
+)
+
+
 async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == FASTAPI_UNPARSED_BODY:
+        # The same 422 invalid-input as a JSON syntax error, which the API documents
+        errors = [FieldError(field="body", reason=UNPARSED_BODY)]
+        detail = f"body: {UNPARSED_BODY}"
+        answer = problem_response(
+            422, "invalid-input", "Invalid input", detail, request.url.path, errors
+        )
+        return as_page(request, 400, HTTP_DETAILS_FR[400], answer)
     codes = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}
     code = codes.get(exc.status_code, f"http-{exc.status_code}")
     title = code.replace("-", " ").capitalize()

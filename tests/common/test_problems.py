@@ -150,6 +150,28 @@ def test_422_for_a_malformed_json_body(onde: TestClient, director: dict[str, str
     assert problem["errors"][0]["field"].startswith("body")
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"nom": "Martin",', "not valid JSON at character 17: Expecting property name"),
+        (b'{"nom": "\xff"}', "the body could not be read: JSON encoded in UTF-8 is expected"),
+        (b"[" * 100_000 + b"]" * 100_000, "the body could not be read"),  # too deep to parse
+    ],
+)
+def test_an_unreadable_body_is_the_documented_422_saying_why(
+    onde: TestClient, director: dict[str, str], content: bytes, reason: str
+) -> None:
+    """FastAPI answers a body it cannot parse (not UTF-8, too deep) with a bare 400 that the
+    OpenAPI document does not list, and locates a JSON syntax error at "body.<character>"."""
+    response = onde.post(
+        f"/api/v1/schools/{DEMO_UAI}/pupils",
+        content=content,
+        headers={**director, "Content-Type": "application/json"},
+    )
+    problem = assert_problem(response, 422, "invalid-input", fields=("body",))
+    assert reason in problem["errors"][0]["reason"]
+
+
 def test_422_for_a_body_that_is_not_an_object(onde: TestClient, director: dict[str, str]) -> None:
     response = onde.post(f"/api/v1/schools/{DEMO_UAI}/pupils", json=[1, 2], headers=director)
     assert_problem(response, 422, "invalid-input")
