@@ -46,7 +46,7 @@ from fake_educonnect.pages.common import (
 from fake_educonnect.routes.console import DIRECTOR_PREFIX
 from fake_educonnect.security import Passwords
 from fake_educonnect.service import console, schools
-from fake_educonnect.service.accounts import AccountFilter, get_account, list_accounts
+from fake_educonnect.service.accounts import get_account
 from fake_educonnect.service.explain import explain_account
 from fake_educonnect.service.letters import issue_letter
 from fake_educonnect.service.views import account_detail
@@ -126,21 +126,13 @@ def _search(session: Session, uai: str, wanted: SearchForm, after: int) -> list[
     filters = console.ConsoleFilter(
         nom=wanted.nom,
         prenom=wanted.prenom,
+        identifiant=wanted.identifiant,
         state=wanted.etat.value if wanted.etat else None,
         origin=wanted.origine.value if wanted.origine else None,
         email=wanted.email,
         class_label=wanted.classe,
     )
-    if not wanted.identifiant:
-        return console.search(session, uai, filters, after, PAGE_SIZE)
-    by_identifiant = AccountFilter(identifiant=wanted.identifiant, school_uai=uai)
-    found = []
-    for account in list_accounts(session, by_identifiant, 0, 1):
-        # The other filters, applied by the console's own search to this one account.
-        same = console.search(session, uai, filters, (account.id or 0) - 1, 1)
-        if same and same[0].id == account.id:
-            found.append(account)
-    return found
+    return console.search(session, uai, filters, after, PAGE_SIZE)
 
 
 @router.get("/console", response_class=HTMLResponse, dependencies=with_bar)

@@ -94,6 +94,7 @@ def search(
     uai: School,
     nom: Annotated[str | None, Query(max_length=80)] = None,
     prenom: Annotated[str | None, Query(max_length=80)] = None,
+    identifiant: Annotated[str | None, Query(max_length=60)] = None,
     state: AccountState | None = None,
     origin: Origin | None = None,
     email: Annotated[str | None, Query(max_length=254)] = None,
@@ -101,7 +102,7 @@ def search(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[AccountSummary]:
-    """By family name, first name, class, state, email, origin."""
+    """By family name, first name, identifiant, class, state, email, origin."""
     position = decode_cursor(cursor, id=int)
     found = console.search(
         session,
@@ -109,6 +110,7 @@ def search(
         console.ConsoleFilter(
             nom=nom,
             prenom=prenom,
+            identifiant=identifiant,
             state=state.value if state else None,
             origin=origin.value if origin else None,
             email=email,

@@ -38,6 +38,7 @@ class ConsoleFilter:
 
     nom: str | None = None
     prenom: str | None = None
+    identifiant: str | None = None
     state: str | None = None
     origin: str | None = None
     email: str | None = None
@@ -79,6 +80,8 @@ def search(
     if filters.prenom:
         key = "|" + fold_letters(filters.prenom)
         query = query.where(col(Account.match_key).endswith(key, autoescape=True))
+    if filters.identifiant:  # identifiants are lower-case: as the parent types it, or not
+        query = query.where(col(Account.identifiant) == filters.identifiant.strip().lower())
     if filters.state:
         query = query.where(col(Account.state) == filters.state)
     if filters.origin:

@@ -243,3 +243,10 @@ def test_search_by_first_name_class_state_and_email(
     assert names(state="non_active") == ["Paul"]
     assert names(email="SOPHIE@example.org") == ["Sophie"]
     assert names(nom="durand", prenom="sophie") == []
+    # by identifiant, as the parent reads it to the school (the API ignored it: every account)
+    paul = educonnect.get(
+        "/api/v1/console/accounts", params={"prenom": "paul"}, headers=headers
+    ).json()["items"][0]["identifiant"]
+    assert names(identifiant=f" {paul.upper()} ") == ["Paul"]
+    assert names(identifiant=paul, state="active") == []
+    assert names(identifiant="x.inconnu99") == []
