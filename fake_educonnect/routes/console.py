@@ -172,16 +172,17 @@ def letter(
 @router.post("/accounts/{account_id}/reset-password", summary="Reset a parent's password")
 def reset_password(
     account: ScopedAccount,
-    body: ResetIn,
     session: DbSession,
     now: Now,
     uai: School,
     settings: Settings,
     passwords: PasswordsDep,
+    body: ResetIn | None = None,
 ) -> LetterOut:
-    """A new letter; the old password stops working. Self-activated origins need `confirm`;
-    a deactivated account gets no reset (`409` `account-deactivated`)."""
-    console.check_reset_allowed(account, body.confirm)
+    """A new letter; the old password stops working. Self-activated origins need `confirm`
+    (the body may be left out for the others, as for a letter); a deactivated account gets no
+    reset (`409` `account-deactivated`)."""
+    console.check_reset_allowed(account, body is not None and body.confirm)
     issued = issue_letter(
         session,
         now,

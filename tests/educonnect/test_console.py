@@ -81,6 +81,12 @@ def test_reset_of_a_self_activated_account_needs_confirmation(
     url = f"/api/v1/console/accounts/{created['account_id']}/reset-password"
     first = educonnect.post(url, json={}, headers=headers)
     assert first.status_code == 409
+    # no body at all is no confirmation either, as for a letter (it was a 422 "body: Field
+    # required" here, and worked for a letter)
+    for path in ("reset-password", "letter"):
+        bare = educonnect.post(url.replace("reset-password", path), headers=headers)
+        assert bare.status_code == 409, (path, bare.text)
+        assert bare.json()["code"] == first.json()["code"]
     assert first.json()["extra"]["origin"] == "Responsable"
     links = first.json()["extra"]["self_service"]
     assert set(links) == {"identifiant_oublie", "mot_de_passe_oublie"}
