@@ -278,7 +278,12 @@ def reset(
         snapshot_cli.reset_running_to_demo(sync, sync_token)
         return
     defaulted = _use_data_dir(data_dir)
-    if snapshot_cli.sync_running(os.environ["SYNC_DATABASE_URL"]):
+    sync_engine = make_engine(os.environ["SYNC_DATABASE_URL"])
+    try:
+        running = snapshot_cli.sync_running(sync_engine)
+    finally:
+        sync_engine.dispose()
+    if running:
         console.print(
             "[red]✘ the simulator is running on these databases: stop it first (Ctrl-C where "
             "`edusim up` runs), or rewind it in place with `edusim reset --demo --sync URL`. "

@@ -20,7 +20,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
 
 from edusim.cli_options import DataDir
 from edusim.snapshot import save
@@ -115,21 +115,22 @@ def _checked(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
-def sync_running(sync_database_url: str) -> bool:
+def sync_running(engine: Engine) -> bool:
     """Whether a sync service runs on this database (its scheduler's lock is held)."""
-    engine = make_engine(sync_database_url)
     leader = DeploymentLock(engine, LEADER_LOCK_KEY, "scheduler")
-    try:
-        running = not leader.acquire(blocking=False)
-        leader.release()
-    finally:
-        engine.dispose()
+    running = not leader.acquire(blocking=False)
+    leader.release()
     return running
 
 
 def _guard_offline(urls: dict[str, str]) -> None:
     """Refuse to touch the databases under a running sync service that did not answer."""
-    if sync_running(urls["sync"]):
+    engine = make_engine(urls["sync"])
+    try:
+        running = sync_running(engine)
+    finally:
+        engine.dispose()
+    if running:
         raise _fail(
             "a sync service is running on these databases but does not answer at --sync: give "
             "its URL (--sync http://HOST:PORT) so that it can push the restored clock"

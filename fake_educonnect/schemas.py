@@ -17,6 +17,7 @@ from edusim_common.types import (
     PersonName,
     ShortText,
 )
+from edusim_common.uai import Uai as KeyedUai
 from fake_educonnect.models import AccountState, AttachmentStatus, Origin, SourceKind
 
 Uai = Annotated[str, StringConstraints(pattern=r"^[0-9]{7}[A-Z]$")]
@@ -569,11 +570,12 @@ MAX_SCHOOLS_PER_CALL = 5000
 
 
 class SchoolIn(BaseModel):
-    """A school as its source (ONDE) names it."""
+    """A school as its source (ONDE) names it (its UAI's key letter checked: the directory
+    keeps every school it is given)."""
 
     model_config = STRICT_INPUT
 
-    uai: Uai = Field(examples=["0021593W"])
+    uai: KeyedUai = Field(examples=["0021593W"])
     name: ShortText = Field(examples=["École élémentaire Jean Jaurès"])
     commune: ShortText = Field(examples=["Lille"])
 

@@ -11,9 +11,9 @@
 from __future__ import annotations
 
 import re
-from typing import Final
 
 from edusim_common.phones import normalize_phone
+from edusim_common.uai import KEY_ALPHABET, make_uai, normalize_uai, uai_key
 
 __all__ = [
     "KEY_ALPHABET",
@@ -27,31 +27,13 @@ __all__ = [
     "uai_key",
 ]
 
-KEY_ALPHABET: Final = "ABCDEFGHJKLMNPRSTUVWXYZ"
-_UAI = re.compile(r"^[0-9]{7}[A-Z]$")
 _INE = re.compile(r"^[0-9]{10}[A-Z]$")
 _INSEE = re.compile(r"^([0-9]{5}|2[AB][0-9]{3})$")
-
-
-def uai_key(digits: str) -> str:
-    """The key letter of a 7-digit UAI."""
-    return KEY_ALPHABET[int(digits) % 23]
 
 
 def ine_key(digits: str) -> str:
     """The key letter of a 10-digit INE (the simulator's own documented key)."""
     return KEY_ALPHABET[(int(digits) * 7 + 3) % 23]
-
-
-def normalize_uai(value: str) -> str:
-    """Check a UAI and return it upper-case; raise ``ValueError`` naming what is wrong."""
-    candidate = value.strip().upper()
-    if not _UAI.match(candidate):
-        raise ValueError("a UAI is 7 digits followed by a key letter, e.g. 0021593W")
-    expected = uai_key(candidate[:7])
-    if candidate[7] != expected:
-        raise ValueError(f"wrong key letter: {candidate[:7]} takes '{expected}'")
-    return candidate
 
 
 def normalize_ine(value: str) -> str:
@@ -63,12 +45,6 @@ def normalize_ine(value: str) -> str:
     if candidate[10] != expected:
         raise ValueError(f"wrong key letter: {candidate[:10]} takes '{expected}'")
     return candidate
-
-
-def make_uai(number: int) -> str:
-    """A valid UAI for ``number`` (0 <= number < 10**7)."""
-    digits = f"{number:07d}"
-    return digits + uai_key(digits)
 
 
 def make_ine(number: int) -> str:

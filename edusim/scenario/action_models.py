@@ -156,7 +156,7 @@ class SiecleChild(Strict):
     prenoms: Text
     birth_date: date
     level: Text = "6E"
-    school_uai: str = "0590117W"
+    school_uai: str = "0590117G"
 
     @field_validator("school_uai")
     @classmethod

@@ -12,6 +12,7 @@ from edusim_common.deps import DbSession, Now
 from edusim_common.pagination import Page, decode_cursor, encode_cursor
 from edusim_common.problems import PROBLEM_RESPONSES, NotFound, Unauthorized
 from edusim_common.school_tokens import school_of_token, school_token
+from edusim_common.uai import Uai as KeyedUai
 from fake_educonnect.deps import IdPath, PasswordsDep, ServiceOnly, Settings
 from fake_educonnect.models import Account, AccountState, Attachment, Child, Origin
 from fake_educonnect.schemas import (
@@ -79,9 +80,7 @@ ScopedAttachment = Annotated[tuple[Attachment, Child], Depends(scoped_attachment
 
 
 @tokens.get("/schools/{uai}/director-token", summary="A director's console token (service)")
-def director_token(
-    uai: Annotated[str, Path(pattern=r"^[0-9]{7}[A-Z]$")], settings: Settings
-) -> DirectorToken:
+def director_token(uai: Annotated[KeyedUai, Path()], settings: Settings) -> DirectorToken:
     """Hand a director the token of the console for their school."""
     return DirectorToken(
         school_uai=uai, director_token=school_token(DIRECTOR_PREFIX, settings.secret_key, uai)

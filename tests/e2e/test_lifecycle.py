@@ -121,7 +121,7 @@ def test_a_2d_parent_gets_the_1d_child_proposed_after_the_sync(stack: Stack) -> 
             "password": "College2025",
             "children": [{"source_id": "E-1", "ine": "123456789AB", "nom": "Martin",
                           "prenoms": "Hugo", "birth_date": "2013-06-01",
-                          "school_uai": "0590100W", "level": "5E"}],
+                          "school_uai": "0590100N", "level": "5E"}],
         }]},
     ).json()["results"][0]  # fmt: skip
     director = open_school(stack)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 SCHOOL = "0021593W"
-OTHER_SCHOOL = "0590001W"
+OTHER_SCHOOL = "0590001F"
 
 
 def child(

@@ -16,7 +16,7 @@ from tests.educonnect.helpers import (
     one_parent,
 )
 
-COLLEGE = "0590100W"
+COLLEGE = "0590100N"
 
 
 def _siecle_parent(client: TestClient, service: dict[str, str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
 from edusim_common.db import make_engine
+from edusim_common.uai import make_uai
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.main import METADATA
 from fake_educonnect.main import create_app as create_educonnect_app
@@ -73,6 +74,7 @@ def test_get_lists_the_directory_page_by_page(
     [
         ({"items": [JAURES | {"academie": "Lille"}]}, "academie"),  # strict: unknown field
         ({"items": [JAURES | {"uai": "0021593"}]}, "uai"),
+        ({"items": [JAURES | {"uai": "0590401X"}]}, "wrong key letter: 0590401 takes 'R'"),
         ({"items": [JAURES | {"name": ""}]}, "name"),
         ({"items": [JAURES | {"name": "École\x00"}]}, "name"),
         ({"items": [{"uai": SCHOOL, "name": "École"}]}, "commune"),
@@ -93,7 +95,7 @@ def test_a_malformed_body_is_a_422_problem_and_changes_nothing(
 
 
 def test_the_list_length_is_bounded(educonnect: TestClient, ec_service: dict[str, str]) -> None:
-    many = [JAURES | {"uai": f"{n:07d}A"} for n in range(5001)]
+    many = [JAURES | {"uai": make_uai(n)} for n in range(5001)]
     refused = educonnect.put("/api/v1/schools", json={"items": many}, headers=ec_service)
     assert refused.status_code == 422
     assert _put(educonnect, ec_service, *many[:5000]).json()["created"] == 5000
@@ -149,9 +151,9 @@ def test_a_siecle_fixture_may_name_its_school(
     college = {"school_name": "Collège Jean Moulin", "school_commune": "Arras"}
     child = {
         "source_id": "S1", "ine": "0987654321K", "nom": "Martin", "prenoms": "Théo",
-        "birth_date": "2013-05-06", "school_uai": "0620001X", "level": "5E",
+        "birth_date": "2013-05-06", "school_uai": "0620001P", "level": "5E",
     }  # fmt: skip
-    unnamed = child | {"source_id": "S2", "school_uai": "0620002Y"}
+    unnamed = child | {"source_id": "S2", "school_uai": "0620002R"}
     body = {
         "items": [
             {"source_id": "s-1", "nom": "Martin", "prenom": "Sophie", "mobile": "+33612345678",
@@ -163,7 +165,7 @@ def test_a_siecle_fixture_may_name_its_school(
     assert loaded.json()["results"][0]["outcome"] == "created"
     listed = _listed(educonnect, ec_service)
     assert [(s["uai"], s["name"], s["commune"]) for s in listed] == [
-        ("0620001X", "Collège Jean Moulin", "Arras")
+        ("0620001P", "Collège Jean Moulin", "Arras")
     ]
 
 

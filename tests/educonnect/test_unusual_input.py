@@ -60,6 +60,9 @@ def test_identifiers_with_non_ascii_digits_are_refused(
         f"/api/v1/schools/{SCHOOL.translate(ARABIC_INDIC)}/director-token", headers=ec_service
     )
     assert token.status_code == 422, token.text
+    wrong_key = educonnect.get("/api/v1/schools/0590401X/director-token", headers=ec_service)
+    assert wrong_key.status_code == 422, wrong_key.text
+    assert "wrong key letter: 0590401 takes 'R'" in wrong_key.json()["detail"]
     code = educonnect.post(
         "/api/v1/activation/sms/confirm",
         json={

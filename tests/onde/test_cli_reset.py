@@ -30,6 +30,7 @@ def test_reset_masks_database_passwords(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(edusim.cli, "make_engine", local_engine)
     result = CliRunner().invoke(app, ["reset", "--yes", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert len(engines) == 3
+    # the sync's database first, to refuse while the simulator runs on it; then the three erased
+    assert [url.rsplit("/", 1)[1] for url in engines] == ["sync", "onde", "educonnect", "sync"]
     assert "s3cret" not in result.output
     assert "onde: erased (postgresql+psycopg://edusim:***@db.example:5432/onde)" in result.output

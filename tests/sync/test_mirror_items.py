@@ -22,7 +22,7 @@ from sync_service.mirror import (
     responsable_row,
 )
 
-UAI = "0751234A"
+UAI = "0751234J"
 
 
 def _pupil(pid: int, class_id: int | None, state: str = "admis") -> dict[str, Any]:
