@@ -10,12 +10,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from edusim_common.problems import Unauthorized
 
-_bearer = HTTPBearer(auto_error=False, description="The service token.")
+#: The ``Authorization: Bearer`` scheme of the service token (documented as such).
+service_bearer = HTTPBearer(auto_error=False, description="The service token.")
 
 
 def require_service_token(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(service_bearer)],
 ) -> None:
     """Only a caller holding ``app.state.settings.service_token`` may go on."""
     expected: str = request.app.state.settings.service_token

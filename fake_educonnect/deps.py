@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials
 
-from edusim_common.service_auth import require_service_token
+from edusim_common.problems import Forbidden, Unauthorized
+from edusim_common.school_tokens import school_of_token
+from edusim_common.service_auth import require_service_token, service_bearer
 from fake_educonnect.config import EduConnectSettings
 from fake_educonnect.security import Passwords
 
@@ -29,4 +32,27 @@ def get_passwords(request: Request) -> Passwords:
 
 Settings = Annotated[EduConnectSettings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
-ServiceOnly = Depends(require_service_token)
+#: How a director's console token starts (``ec-dir-<UAI>-<hmac>``).
+DIRECTOR_PREFIX = "ec-dir-"
+
+
+def require_service(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(service_bearer)],
+) -> None:
+    """The service token; a director's valid token is known but not allowed here: 403."""
+    try:
+        require_service_token(request, credentials)
+    except Unauthorized:
+        secret_key = get_settings(request).secret_key
+        if credentials is not None and school_of_token(
+            DIRECTOR_PREFIX, secret_key, credentials.credentials
+        ):
+            raise Forbidden(
+                "this operation needs the service token: a director's token opens the console "
+                "(/api/v1/console/…) only"
+            ) from None
+        raise
+
+
+ServiceOnly = Depends(require_service)

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from edusim_common.app import create_service_app
-from edusim_common.service_auth import require_service_token
 from fake_educonnect.config import EduConnectSettings
+from fake_educonnect.deps import require_service
 from fake_educonnect.models import EduConnectModel, upgrade_schema
 from fake_educonnect.pages import pages as web_pages
 from fake_educonnect.routes import console, history, parent, selfservice, service_api
@@ -39,7 +39,7 @@ def create_app(settings: EduConnectSettings | None = None) -> FastAPI:
         settings=settings,
         metadata=METADATA,
         lock_key=EDUCONNECT_LOCK_KEY,
-        require_admin=require_service_token,
+        require_admin=require_service,
         routers=[
             service_api.router,
             parent.router,

@@ -23,7 +23,7 @@ from edusim_common.school_tokens import school_of_token, school_token
 from edusim_common.web.explain_fr import diagnosis_fr
 from edusim_common.web.forms import FlashLevel, FormErrors, confirmed, redirect, validate
 from edusim_common.web.words_fr import de
-from fake_educonnect.deps import PasswordsDep
+from fake_educonnect.deps import DIRECTOR_PREFIX, PasswordsDep
 from fake_educonnect.models import (
     Account,
     AccountSource,
@@ -43,7 +43,6 @@ from fake_educonnect.pages.common import (
     settings_of,
     with_bar,
 )
-from fake_educonnect.routes.console import DIRECTOR_PREFIX
 from fake_educonnect.security import Passwords
 from fake_educonnect.service import console, schools
 from fake_educonnect.service.accounts import get_account

@@ -13,7 +13,7 @@ from edusim_common.pagination import Page, decode_cursor, encode_cursor
 from edusim_common.problems import PROBLEM_RESPONSES, NotFound, Unauthorized
 from edusim_common.school_tokens import school_of_token, school_token
 from edusim_common.uai import Uai as KeyedUai
-from fake_educonnect.deps import IdPath, PasswordsDep, ServiceOnly, Settings
+from fake_educonnect.deps import DIRECTOR_PREFIX, IdPath, PasswordsDep, ServiceOnly, Settings
 from fake_educonnect.models import Account, AccountState, Attachment, Child, Origin
 from fake_educonnect.schemas import (
     AccountDetail,
@@ -32,7 +32,6 @@ from fake_educonnect.service.explain import explain_account
 from fake_educonnect.service.letters import IssuedLetter, issue_letter
 from fake_educonnect.service.views import account_detail, account_public, attachment_public
 
-DIRECTOR_PREFIX = "ec-dir-"
 router = APIRouter(prefix="/console", tags=["console"], responses=PROBLEM_RESPONSES)
 tokens = APIRouter(tags=["console"], responses=PROBLEM_RESPONSES, dependencies=[ServiceOnly])
 _bearer = HTTPBearer(auto_error=False, description="A school director's console token.")

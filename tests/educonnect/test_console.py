@@ -194,6 +194,14 @@ def test_a_director_never_sees_another_schools_parents(
         == "proposed"
     )
     assert educonnect.get("/api/v1/console/accounts").status_code == 401
+    # A director's token is known, but opens the console only: 403 on the service's routes,
+    # as ONDE answers (it was a 401, as for no token at all); a forged one stays a 401.
+    for path in ("/api/v1/accounts", "/api/v1/faults", "/api/v1/outbox"):
+        known = educonnect.get(path, headers=headers)
+        assert known.status_code == 403, (path, known.text)
+        assert "a director's token opens the console" in known.json()["detail"]
+    forged = {"Authorization": headers["Authorization"][:-4] + "0000"}
+    assert educonnect.get("/api/v1/accounts", headers=forged).status_code == 401
 
 
 def test_search_and_stats(educonnect: TestClient, ec_service: dict[str, str]) -> None:

@@ -105,11 +105,11 @@ def test_the_directory_needs_the_service_token(
     educonnect: TestClient, ec_service: dict[str, str]
 ) -> None:
     console = director(educonnect, ec_service)
-    for headers in ({}, console, {"Authorization": "Bearer not-the-token"}):
+    for headers, status in (({}, 401), (console, 403), ({"Authorization": "Bearer not-it"}, 401)):
         put = _put(educonnect, headers, JAURES)
         got = educonnect.get("/api/v1/schools", headers=headers)
         for answer in (put, got):
-            assert answer.status_code == 401, answer.text
+            assert answer.status_code == status, answer.text
             assert answer.headers["content-type"].startswith(PROBLEM)
     assert _listed(educonnect, ec_service) == []
 

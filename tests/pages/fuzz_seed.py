@@ -14,8 +14,8 @@ from sqlalchemy import Engine, delete
 
 from edusim_common.db import unit_of_work
 from edusim_common.school_tokens import school_token
+from fake_educonnect.deps import DIRECTOR_PREFIX
 from fake_educonnect.models import RateEvent
-from fake_educonnect.routes.console import DIRECTOR_PREFIX
 from fake_onde.auth import director_token
 from tests.conftest import DEMO_UAI, EC_SECRET_KEY, EC_SERVICE_TOKEN, SECRET_KEY, make_school
 from tests.educonnect.factories import OTHER_SCHOOL, child, responsable
