@@ -323,6 +323,11 @@ def change_password(
     """
     login_session, account = current
     check_password_rule(body.new_password, "body.new_password")
+    asked = parent.password_rule(account, login_session) is PasswordRule.change
+    if asked and body.current_password is None:  # not a wrong try: nothing to count
+        raise InvalidInput.for_field(
+            "body.current_password", "required: this account's current password is asked"
+        )
     checked = check_password_change(
         request, session, now, settings, passwords, current, body.current_password or ""
     )

@@ -64,6 +64,18 @@ def test_a_franceconnect_parent_sets_a_first_password_in_her_own_session(
     assert again.status_code == 422
     assert again.headers["content-type"].startswith(PROBLEM)
     assert again.json()["errors"][0]["field"] == "body.current_password"
+    # said missing, not wrong (it was « wrong current password »), and not a failed try
+    assert again.json()["errors"][0]["reason"] == (
+        "required: this account's current password is asked"
+    )
+    for _ in range(6):  # more than the failed logins an account takes
+        educonnect.post(
+            "/api/v1/me/password", json={"new_password": "Autre2026"}, headers=bearer(session)
+        )
+    login = educonnect.post(
+        "/api/v1/login", json={"identifiant": session["identifiant"], "password": "Soleil2026"}
+    )
+    assert login.status_code == 200, login.text
 
 
 def test_wrong_current_passwords_count_as_failed_logins(
