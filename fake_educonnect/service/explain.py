@@ -47,11 +47,16 @@ def explain_source(session: Session, now: datetime, source: str, source_id: str)
         )
     ).first()
     if link is None:
+        how = (
+            "a change made in ONDE on day D reaches EduConnect with the night's sync, on D+1"
+            if source == "onde"
+            else "secondary-school (SIECLE) records are loaded as fixtures (POST "
+            "/api/v1/fixtures/siecle), not synchronised from ONDE"
+        )
         return [
             Statement(
                 "not_synchronised",
-                f"No EduConnect record for {source} responsable {source_id} yet: a change made in "
-                "ONDE on day D reaches EduConnect with the night's sync, on D+1.",
+                f"No EduConnect record for {source} responsable {source_id} yet: {how}.",
             )
         ]
     account = session.get(Account, link.account_id)

@@ -28,6 +28,12 @@ def test_unknown_source_is_not_synchronised_yet(
     assert body["account"] is None
     assert body["events"] == []
     assert [s["code"] for s in body["explanation"]] == ["not_synchronised"]
+    assert "the night's sync, on D+1" in body["explanation"][0]["text"]
+    siecle = educonnect.get("/api/v1/history/sources/siecle/999", headers=ec_service).json()
+    [statement] = siecle["explanation"]
+    assert statement["code"] == "not_synchronised"
+    assert "SIECLE" in statement["text"]
+    assert "ONDE on day D" not in statement["text"]  # it said so of a SIECLE record
 
 
 def test_excluded_foster_family_says_why(
