@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from edusim_common.problems import Conflict
+from edusim_common.clock import PARIS
+from edusim_common.problems import Conflict, InvalidInput
 from fake_educonnect.models import FranceConnectIdentity
 from fake_educonnect.schemas import FranceConnectIdentityIn
 
@@ -16,9 +17,15 @@ from fake_educonnect.schemas import FranceConnectIdentityIn
 def add_identity(
     session: Session, now: datetime, claims: FranceConnectIdentityIn
 ) -> FranceConnectIdentity:
-    """Store a test identity; 409 if its ``sub`` is taken."""
+    """Store a test identity; 409 if its ``sub`` is taken, 422 if its birth date cannot be."""
     if session.get(FranceConnectIdentity, claims.sub) is not None:
         raise Conflict.for_field("body.sub", f"identity {claims.sub} already exists")
+    # "Today" is the simulated date in France, as the clock shows it.
+    today = now.astimezone(PARIS).date()
+    if claims.birthdate > today:
+        raise InvalidInput.for_field("body.birthdate", f"is after today ({today.isoformat()})")
+    if claims.birthdate.year < today.year - 130:
+        raise InvalidInput.for_field("body.birthdate", "is more than 130 years ago")
     identity = FranceConnectIdentity(**claims.model_dump(mode="python"), created_at=now)
     identity.email = str(claims.email) if claims.email else None
     session.add(identity)

@@ -93,6 +93,22 @@ def test_identities_are_validated_and_unique(
     )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} >= {"body.birthdate", "body.gender"}
+    person = {"given_name": "Zoé", "family_name": "Roux", "gender": "female"}
+    today = educonnect.get("/api/v1/clock").json()["local_date"]  # the simulated one
+    for sub, born, reason in (
+        ("fc-later", "2999-01-01", f"is after today ({today})"),
+        ("fc-old", "1850-01-01", "is more than 130 years ago"),
+    ):
+        refused = educonnect.post(
+            "/api/v1/franceconnect/identities",
+            json=person | {"sub": sub, "birthdate": born},
+            headers=ec_service,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"] == [{"field": "body.birthdate", "reason": reason}]
+    born_today = person | {"sub": "fc-today", "birthdate": today}
+    added = educonnect.post("/api/v1/franceconnect/identities", json=born_today, headers=ec_service)
+    assert added.status_code == 201, added.text
     assert educonnect.post(LOGIN, json={"sub": "unknown"}).status_code == 404
 
 
