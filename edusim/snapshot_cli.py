@@ -105,6 +105,14 @@ def _api(url: str, token: str | None) -> Iterator[httpx.Client]:
         yield c
 
 
+def _fields(response: httpx.Response) -> list[str]:
+    """The fields a problem answer names."""
+    try:
+        return [error["field"] for error in response.json().get("errors", [])]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
 def _checked(response: httpx.Response) -> Any:
     if response.status_code >= 400:
         try:
@@ -133,7 +141,8 @@ def _guard_offline(urls: dict[str, str]) -> None:
     if running:
         raise _fail(
             "a sync service is running on these databases but does not answer at --sync: give "
-            "its URL (--sync http://HOST:PORT) so that it can push the restored clock"
+            "its URL (--sync http://HOST:PORT, or EDUSIM_SYNC_URL) so that the command goes "
+            "through it"
         )
 
 
@@ -171,8 +180,10 @@ def save_command(
     """Save the three databases and the clock under NAME (refused while a sync run is going)."""
     if not offline and sync_answers(sync):
         with _api(sync, sync_token) as api:
-            body = _checked(api.post("/snapshots", json={"name": name, "overwrite": overwrite}))
-        row = _describe(body)
+            answer = api.post("/snapshots", json={"name": name, "overwrite": overwrite})
+        if answer.status_code == 409 and _fields(answer) == ["body.name"]:  # the name is taken
+            raise _fail(f"snapshot {name} exists: add --overwrite to replace it")
+        row = _describe(_checked(answer))
         console.print(f"[green]✔ Snapshot {row[0]} saved[/green] by the sync service at {sync}")
         console.print(f"  simulated time {row[2]}; rows: {row[4]}; {row[3]}")
         return

@@ -275,6 +275,10 @@ def test_download_then_upload_under_another_name(snap_stack: Stack) -> None:
     again = stack.sync_call("POST", "/api/v1/snapshots", json={"name": "un"})
     assert again.status_code == 409
     assert "overwrite" in again.json()["detail"]
+    online = ["--sync", stack.sync.url, "--sync-token", SYNC_TOKEN]
+    cli = CliRunner().invoke(app, ["snapshot", "save", "un", *online])
+    assert cli.exit_code == 1, cli.output
+    assert "snapshot un exists: add --overwrite to replace it" in cli.output  # the CLI's option
     file = stack.sync_call("GET", "/api/v1/snapshots/un")
     assert file.status_code == 200
     uploaded = stack.sync_call("PUT", "/api/v1/snapshots/copie", content=file.content)
