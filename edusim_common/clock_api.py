@@ -21,7 +21,7 @@ from sqlalchemy import (
 from edusim_common.clock import ClockMode, ClockRecord, ClockState, SimClock, as_utc
 from edusim_common.db import UTCDateTime, add_missing_columns, unit_of_work
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
-from edusim_common.types import STRICT_INPUT
+from edusim_common.types import STRICT_INPUT, DateTimeText
 
 #: The range of simulated time every service accepts (UTC; the end is excluded). The sync pushes
 #: its clock to ONDE and EduConnect, so they must all accept the same range.
@@ -120,7 +120,7 @@ class ClockSet(BaseModel):
 
     model_config = STRICT_INPUT
 
-    now: datetime = Field(examples=["2026-09-01T06:00:00Z"])
+    now: DateTimeText = Field(examples=["2026-09-01T06:00:00Z"])  # text, not seconds since 1970
     mode: ClockMode | None = Field(default=None, examples=["manual"])
 
 
@@ -129,7 +129,8 @@ class ClockAdvance(BaseModel):
 
     model_config = STRICT_INPUT
 
-    seconds: float = Field(ge=0, le=10 * 366 * 86400, examples=[86400])
+    # Strict: a JSON number, not false or "1"
+    seconds: float = Field(strict=True, ge=0, le=10 * 366 * 86400, examples=[86400])
 
 
 def clock_router(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime
 from typing import Annotated
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.networks import validate_email
 
 from edusim_common.text import clean_name
@@ -16,6 +17,21 @@ from edusim_common.text import clean_name
 #: dropped. A misspelt field, or a read-only one (a pupil's ``state`` in a PATCH), would otherwise
 #: answer 200 having changed nothing.
 STRICT_INPUT = ConfigDict(extra="forbid")
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError(
+            "expected a date and time as ISO 8601 text (e.g. 2026-09-01T21:59:59Z), not a number"
+        )
+    return value
+
+
+#: A date and time given as text, as in a query string: pydantic would read ``0.5`` as seconds
+#: since 1970.
+DateTimeText = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 #: The most pupils one responsable may be linked to: ONDE refuses the next link, and EduConnect's
 #: import takes no more children per responsable (a school's file, not a realistic family size).

@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, Field, StrictBool
 
 from edusim_common.clock import ClockMode, ClockState
-from edusim_common.types import STRICT_INPUT
+from edusim_common.types import STRICT_INPUT, DateTimeText
 from sync_service.models import Run
 
 
@@ -94,7 +94,7 @@ class ClockSetIn(BaseModel):
 
     model_config = STRICT_INPUT
 
-    now: datetime
+    now: DateTimeText  # text (ISO 8601), not a number of seconds since 1970
     mode: ClockMode | None = None
 
 
@@ -103,7 +103,7 @@ class ClockAdvanceIn(BaseModel):
 
     model_config = STRICT_INPUT
 
-    seconds: float = Field(ge=0, le=400 * 86400, examples=[86400])
+    seconds: float = Field(strict=True, ge=0, le=400 * 86400, examples=[86400])  # no false, "1"
 
 
 class ClockMove(BaseModel):

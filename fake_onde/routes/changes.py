@@ -13,6 +13,7 @@ from edusim_common.clock import as_utc
 from edusim_common.collector import collection_paused
 from edusim_common.deps import DbSession
 from edusim_common.problems import PROBLEM_RESPONSES, InvalidInput
+from edusim_common.types import DateTimeText
 from fake_onde.deps import MAX_ID, Caller, Settings, page_limit
 from fake_onde.models import ChangeOp, EntityKind, Uai
 from fake_onde.service import changes
@@ -75,7 +76,8 @@ def read_changes(
     settings: Settings,
     after: Annotated[int, Query(ge=0, le=MAX_ID, description="Last `seq` already read.")] = 0,
     until: Annotated[
-        datetime | None, Query(description="Cut-off: only changes recorded at or before it.")
+        DateTimeText | None,
+        Query(description="Cut-off: only changes recorded at or before it (ISO 8601)."),
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=50000)] = None,
     school: Annotated[Uai | None, Query(description="Only this UAI")] = None,

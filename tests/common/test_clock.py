@@ -371,6 +371,12 @@ def test_clock_writes_need_the_service_token(
         ("PUT", "/api/v1/clock", {}, "body.now"),
         ("POST", "/api/v1/clock/advance", {"seconds": -1}, "body.seconds"),
         ("POST", "/api/v1/clock/advance", {"seconds": "soon"}, "body.seconds"),
+        # numbers only: a boolean or a numeral in a string was read as one (found by fuzzing)
+        ("POST", "/api/v1/clock/advance", {"seconds": False}, "body.seconds"),
+        ("POST", "/api/v1/clock/advance", {"seconds": "1"}, "body.seconds"),
+        # a date as text only: a number was read as seconds since 1970
+        ("PUT", "/api/v1/clock", {"now": "-1"}, "body.now"),
+        ("PUT", "/api/v1/clock", {"now": 1790000000}, "body.now"),
         ("POST", "/api/v1/clock/advance", {"seconds": 11 * 366 * 86400}, "body.seconds"),
     ],
 )

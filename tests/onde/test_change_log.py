@@ -353,7 +353,10 @@ def test_until_stops_at_the_first_later_change_even_if_the_clock_went_back(
     assert [c["op"] for c in rest] == ["create", "update"]
 
 
-@pytest.mark.parametrize("until", ["1800-01-01T00:00:00Z", "yesterday", "3001-01-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "until",
+    ["1800-01-01T00:00:00Z", "yesterday", "3001-01-01T00:00:00Z", "0.5", "1790000000", "-1e3"],
+)
 def test_bad_until_is_422(onde: TestClient, service: dict[str, str], until: str) -> None:
     response = onde.get("/api/v1/changes", params={"until": until}, headers=service)
     assert response.status_code == 422
