@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy import Engine, MetaData
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,6 +58,7 @@ class ServiceSettings(Protocol):
     clock_start: datetime
     clock_mode: ClockMode
     service_token: str
+    cors_origins: list[str]
 
 
 NUL_IN_URL_FR = "Cette adresse contient un caractère nul (%00) : vérifiez le lien."
@@ -197,6 +199,14 @@ def create_service_app(
     app.add_middleware(FaultInjection, registry=app.state.faults)
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(RefreshClock)
+    if settings.cors_origins:  # outermost: a preflight is answered before anything else runs
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Prefer"],
+            expose_headers=["Location", "Retry-After", "Preference-Applied", "Content-Disposition"],
+        )
     app.include_router(faults_router(require_admin), prefix=API_PREFIX)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Annotated
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.networks import validate_email
+from pydantic_settings import NoDecode
 
 from edusim_common.text import clean_name
 
@@ -32,6 +34,30 @@ def _not_a_number(value: object) -> object:
 #: A date and time given as text, as in a query string: pydantic would read ``0.5`` as seconds
 #: since 1970.
 DateTimeText = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+_ORIGIN = re.compile(r"^https?://[^/\s]+$")
+
+
+def _origins(value: object) -> object:
+    """A comma-separated list as an environment variable gives it, or a JSON list; checked."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else [o for o in text.split(",") if o]
+    if isinstance(value, list):
+        origins = [str(origin).strip().rstrip("/") for origin in value]
+        wrong = [o for o in origins if o != "*" and not _ORIGIN.match(o)]
+        if wrong:
+            raise ValueError(
+                f"not a browser origin: {', '.join(wrong)} (scheme, host and port, e.g. "
+                "http://localhost:3000; or * for any)"
+            )
+        return origins
+    return value
+
+
+#: The browser origins a service's API answers cross-origin (CORS): ``*_CORS_ORIGINS``, e.g.
+#: ``http://localhost:3000,https://ent.example`` or ``*``; empty (the default): none.
+CorsOrigins = Annotated[list[str], NoDecode, BeforeValidator(_origins)]
 
 #: The most pupils one responsable may be linked to: ONDE refuses the next link, and EduConnect's
 #: import takes no more children per responsable (a school's file, not a realistic family size).

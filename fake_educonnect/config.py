@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edusim_common.clock import ClockMode
+from edusim_common.types import CorsOrigins
 
 DEV_SERVICE_TOKEN = "educonnect-service-dev-token"
 DEV_SECRET_KEY = "educonnect-dev-secret-change-me"
@@ -21,6 +22,11 @@ class EduConnectSettings(BaseSettings):
     database_url: str = Field(default="sqlite:///./data/educonnect.db")
     service_token: str = Field(
         default=DEV_SERVICE_TOKEN, min_length=8, description="Bearer token of the sync service."
+    )
+    cors_origins: CorsOrigins = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API from their pages (CORS), comma-"
+        "separated (http://localhost:3000) or * for any; empty: none.",
     )
     secret_key: str = Field(
         default=DEV_SECRET_KEY,

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edusim_common.clock import ClockMode
+from edusim_common.types import CorsOrigins
 
 DEV_SERVICE_TOKEN = "onde-service-dev-token"
 DEV_SECRET_KEY = "onde-dev-secret-change-me"
@@ -26,6 +27,11 @@ class OndeSettings(BaseSettings):
         default=DEV_SERVICE_TOKEN,
         min_length=8,
         description="Bearer token of the sync service and administrators (all schools).",
+    )
+    cors_origins: CorsOrigins = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API from their pages (CORS), comma-"
+        "separated (http://localhost:3000) or * for any; empty: none.",
     )
     secret_key: str = Field(
         default=DEV_SECRET_KEY,

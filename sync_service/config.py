@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from edusim_common.clock import ClockMode
+from edusim_common.types import CorsOrigins
 
 DEV_SERVICE_TOKEN = "sync-service-dev-token"
 
@@ -20,6 +21,11 @@ class SyncSettings(BaseSettings):
     database_url: str = Field(default="sqlite:///./data/sync.db")
     service_token: str = Field(
         default=DEV_SERVICE_TOKEN, min_length=8, description="Bearer token of administrators."
+    )
+    cors_origins: CorsOrigins = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API from their pages (CORS), comma-"
+        "separated (http://localhost:3000) or * for any; empty: none.",
     )
     clock_start: datetime = Field(default=datetime.fromisoformat("2026-09-01T08:00:00+02:00"))
     clock_mode: ClockMode = ClockMode.manual
