@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -223,11 +223,18 @@ def _databases(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+_END = object()
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def read_lines(source: IO[bytes]) -> Iterator[Any]:
     try:
         with gzip.GzipFile(fileobj=source, mode="rb") as gz:
             for raw in gz:
-                yield json.loads(raw)
+                yield json.loads(raw, parse_constant=_no_constant)  # no NaN nor Infinity
     except (OSError, EOFError, ValueError) as exc:
         raise SnapshotError(f"damaged snapshot file: {exc}") from exc
 
@@ -267,7 +274,10 @@ def content(info: SnapshotInfo, lines: Iterator[Any]) -> Iterator[TableStart | l
                     f"{len(line)} values for {len(current.columns)} columns"
                 )
             counted[(current.database, current.name)] += 1
-            yield [decode_value(value) for value in line]
+            values = [decode_value(value) for value in line]
+            if current.name == CLOCK_TABLE:
+                _check_clock_row(current, dict(zip(current.columns, values, strict=True)))
+            yield values
         elif isinstance(line, dict) and isinstance(line.get("table"), dict):
             current = _table_start(info, line["table"])
             key = (current.database, current.name)
@@ -276,13 +286,33 @@ def content(info: SnapshotInfo, lines: Iterator[Any]) -> Iterator[TableStart | l
             counted[key] = 0
             yield current
         elif line == {"end": True}:
-            if next(lines, None) is not None:
+            if next(lines, _END) is not _END:
                 raise SnapshotError("damaged snapshot file: lines after its end line")
             _check_counts(info, counted)
             return
         else:
             raise SnapshotError(f"damaged snapshot file: an unexpected line {str(line)[:60]!r}")
     raise SnapshotError("damaged snapshot file: it ends before its end line (truncated?)")
+
+
+#: The table in which each service keeps its simulated clock (``edusim_common.clock_api``).
+CLOCK_TABLE = "sim_clock"
+
+
+def _check_clock_row(table: TableStart, row: dict[str, Any]) -> None:
+    """A service's clock as restored: a mode the services know, a time within the clock's range
+    (a service whose clock row is neither answers 500 to every request)."""
+    where = f"damaged snapshot file: {table.database}.{table.name}"
+    modes = [mode.value for mode in ClockMode]
+    if "mode" in row and row["mode"] not in modes:
+        raise SnapshotError(f"{where}: mode {row['mode']!r:.40} is not one of {', '.join(modes)}")
+    now = row.get("sim_now")
+    if "sim_now" in row and not isinstance(now, datetime):
+        raise SnapshotError(f"{where}: sim_now {now!r:.60} is not a date and time")
+    if isinstance(now, datetime):
+        aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+        if not EARLIEST <= aware < LATEST:
+            raise SnapshotError(f"{where}: sim_now {now.isoformat()}: {RANGE}")
 
 
 def _table_start(info: SnapshotInfo, table: dict[str, Any]) -> TableStart:

@@ -221,11 +221,13 @@ def build_items(
         for rid, lien, authority, *pupil in session.execute(query).all():
             children[rid].append(_child(pupil, lien, authority))
         for responsable_id in chunk:
+            # Deleted wins over a row still in the mirror (ONDE never gives an id again): a run
+            # stopped before the row left the mirror must not send the responsable back alive.
             row = found.get(responsable_id)
-            if row is not None:
-                items.append(_item(row, children.get(responsable_id, [])))
-            elif responsable_id in deleted:
+            if responsable_id in deleted:
                 items.append(deleted_item(responsable_id, deleted[responsable_id]))
+            elif row is not None:
+                items.append(_item(row, children.get(responsable_id, [])))
     return items
 
 

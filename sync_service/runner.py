@@ -1,8 +1,10 @@
 """One sync run: full reconciliation and/or change-log delta, sent to EduConnect in batches.
 
-Safety: the cursor advances in the same transaction as the mirror, only after the page's
-responsables were accepted by EduConnect; EduConnect's import is idempotent, so a run that stops
-anywhere is taken up by the next with nothing lost or doubled. Deactivations are held back
+Safety: a delta's cursor advances in the same transaction as its page's mirror rows, only after
+the page's responsables were accepted by EduConnect; a full reconciliation commits its mirror page
+by page (rows replaced in place, nothing deleted before the end) and moves the cursor only at its
+end. EduConnect's import is idempotent, so a run that stops anywhere is taken up by the next with
+nothing lost or doubled. Deactivations are held back
 (``allow_deactivation=false``), recorded in ``pending_deactivation`` with the page that found them,
 and applied at the end only if under the threshold; a run takes over the held-back deactivations
 of failed and interrupted runs, so none is lost.
@@ -10,6 +12,7 @@ of failed and interrupted runs, so none is lost.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -307,6 +310,16 @@ class _Tally:
     counts: Counter[str] = field(default_factory=Counter)
 
 
+@dataclass
+class _Shutdown:
+    """Shut a pool down without waiting for what it still runs (``contextlib.closing``)."""
+
+    pool: ThreadPoolExecutor
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
 class _Sender:
     """Sends items to EduConnect in batches, isolating invalid items, and records report lines."""
 
@@ -347,17 +360,14 @@ class _Sender:
         items: Sequence[dict[str, Any]],
         allow: bool = False,
         again: bool = False,
-        before_wait: Callable[[], None] | None = None,
     ) -> None:
         """Send ``items`` in batches and record one line per item.
 
         ``again``: these responsables were already sent by this run (their deactivation held
         back): their new answer completes their line instead of counting them twice.
-        ``before_wait``: see :meth:`send_batches`.
         """
         size = self.ctx.settings.batch_size
-        batches = (list(b) for b in _chunks(items, size))
-        self.send_batches(session, batches, allow, again, before_wait)
+        self.send_batches(session, (list(b) for b in _chunks(items, size)), allow, again)
 
     def send_batches(
         self,
@@ -379,7 +389,9 @@ class _Sender:
         reconciliation commits there: no transaction stays open while EduConnect works).
         """
         pending = chain(batches, [None])  # None: the last answer is still to be read
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send") as pool:
+        # Left on an error, the batch in flight is not waited for: its thread ends on its own.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send")
+        with contextlib.closing(_Shutdown(pool)):
             flying: tuple[list[dict[str, Any]], Future[bytes]] | None = None
             while True:
                 # One batch's work with the garbage collector paused (edusim_common.collector).
@@ -566,9 +578,14 @@ def _failed(item: dict[str, Any], reason: str) -> ImportResult:
 
 
 def _export_pages(ctx: SyncContext, entity: str, embed: str | None) -> Iterator[ExportPage]:
-    """ONDE's export of ``entity`` page by page; the next page is read while this one is used."""
+    """ONDE's export of ``entity`` page by page; the next page is read while this one is used.
+
+    Closed early (the run failed), it does not wait for the page being read: that thread ends on
+    its own.
+    """
     size = ctx.settings.page_size
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-export") as pool:
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-export")
+    try:
         coming = pool.submit(copy_context().run, ctx.onde.export, entity, 0, size, embed)
         while True:
             page = coming.result()
@@ -579,6 +596,8 @@ def _export_pages(ctx: SyncContext, entity: str, embed: str | None) -> Iterator[
             yield page
             if page.next_after is None:
                 return
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 #: The full reconciliation's first batch; each next one is twice as big, up to the batch size.
@@ -617,18 +636,28 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
     watermark: int | None = None
 
     def commit() -> None:
-        if not sender.dry_run:
+        """Commit what is written (not in a dry run): called before each wait for ONDE or
+        EduConnect. A run taken over by another process rolls back and stops (RunTakenOver)."""
+        if sender.dry_run:
+            return
+        try:
             check_still_running(session, sender.run_id)
-            session.commit()
-
-    commit()  # what the mirror held is read: no transaction open while ONDE's export starts
+        except RunTakenOver:
+            session.rollback()  # its write lock released now, not once the threads are done
+            raise
+        session.commit()
 
     def load(
         table: Table, entity: str, shape: Any, embed: str | None = None
     ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
         """Each page's mirror rows, once stored: (rows, the links they embed)."""
         nonlocal watermark
-        for page in _export_pages(ctx, entity, embed):
+        pages = _export_pages(ctx, entity, embed)
+        while True:
+            commit()  # before each page is waited for, the first one included
+            page = next(pages, None)
+            if page is None:
+                return
             if watermark is None:
                 watermark = page.watermark
             if page.items:
@@ -641,7 +670,6 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
                     mirror[LINKS.name].put(links)
                     tally.counts["changes_read"] += len(links)
                 yield rows, links
-            commit()  # before the next page is waited for
 
     for _ in load(CLASSES, "classes", class_row):
         pass
@@ -673,23 +701,33 @@ def _full(ctx: SyncContext, session: Session, sender: _Sender, tally: _Tally) ->
         if waiting:
             yield waiting
 
-    sender.send_batches(session, batches(), before_wait=commit)
-    for name in (LINKS.name, PUPILS.name, CLASSES.name):
-        mirror[name].delete_the_rest()
-    vanished = mirror[RESPONSABLES.name].left
-    if vanished:  # deleted from the mirror once EduConnect has their deletion
-        items = [deleted_item(rid, before[rid]) for rid in sorted(vanished)]
-        sender.send(session, items, before_wait=commit)
-        mirror[RESPONSABLES.name].delete_the_rest()
+    try:
+        sender.send_batches(session, batches(), before_wait=commit)
+        for name in (LINKS.name, PUPILS.name, CLASSES.name):
+            mirror[name].delete_the_rest()
+        # Each batch of vanished responsables leaves the mirror in the transaction that records
+        # EduConnect's answers for it: stopped before, the next run finds them vanished again.
+        vanished = sorted(mirror[RESPONSABLES.name].left)
+        for chunk in _chunks(vanished, ctx.settings.batch_size):
+            commit()
+            answers = sender.exchange(session, [deleted_item(rid, before[rid]) for rid in chunk])
+            sender.record_answers(session, answers)
+            _delete_ids(session, RESPONSABLES, chunk)
+        commit()
+    except BaseException:
+        # Rolled back before the export and send threads are waited for (the generators close
+        # as this frame unwinds): no write lock held while an ONDE page or a batch finishes.
+        session.rollback()
+        raise
     return watermark or 0
 
 
 class _Replaced:
     """A mirror table that a full reconciliation replaces page by page.
 
-    ``left``: the ids the mirror held and no page has given yet (read when first needed: none on a
-    first sync). A page's rows replace those with the same ids; what is left at the end is no
-    longer in ONDE.
+    ``left``: the ids the mirror held at the start (read then, or given) that no page has given
+    yet; on a first sync, none. A page's rows replace those with the same ids; what is left at
+    the end is no longer in ONDE.
     """
 
     def __init__(self, session: Session, table: Table, ids: set[int] | None = None) -> None:

@@ -127,6 +127,35 @@ DAMAGED: dict[str, tuple[Lines, str]] = {
 }
 
 
+def _clock_rows(mode: str, now: str) -> Lines:
+    """A file whose header has no clock, and whose ``sim_clock`` row says ``mode`` and ``now``."""
+    return [
+        _header(clock=None, databases={"onde": {"tables": {"sim_clock": 1}}}),
+        {"table": {"database": "onde", "name": "sim_clock", "columns": ["id", "sim_now", "mode"]}},
+        [1, {"$dt": now}, mode],
+        {"end": True},
+    ]
+
+
+DAMAGED |= {
+    # the clock restored from its table, the header's being null: checked there too
+    "an unknown mode in a clock row": (
+        _clock_rows("zzz", "2026-09-01T06:00:00"),
+        "onde.sim_clock: mode 'zzz' is not one of manual, realtime",
+    ),
+    "a clock row out of range": (
+        _clock_rows("manual", "1800-01-01T00:00:00"),
+        "onde.sim_clock: sim_now 1800-01-01T00:00:00: the simulated clock stays between",
+    ),
+    "a null line after the end": ([*_lines(), None], "lines after its end line"),
+    "NaN": (_changed(lambda lines: lines[3].__setitem__(2, float("nan"))), "NaN is not a JSON"),
+}
+
+
+def test_a_clock_row_as_saved_is_read_back() -> None:
+    assert verify(_file(_clock_rows("realtime", "2026-09-01T06:00:00"))).clock is None
+
+
 @pytest.mark.parametrize("case", DAMAGED)
 def test_a_damaged_file_is_refused_saying_what_is_wrong(case: str) -> None:
     lines, reason = DAMAGED[case]

@@ -274,6 +274,39 @@ def test_the_clock_moves_while_a_run_waits_for_a_remote_service(
     assert again["counts"]["changes_read"] == 0  # the page and its cursor were committed
 
 
+def test_the_clock_moves_while_a_full_run_waits_for_its_first_page_of_pupils(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pupils' export starts once the first page of responsables is stored: that page is
+    committed before the pupils are waited for (it was not, found by review)."""
+    add_families(onde, director, 2)
+    api = _context(sync).onde
+    export = api.export
+    held = Held(threading.Event(), threading.Event())
+
+    def pupils_held(entity: str, *args: Any) -> Any:
+        if entity == "pupils":
+            held.entered.set()
+            assert held.release.wait(timeout=60), "the test never released the pupils"
+        return export(entity, *args)
+
+    monkeypatch.setattr(api, "export", pupils_held)
+    answer = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin | ASYNC)
+    assert answer.status_code == 202, answer.text
+    assert held.entered.wait(timeout=10)
+    try:
+        moved = sync.post("/api/v1/clock/advance", json={"seconds": 60}, headers=sync_admin)
+        assert moved.status_code == 200, moved.text
+    finally:
+        held.release.set()
+    run = _ended(sync, sync_admin, answer.headers["Location"])
+    assert (run["status"], run["counts"]["created"]) == ("succeeded", 2), run
+
+
 def test_a_run_marked_ended_by_another_process_commits_nothing_more(
     sync: TestClient,
     sync_admin: dict[str, str],

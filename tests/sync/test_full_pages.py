@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -140,3 +141,87 @@ def test_a_full_run_that_fails_half_way_keeps_what_educonnect_took_and_the_next_
     assert states == {f"Parent{x}": "non_active" for x in "abcde"} | {"Parentf": "desactive"}
     with ctx.engine.connect() as connection:
         assert set(connection.scalars(select(RESPONSABLES.c.id))) == {1, 2, 3, 4, 5}
+
+
+def _mirrored(sync: TestClient) -> set[int]:
+    engine = sync.app.state.sync.engine  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        return set(connection.scalars(select(RESPONSABLES.c.id)))
+
+
+def test_vanished_responsables_leave_the_mirror_with_the_answer_for_them(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each batch of responsables gone from ONDE leaves the mirror in the transaction that records
+    EduConnect's answer for it: a run stopped between two such batches keeps the second in the
+    mirror, and the next full run sends it (as deleted)."""
+    add_families(onde, director, 4)
+    next_day(sync, sync_admin)
+    for gone in (3, 4):
+        assert onde.delete(f"/api/v1/responsables/{gone}", headers=director).status_code == 204
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.batch_size = 1
+    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
+    post_batch = ctx.educonnect.post_batch
+    sent: list[list[str]] = []
+
+    def failing_fourth(body: bytes) -> bytes:
+        sent.append([item["source_id"] for item in orjson.loads(body)["items"]])
+        if len(sent) == 4:
+            raise RuntimeError("EduConnect went away")
+        answer: bytes = post_batch(body)
+        return answer
+
+    monkeypatch.setattr(ctx.educonnect, "post_batch", failing_fourth)
+    failed = _full(sync, sync_admin)
+    assert failed["status"] == "failed", failed
+    assert sent == [["1"], ["2"], ["3"], ["4"]]  # the living, then the vanished
+    assert "deleted in ONDE" in _lines(sync, failed)["3"]["reason"]
+    assert _mirrored(sync) == {1, 2, 4}
+
+    monkeypatch.setattr(ctx.educonnect, "post_batch", post_batch)
+    run = _full(sync, sync_admin)
+    assert run["status"] == "succeeded", run
+    lines = _lines(sync, run)
+    assert "deleted in ONDE" in lines["4"]["reason"]
+    # 3's deactivation, held back by the failed run, is taken over: sent as deleted, not alive
+    assert "deleted in ONDE" in lines["3"]["reason"]
+    assert "account deactivated" in lines["3"]["reason"]
+    assert _mirrored(sync) == {1, 2}
+
+
+def test_a_full_run_taken_over_by_another_process_stops_and_saves_nothing_more(
+    sync: TestClient,
+    sync_admin: dict[str, str],
+    onde: TestClient,
+    director: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Marked interrupted by another process while EduConnect imports its first batch (its run
+    lock lost), a full run commits none of its later pages and ends failed."""
+    add_families(onde, director, 4)
+    ctx = sync.app.state.sync  # type: ignore[attr-defined]
+    ctx.settings.page_size = 1
+    ctx.settings.batch_size = 1
+    monkeypatch.setattr(runner, "FIRST_BATCH", 1)
+    post_batch = ctx.educonnect.post_batch
+    calls: list[int] = []
+
+    def taken_over_at_first(body: bytes) -> bytes:
+        calls.append(1)
+        if len(calls) == 1:
+            assert runner.mark_interrupted(ctx.engine) == 1  # what another process would do
+        answer: bytes = post_batch(body)
+        return answer
+
+    monkeypatch.setattr(ctx.educonnect, "post_batch", taken_over_at_first)
+    run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
+    assert run["status"] == "failed", run
+    assert "its run lock was lost" in run["error"]
+    assert len(calls) <= 2  # stopped at its next commit, not at the end of the export
+    assert _mirrored(sync) <= {1, 2}
+    assert sync.get("/api/v1/status").json()["mirror_ready"] is False

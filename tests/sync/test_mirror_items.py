@@ -85,3 +85,22 @@ def test_items_of_a_page_are_those_the_mirror_gives(db_url: str) -> None:
     assert built[2]["children"][1]["enrolled"] is False
     assert [c["source_id"] for c in built[0]["children"]] == ["2"]
     assert built[1]["children"] == []
+
+
+def test_a_deleted_responsable_goes_as_deleted_even_while_still_in_the_mirror(db_url: str) -> None:
+    """A full run stopped between EduConnect's answer for a vanished responsable and its row
+    leaving the mirror: the next run sends it from its last state, flagged deleted, not from the
+    row (it went back alive, with no children, its contact data restored)."""
+    engine = make_engine(db_url)
+    METADATA.create_all(engine)
+    with Session(engine) as session:
+        insert_rows(session, PUPILS, [pupil_row(_pupil(1, None))])
+        insert_rows(
+            session, RESPONSABLES, [responsable_row(_responsable(5, mobile="+33612345678"))]
+        )
+        insert_rows(session, LINKS, [link_row(_link(21, 1, 5))])
+        last = {"school_uai": UAI, "nom": "Martin", "prenom": "P5"}
+        [item] = build_items(session, [5], {5: last})
+    engine.dispose()
+    assert (item["source_id"], item["deleted"], item["children"]) == ("5", True, [])
+    assert "mobile" not in item
