@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,16 +11,6 @@ from tests.e2e.school import accounts, admit, open_school, parent_of
 from tests.e2e.stack import EC_TOKEN, Stack
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def stack(db_urls: Callable[[str], str], tmp_path: Path) -> Iterator[Stack]:
-    running = Stack(db_urls, tmp_path)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
 
 
 def test_a_dropped_answer_cuts_the_connection_and_the_run_retries_it(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -40,15 +41,23 @@ class Held(NamedTuple):
     entered: threading.Event
 
 
-def _held_call(sync: TestClient, monkeypatch: pytest.MonkeyPatch, remote: str, call: str) -> Held:
-    """The sync's ``call`` to ``remote`` (``onde`` or ``educonnect``) waits for ``release``."""
+def _held_call(
+    sync: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    remote: str,
+    call: str,
+    when: Callable[..., bool] = lambda *_: True,
+) -> Held:
+    """The sync's ``call`` to ``remote`` (``onde`` or ``educonnect``) waits for ``release``
+    (only the calls whose arguments ``when`` accepts)."""
     api = getattr(_context(sync), remote)
     held = Held(threading.Event(), threading.Event())
     real = getattr(api, call)
 
     def waiting(*args: Any, **kwargs: Any) -> Any:
-        held.entered.set()
-        assert held.release.wait(timeout=60), f"the test never released {remote}'s {call}"
+        if when(*args, **kwargs):
+            held.entered.set()
+            assert held.release.wait(timeout=60), f"the test never released {remote}'s {call}"
         return real(*args, **kwargs)
 
     monkeypatch.setattr(api, call, waiting)
@@ -284,17 +293,9 @@ def test_the_clock_moves_while_a_full_run_waits_for_its_first_page_of_pupils(
     """The pupils' export starts once the first page of responsables is stored: that page is
     committed before the pupils are waited for (it was not, found by review)."""
     add_families(onde, director, 2)
-    api = _context(sync).onde
-    export = api.export
-    held = Held(threading.Event(), threading.Event())
-
-    def pupils_held(entity: str, *args: Any) -> Any:
-        if entity == "pupils":
-            held.entered.set()
-            assert held.release.wait(timeout=60), "the test never released the pupils"
-        return export(entity, *args)
-
-    monkeypatch.setattr(api, "export", pupils_held)
+    held = _held_call(
+        sync, monkeypatch, "onde", "export", when=lambda entity, *_: entity == "pupils"
+    )
     answer = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin | ASYNC)
     assert answer.status_code == 202, answer.text
     assert held.entered.wait(timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -30,6 +31,30 @@ def _mirror(sync: TestClient) -> dict[str, list[tuple[Any, ...]]]:
 def _full(sync: TestClient, admin: dict[str, str]) -> dict[str, Any]:
     run: dict[str, Any] = sync.post("/api/v1/runs", json={"full": True}, headers=admin).json()
     return run
+
+
+def _import_watched(
+    sync: TestClient, monkeypatch: pytest.MonkeyPatch, at: int, then: Callable[[], None]
+) -> list[list[str]]:
+    """EduConnect's import, watched: the source ids of each call, in order; ``then`` runs at the
+    ``at``-th call, before it goes (raising, it fails that call)."""
+    educonnect = sync.app.state.sync.educonnect  # type: ignore[attr-defined]
+    post_batch = educonnect.post_batch
+    sent: list[list[str]] = []
+
+    def watched(body: bytes) -> bytes:
+        sent.append([item["source_id"] for item in orjson.loads(body)["items"]])
+        if len(sent) == at:
+            then()
+        answer: bytes = post_batch(body)
+        return answer
+
+    monkeypatch.setattr(educonnect, "post_batch", watched)
+    return sent
+
+
+def _went_away() -> None:
+    raise RuntimeError("EduConnect went away")
 
 
 def _lines(sync: TestClient, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -111,17 +136,7 @@ def test_a_full_run_that_fails_half_way_keeps_what_educonnect_took_and_the_next_
     ctx.settings.page_size = 2
     ctx.settings.batch_size = 2
     monkeypatch.setattr(runner, "FIRST_BATCH", 1)
-    post_batch = ctx.educonnect.post_batch
-    calls: list[int] = []
-
-    def failing_third(body: bytes) -> bytes:
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("EduConnect went away")
-        answer: bytes = post_batch(body)
-        return answer
-
-    monkeypatch.setattr(ctx.educonnect, "post_batch", failing_third)
+    _import_watched(sync, monkeypatch, 3, _went_away)
     failed = _full(sync, sync_admin)
     assert (failed["status"], failed["error"]) == ("failed", "EduConnect went away"), failed
     assert sorted(_lines(sync, failed)) == ["1", "2", "3"]  # batches of 1 and 2, accepted
@@ -130,8 +145,7 @@ def test_a_full_run_that_fails_half_way_keeps_what_educonnect_took_and_the_next_
         kept = set(connection.scalars(select(RESPONSABLES.c.id)))
     assert kept == {1, 2, 3, 4, 5, 6}
 
-    monkeypatch.setattr(ctx.educonnect, "post_batch", post_batch)
-    run = _full(sync, sync_admin)
+    run = _full(sync, sync_admin)  # the watcher lets every later call through
     assert run["status"] == "succeeded", run
     lines = _lines(sync, run)
     assert sorted(lines) == ["1", "2", "3", "4", "5", "6"]
@@ -166,24 +180,13 @@ def test_vanished_responsables_leave_the_mirror_with_the_answer_for_them(
     ctx = sync.app.state.sync  # type: ignore[attr-defined]
     ctx.settings.batch_size = 1
     monkeypatch.setattr(runner, "FIRST_BATCH", 1)
-    post_batch = ctx.educonnect.post_batch
-    sent: list[list[str]] = []
-
-    def failing_fourth(body: bytes) -> bytes:
-        sent.append([item["source_id"] for item in orjson.loads(body)["items"]])
-        if len(sent) == 4:
-            raise RuntimeError("EduConnect went away")
-        answer: bytes = post_batch(body)
-        return answer
-
-    monkeypatch.setattr(ctx.educonnect, "post_batch", failing_fourth)
+    sent = _import_watched(sync, monkeypatch, 4, _went_away)
     failed = _full(sync, sync_admin)
     assert failed["status"] == "failed", failed
     assert sent == [["1"], ["2"], ["3"], ["4"]]  # the living, then the vanished
     assert "deleted in ONDE" in _lines(sync, failed)["3"]["reason"]
     assert _mirrored(sync) == {1, 2, 4}
 
-    monkeypatch.setattr(ctx.educonnect, "post_batch", post_batch)
     run = _full(sync, sync_admin)
     assert run["status"] == "succeeded", run
     lines = _lines(sync, run)
@@ -208,20 +211,13 @@ def test_a_full_run_taken_over_by_another_process_stops_and_saves_nothing_more(
     ctx.settings.page_size = 1
     ctx.settings.batch_size = 1
     monkeypatch.setattr(runner, "FIRST_BATCH", 1)
-    post_batch = ctx.educonnect.post_batch
-    calls: list[int] = []
-
-    def taken_over_at_first(body: bytes) -> bytes:
-        calls.append(1)
-        if len(calls) == 1:
-            assert runner.mark_interrupted(ctx.engine) == 1  # what another process would do
-        answer: bytes = post_batch(body)
-        return answer
-
-    monkeypatch.setattr(ctx.educonnect, "post_batch", taken_over_at_first)
+    marked: list[int] = []  # what another process would do, once its lock seems free
+    sent = _import_watched(
+        sync, monkeypatch, 1, lambda: marked.append(runner.mark_interrupted(ctx.engine))
+    )
     run = sync.post("/api/v1/runs", json={"full": True}, headers=sync_admin).json()
-    assert run["status"] == "failed", run
+    assert (run["status"], marked) == ("failed", [1]), run
     assert "its run lock was lost" in run["error"]
-    assert len(calls) <= 2  # stopped at its next commit, not at the end of the export
+    assert len(sent) <= 2  # stopped at its next commit, not at the end of the export
     assert _mirrored(sync) <= {1, 2}
     assert sync.get("/api/v1/status").json()["mirror_ready"] is False
