@@ -411,6 +411,15 @@ def test_admission_errors_are_next_to_the_fields_values_kept_nothing_written(
     assert 'value="L3a"' in page
     assert 'value="03 20 12 34 56"' in page
     assert pupils_of_school(site, director) == []
+    # At the top, before the form, a summary links to each field: the errors far down the page
+    # were unseen (the page comes back at its top)
+    summary = page[
+        page.index('id="error-summary"') : page.index("</div>", page.index('id="error-summary"'))
+    ]
+    assert page.index('id="error-summary"') < page.index('id="f-nom"')
+    assert "Vérifiez le formulaire : 8 champs à corriger." in summary
+    assert '<a href="#f-r1_mobile">' in summary
+    assert "autofocus" in summary
 
 
 def test_a_refused_responsable_leaves_no_pupil_behind(
