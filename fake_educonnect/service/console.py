@@ -74,12 +74,17 @@ def search(
 ) -> list[Account]:
     """The school's accounts by id, filtered."""
     query = select(Account).where(col(Account.id) > after, _of_school(uai))
+    # The start of a name, as ONDE's lists and the sync's pages search (« Lef » finds Lefèvre):
+    # the names key is « familyname|firstname », folded.
+    for given in (filters.nom, filters.prenom):
+        if given and not fold_letters(given):  # no letter in it: no name starts with it
+            return []
     if filters.nom:
-        key = fold_letters(filters.nom) + "|"
+        key = fold_letters(filters.nom)
         query = query.where(col(Account.match_key).startswith(key, autoescape=True))
     if filters.prenom:
         key = "|" + fold_letters(filters.prenom)
-        query = query.where(col(Account.match_key).endswith(key, autoescape=True))
+        query = query.where(col(Account.match_key).contains(key, autoescape=True))
     if filters.identifiant:  # identifiants are lower-case: as the parent types it, or not
         query = query.where(col(Account.identifiant) == filters.identifiant.strip().lower())
     if filters.state:

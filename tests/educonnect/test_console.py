@@ -218,6 +218,13 @@ def test_search_and_stats(educonnect: TestClient, ec_service: dict[str, str]) ->
         "/api/v1/console/accounts", params={"nom": "lefevre"}, headers=headers
     ).json()["items"]
     assert sorted(a["prenom"] for a in by_name) == ["Anne", "Marc"]
+    # the start of a name is enough, as in ONDE (it had to be the whole family name)
+    by_start = educonnect.get(
+        "/api/v1/console/accounts", params={"nom": "Lef", "prenom": "an"}, headers=headers
+    ).json()["items"]
+    assert [a["prenom"] for a in by_start] == ["Anne"]
+    no_letter = educonnect.get("/api/v1/console/accounts", params={"nom": "--"}, headers=headers)
+    assert no_letter.json()["items"] == []
     by_origin = educonnect.get(
         "/api/v1/console/accounts", params={"origin": "Responsable"}, headers=headers
     ).json()["items"]
