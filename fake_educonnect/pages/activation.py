@@ -24,6 +24,7 @@ from fake_educonnect.pages.common import (
     router,
     settings_of,
     signed_in,
+    typed_code,
     with_bar,
 )
 from fake_educonnect.routes.parent import SMS_SENT
@@ -82,8 +83,14 @@ def _code_form(
     errors: FormErrors,
     status: int = 200,
     message: str = SMS_SENT,
+    values: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    context = {"request_id": request_id, "errors": errors, "message": message, "values": {}}
+    context = {
+        "request_id": request_id,
+        "errors": errors,
+        "message": message,
+        "values": values or {},
+    }
     return render(request, "activation_code.html", context, status)
 
 
@@ -125,7 +132,7 @@ def sms_code_submit(
     check_new_password(form, errors)
     request_id = form.get("request_id", "")[:100]
     if code is None or errors:
-        return _code_form(request, request_id, errors, 422)
+        return _code_form(request, request_id, errors, 422, values=typed_code(form, errors))
     settings = settings_of(request)
     try:
         opened = flows.finish_sms_activation(

@@ -140,6 +140,12 @@ def parse_birth_date(raw: str) -> date | None:
         return None
 
 
+def typed_code(form: dict[str, str], errors: FormErrors) -> dict[str, str]:
+    """The code as typed, to show again when only the passwords were wrong (never the
+    passwords themselves, nor a code that was refused)."""
+    return {} if "code" in errors else {"code": form.get("code", "")[:20]}
+
+
 def check_new_password(
     form: dict[str, str], errors: FormErrors, field: str = "password", repeat: str = "password2"
 ) -> None:

@@ -17,6 +17,7 @@ from fake_educonnect.pages.common import (
     render,
     router,
     settings_of,
+    typed_code,
     with_bar,
 )
 from fake_educonnect.routes.selfservice import CODE_SENT, IDENTIFIANT_SENT
@@ -106,9 +107,18 @@ def forgotten_password(request: Request) -> HTMLResponse:
 
 
 def _reset_code_form(
-    request: Request, request_id: str, errors: FormErrors, status: int = 200
+    request: Request,
+    request_id: str,
+    errors: FormErrors,
+    status: int = 200,
+    values: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    context = {"request_id": request_id, "message": CODE_SENT, "errors": errors, "values": {}}
+    context = {
+        "request_id": request_id,
+        "message": CODE_SENT,
+        "errors": errors,
+        "values": values or {},
+    }
     return render(request, "reset_code.html", context, status)
 
 
@@ -148,7 +158,7 @@ def forgotten_password_code(
     check_new_password(form, errors)
     request_id = form.get("request_id", "")[:100]
     if code is None or errors:
-        return _reset_code_form(request, request_id, errors, 422)
+        return _reset_code_form(request, request_id, errors, 422, values=typed_code(form, errors))
     try:
         flows.finish_password_reset(
             request,

@@ -125,6 +125,9 @@ def test_sms_forms_say_what_is_wrong_next_to_the_field(
     assert "au moins 8 caractères" in (field_error(weak.text, "password") or "")
     assert field_error(weak.text, "password2") == "Les deux mots de passe ne sont pas identiques."
     assert hidden(weak.text, "request_id") == request_id
+    # only the passwords were wrong: the code typed is kept (it was emptied), never the passwords
+    assert input_value(weak.text, "code") == code
+    assert input_value(weak.text, "password") == ""
     wrong_code = "000000" if code != "000000" else "111111"
     wrong = ec.post(
         "/activation/sms/code",
@@ -137,6 +140,7 @@ def test_sms_forms_say_what_is_wrong_next_to_the_field(
     )
     assert wrong.status_code == 422
     assert field_error(wrong.text, "code") == "Code incorrect ou expiré."
+    assert input_value(wrong.text, "code") == ""  # a refused code is not shown again
     letters = ec.post(
         "/activation/sms/code",
         data={"request_id": request_id, "code": "abc", "password": "x", "password2": "x"},
