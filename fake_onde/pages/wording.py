@@ -193,7 +193,12 @@ def linked(lien: str, autorite: bool, pupil: Pupil, person_name: str, now: datet
     if gives_account(lien, autorite, pupil.state):
         return done(f"{said} {visible_tomorrow(now)}")
     why = why_no_account(lien, autorite, pupil)
-    return no_account(f"{said} Pas de compte EduConnect pour {first_name(pupil)} ({why}).")
+    # The account would be the responsable's: named, with the child the link is for (« pour
+    # Chloé » alone read as if the child lost her EduConnect).
+    return no_account(
+        f"{said} Ce lien ne donne pas de compte EduConnect à {person_name} pour "
+        f"{first_name(pupil)} ({why})."
+    )
 
 
 def contact_saved(

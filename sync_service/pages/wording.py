@@ -60,8 +60,10 @@ DEACTIVATED = "account deactivated: no enrolled child left"
 HELD_BACK = "deactivation held back: waiting for the threshold check"
 RESTORED = "account restored: a child is enrolled again"
 
+# Worded for a mother or a father alike (« il exerce » was said of Mme Garnier)
 NO_LONGER_LINKED_FR = (
-    "plus lié par cette fiche ONDE à un enfant admis sur lequel il exerce l'autorité parentale"
+    "plus de lien, par cette fiche ONDE, avec un enfant admis sur lequel s'exerce son autorité "
+    "parentale"
 )
 _REASONS = {
     NO_MOBILE: "pas de mobile dans ONDE : activation autonome par SMS impossible, à faire par "
@@ -71,7 +73,7 @@ _REASONS = {
     "manuel, utilisé par l'entrée « Personnel Collectivité et Invité »)",
     NO_AUTHORITY: "pas d'autorité parentale sur un enfant admis : pas de compte EduConnect",
     NO_ENROLLED: "aucun enfant admis ou admis définitivement : pas de compte EduConnect",
-    DELETED: "supprimé dans ONDE",
+    DELETED: "fiche supprimée dans ONDE",
     NO_LONGER_ELIGIBLE: f"{NO_LONGER_LINKED_FR} : le compte garde ses autres enfants, s'il en a",
     DEACTIVATED: "compte désactivé : plus aucun enfant admis",
     HELD_BACK: "désactivation retenue : en attente du contrôle de seuil",

@@ -230,7 +230,7 @@ def test_edits_educonnect_never_sees_promise_nothing(
         headers=HTML,
     )
     assert "Visible dans EduConnect" not in flash(added.text)
-    assert "Pas de compte EduConnect pour Léa" in flash(added.text)
+    assert "Ce lien ne donne pas de compte EduConnect à Paul Martin pour Léa" in flash(added.text)
     unlinked = site.post(
         f"/eleves/{lea['id']}/responsables/{foster['id']}/retirer",
         data={"confirm": "1"},
@@ -372,4 +372,6 @@ def test_adding_a_foster_family_afterwards_is_asked_too(
     assert links_of(site, director, tom["id"]) == []
     done = site.post(url, data=form | {"autorite_vue": "1"}, headers=HTML)
     assert "Nadia Roux est maintenant responsable de Tom Martin." in flash(done.text)
-    assert "Pas de compte EduConnect pour Tom (famille d'accueil" in flash(done.text)
+    assert "Ce lien ne donne pas de compte EduConnect à Nadia Roux pour Tom (famille d'accueil" in (
+        flash(done.text)
+    )

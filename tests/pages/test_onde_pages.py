@@ -102,6 +102,9 @@ def test_login_sets_an_onde_cookie_and_opens_the_school(site: TestClient) -> Non
     home = text(site.get("/", headers=HTML))
     assert "Connecté comme directeur : École Jean Jaurès (0021593W)" in flash(home)
     assert 'id="school-uai">0021593W<' in home
+    assert (
+        '<span><strong id="school-name">École Jean Jaurès</strong>' in home
+    )  # not « École École »
 
 
 def test_login_refusals_are_in_french(site: TestClient) -> None:
@@ -378,7 +381,7 @@ def test_admission_without_responsable_then_add_one(
     added = site.post(f"/eleves/{pupil['id']}/responsables/ajouter", data=form, headers=HTML)
     assert "Luc Garnier est maintenant responsable de Léa Lefèvre." in flash(added.text)
     assert J_PLUS_1 not in flash(added.text)  # no parental authority: no account
-    assert "Pas de compte EduConnect pour Léa" in flash(added.text)
+    assert "Ce lien ne donne pas de compte EduConnect à Luc Garnier pour Léa" in flash(added.text)
     assert "Tuteur" in text(added)
     assert "Non" in text(added).split("Autorité parentale")[1][:60]  # box left unticked
 

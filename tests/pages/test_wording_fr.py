@@ -141,7 +141,7 @@ def test_the_foster_family_timeline_says_no_account_once(
 
 def test_an_exclusion_that_does_not_say_it_still_reads_no_account() -> None:
     event = {"kind": "excluded", "details": {"reason": imports.DELETED}}
-    assert educonnect_event(event, False) == "Pas de compte EduConnect : supprimé dans ONDE"
+    assert educonnect_event(event, False) == "Pas de compte EduConnect : fiche supprimée dans ONDE"
     event = {"kind": "excluded", "details": {"reason": imports.NO_ENROLLED}}
     assert educonnect_event(event, False) == (
         "Aucun enfant admis ou admis définitivement : pas de compte EduConnect"
@@ -299,12 +299,12 @@ def test_a_lost_link_does_not_say_the_account_keeps_children_when_it_is_closed()
     deactivated, held = _sync_reasons()[2], _sync_reasons()[3]
     lost = imports.NO_LONGER_ELIGIBLE
     assert reason_fr(f"{lost}; 1 link(s) removed; {deactivated}") == (
-        "plus lié par cette fiche ONDE à un enfant admis sur lequel il exerce l'autorité "
+        "plus de lien, par cette fiche ONDE, avec un enfant admis sur lequel s'exerce son autorité "
         "parentale ; 1 lien retiré ; compte désactivé : plus aucun enfant admis"
     )
     assert "garde" not in reason_fr(f"{lost}; 1 link(s) removed; {held}")
     assert reason_fr(f"{lost}; 1 link(s) removed") == (
-        "plus lié par cette fiche ONDE à un enfant admis sur lequel il exerce l'autorité "
+        "plus de lien, par cette fiche ONDE, avec un enfant admis sur lequel s'exerce son autorité "
         "parentale : le compte garde ses autres enfants, s'il en a ; 1 lien retiré"
     )
 
@@ -319,7 +319,7 @@ def test_the_struck_off_line_of_the_report_reads_clearly(
     next_day(sync)
     lines = section(text(sync.get("/runs/2", headers=HTML)), 'id="lines"', "</table>")
     assert (
-        "plus lié par cette fiche ONDE à un enfant admis sur lequel il exerce l'autorité "
+        "plus de lien, par cette fiche ONDE, avec un enfant admis sur lequel s'exerce son autorité "
         "parentale ; 1 lien retiré ; compte désactivé : plus aucun enfant admis" in lines
     )
     assert "garde ses autres enfants" not in lines
