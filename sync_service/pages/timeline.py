@@ -186,7 +186,37 @@ def _educonnect_steps(data: TimelineData, sexes: dict[str, str]) -> list[Step]:
                 about=str(details.get("attachment_id", "")),
             )
         )
+    _place_deduced_unblocks(steps)
     return steps + _answered_steps(data, steps, body, sexes)
+
+
+#: What ends a child's story at an instant: a deduced unblocking comes just before these.
+_DECISIONS = frozenset({"child_attached", "child_refused", "child_removed", "deactivated"})
+
+
+def _place_deduced_unblocks(steps: list[Step]) -> None:
+    """Move each unblocking deduced from a proposal to where it happened within its instant.
+
+    EduConnect dates a proposal, and sorts it early among the events of its instant; a proposal
+    the school made by unblocking comes after the parent's activation, logins and presentations
+    of that instant (the block it lifts happened at one of them), before the decisions. Under a
+    manual clock a whole day's steps share one instant: the unblocking came first, before the
+    SMS and the activation it follows.
+    """
+
+    def rank(step: Step) -> int:
+        if step.badge == "child_unblocked" and step.detail == UNBLOCK_DEDUCED:
+            return 1
+        return 2 if step.badge in _DECISIONS else 0
+
+    by_at: dict[datetime, list[Step]] = {}
+    for step in steps:
+        by_at.setdefault(step.at, []).append(step)
+    for group in by_at.values():
+        ordered = sorted(group, key=rank)  # stable: EduConnect's own order otherwise
+        seqs = sorted(step.seq for step in group)
+        for step, seq in zip(ordered, seqs, strict=True):
+            step.seq = seq
 
 
 def _children_via_source(body: dict[str, Any]) -> dict[str, dict[str, Any]]:

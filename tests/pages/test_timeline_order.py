@@ -147,6 +147,10 @@ def test_the_attachment_cycle_and_a_lifted_block_stay_visible(
     assert "bloqué par une mauvaise date de naissance, ou refusé" in found[unblock]
     assert index_of(found, "Léa Lefèvre proposée au rattachement") < unblock
     assert index_of(found, "Léa Lefèvre rattachée par le parent") > unblock
+    # One instant under a standing clock: the school lifted the block after the parent's
+    # activation and first login (it came first, before the SMS, found by a trainer's walk)
+    assert index_of(found, "Compte activé") < unblock
+    assert index_of(found, "Première connexion") < unblock
 
     set_state(onde, director, lea["id"], "radie")
     next_day(sync, sync_admin)  # run 2: link removed, account deactivated
