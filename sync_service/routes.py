@@ -267,13 +267,17 @@ def report_csv(run_id: RunIdPath, session: DbSession, filters: Filters) -> Respo
 
 
 @router.get("/runs/{run_id}/report.json", tags=["runs"], summary="Download a run's report (JSON)")
-def report_json(run_id: RunIdPath, session: DbSession, filters: Filters) -> dict[str, object]:
-    """The run and every line of its report that the filters keep (those of `/lines`)."""
+def report_json(
+    run_id: RunIdPath, session: DbSession, filters: Filters, response: Response
+) -> dict[str, object]:
+    """The run and every line of its report that the filters keep (those of `/lines`), as a
+    file to save (`Content-Disposition: attachment`), like the CSV."""
     run = _run(session, run_id)
     lines = [
         RunLinePublic.model_validate(line, from_attributes=True).model_dump()
         for line in filters.every_line(session, run.id or 0)
     ]
+    response.headers["Content-Disposition"] = f'attachment; filename="run-{run.id}.json"'
     return {"run": RunPublic.of(run).model_dump(mode="json"), "lines": lines}
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+import csv
+import io
+
+from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -104,18 +107,9 @@ def run_page(run_id: str, request: Request, session: DbSession) -> HTMLResponse:
     """One run: its counts and its report, one line per responsable, filterable by outcome."""
     run = _read_run(session, _run_id(run_id))
     counts = outcome_counts(session, run.id)
-    outcome = request.query_params.get("resultat", "")
-    notice = ""
-    wanted = None
-    if outcome:
-        try:
-            wanted = LineOutcome(outcome)
-        except ValueError:
-            notice = "Filtre ignoré : résultat inconnu."
-            outcome = ""
+    outcome, name, notice = _page_filters(request)
     after = _position(request.query_params.get("apres")) or 0
-    name = request.query_params.get("nom", "").strip()[:80]
-    filters = routes.LineFilters(outcome=wanted, name=name or None)
+    filters = _line_filters(outcome, name)
     lines = [
         RunLinePublic.model_validate(line, from_attributes=True)
         for line in filters.lines(session, run.id, after, LINES_PER_PAGE + 1)
@@ -137,6 +131,63 @@ def run_page(run_id: str, request: Request, session: DbSession) -> HTMLResponse:
         "notice": notice,
     }
     return page(pages.templates, request, "run.html", context)
+
+
+def _page_filters(request: Request) -> tuple[str, str, str]:
+    """The report's filters as the page takes them (``resultat``, ``nom``): an unknown outcome is
+    ignored and said (the notice), not refused."""
+    outcome = request.query_params.get("resultat", "")
+    notice = ""
+    if outcome and outcome not in set(LineOutcome):
+        notice, outcome = "Filtre ignoré : résultat inconnu.", ""
+    return outcome, request.query_params.get("nom", "").strip()[:80], notice
+
+
+def _line_filters(outcome: str, name: str) -> routes.LineFilters:
+    return routes.LineFilters(outcome=LineOutcome(outcome) if outcome else None, name=name or None)
+
+
+SPREADSHEET_COLUMNS = (
+    "Responsable (ONDE)",
+    "N° ONDE",
+    "École",
+    "Résultat",
+    "Identifiant EduConnect",
+    "Raison",
+)
+
+
+@router.get("/runs/{run_id}/rapport.csv")
+def report_spreadsheet(run_id: str, request: Request, session: DbSession) -> Response:
+    """The report as the page shows it, for a spreadsheet in French: names, outcomes and reasons
+    in French, filtered like the page, « ; »-separated with a byte-order mark (as French Excel
+    opens a CSV: one column per field, accents intact)."""
+    run = _read_run(session, _run_id(run_id))
+    filters = _line_filters(*_page_filters(request)[:2])
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(SPREADSHEET_COLUMNS)
+    after = 0
+    while lines := filters.lines(session, run.id, after, 5000):
+        names = names_of(session, [line.source_id for line in lines])
+        for line in lines:
+            writer.writerow(
+                (
+                    names.get(line.source_id, ""),
+                    line.source_id,
+                    line.school_uai or "",
+                    OUTCOME_FR.get(line.outcome, line.outcome),
+                    line.identifiant or "",
+                    reason_fr(line.reason),
+                )
+            )
+        after = lines[-1].id or 0
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="synchronisation-{run.id}.csv"'},
+    )
 
 
 @router.post("/runs/{run_id}/approuver")

@@ -142,7 +142,9 @@ def test_the_downloads_keep_the_page_filters_and_refuse_what_the_lines_refuse(
     assert csv.status_code == 200
     assert csv.text.count("\n") == 2  # the header, Anne's line
     assert ",created," in csv.text
-    report = sync.get("/api/v1/runs/1/report.json?name=ROUX").json()
+    saved = sync.get("/api/v1/runs/1/report.json?name=ROUX")
+    assert saved.headers["content-disposition"] == 'attachment; filename="run-1.json"'
+    report = saved.json()
     assert [line["outcome"] for line in report["lines"]] == ["excluded"]
     lines = sync.get("/api/v1/runs/1/lines?name=paul+dur").json()
     assert [line["source_id"] for line in lines] == ["2"]
@@ -153,6 +155,37 @@ def test_the_downloads_keep_the_page_filters_and_refuse_what_the_lines_refuse(
         assert bogus.status_code == 422, path
         assert bogus.headers["content-type"] == "application/problem+json"
         assert "outcome" in bogus.json()["detail"]
+
+
+def test_the_spreadsheet_download_is_the_page_in_french_for_excel(
+    sync: TestClient, onde: TestClient, director: dict[str, str]
+) -> None:
+    """« tableur (CSV en français) »: names, French outcomes and reasons, the page's filters,
+    « ; » and a byte-order mark (French Excel opened the API's CSV as one column, accents
+    garbled, in English)."""
+    lea = admit_pupil(onde, director)
+    add_parent(onde, director, lea["id"], prenom="Anne", nom="Lefèvre")
+    add_parent(onde, director, lea["id"], prenom="Nadia", nom="Roux", lien="famille_accueil")
+    next_day(sync)
+    page = text(sync.get("/runs/1?resultat=excluded&nom=roux", headers=HTML))
+    link = re.search(r'href="([^"]+)" id="download-spreadsheet"', page)
+    assert link
+    assert link.group(1) == "/runs/1/rapport.csv?resultat=excluded&nom=roux"
+    sheet = sync.get(link.group(1))
+    assert sheet.status_code == 200
+    assert sheet.headers["content-type"] == "text/csv; charset=utf-8"
+    assert 'filename="synchronisation-1.csv"' in sheet.headers["content-disposition"]
+    assert sheet.content.startswith("\ufeff".encode())
+    rows = [row.split(";") for row in sheet.content.decode("utf-8-sig").splitlines()]
+    assert rows[0] == [
+        "Responsable (ONDE)", "N° ONDE", "École", "Résultat", "Identifiant EduConnect", "Raison",
+    ]  # fmt: skip
+    assert len(rows) == 2
+    assert rows[1][:4] == ["Nadia Roux", "2", "0021593W", "exclu"]
+    assert rows[1][5].startswith("famille d'accueil : pas de compte EduConnect")
+    every = sync.get("/runs/1/rapport.csv?resultat=inconnu").content.decode("utf-8-sig")
+    assert len(every.splitlines()) == 3  # an unknown outcome is ignored, as on the page
+    assert sync.get("/runs/999/rapport.csv").status_code == 404
 
 
 def test_the_run_downloads_are_what_the_openapi_says(
