@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, StringConstraints
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from edusim_common.deps import DbSession, Now
@@ -31,6 +31,7 @@ from fake_educonnect.models import (
     Attachment,
     AttachmentStatus,
     Child,
+    Letter,
     Origin,
 )
 from fake_educonnect.pages import queries
@@ -238,6 +239,7 @@ def account_page(account_id: str, request: Request, session: DbSession, now: Now
         uai,
         {
             "account": detail,
+            "last_letter": _latest_letter(session, account),
             "self_activated": account.origin in console.SELF_ACTIVATED,
             "deactivated": account.state == AccountState.desactive.value,
             "diagnosis": diagnosis_fr(
@@ -246,6 +248,18 @@ def account_page(account_id: str, request: Request, session: DbSession, now: Now
         },
     )
     return render(request, "console/account.html", context)
+
+
+#: The field of the letter forms: the id of the latest letter when the form was shown.
+LAST_LETTER = "dernier_courrier"
+
+
+def _latest_letter(session: Session, account: Account) -> int:
+    """The id of the account's latest letter (0: none yet)."""
+    found = session.scalar(
+        select(func.max(col(Letter.id))).where(col(Letter.account_id) == account.id)
+    )
+    return int(found or 0)
 
 
 def _letter_page(
@@ -267,6 +281,16 @@ def _letter_page(
     if uai is None:
         return _to_console_login()
     account = _scoped_account(session, uai, account_id)
+    known = form.get(LAST_LETTER, "")
+    latest = _latest_letter(session, account)
+    if known.isascii() and known.isdigit() and latest > int(known[:10]):
+        # The form was sent again (a reload, « Retour »): another letter would void the printed one.
+        return redirect(
+            f"/console/comptes/{account.id}",
+            "Aucun nouveau courrier : ce formulaire avait déjà servi (page rechargée ?). Le "
+            "courrier imprimé reste valable et lisible dans la boîte d'envoi de la simulation.",
+            FlashLevel.warning,
+        )
     try:
         console.check_reset_allowed(account, confirmed(form))
     except console.AccountDeactivated:
@@ -274,8 +298,8 @@ def _letter_page(
         return render(request, "console/deactivated.html", context, 409)
     except Conflict:
         action = "reinitialiser" if reset else "courrier"
-        context = _in_school(session, uai, {"account": account, "action": action})
-        return render(request, "console/reset_confirm.html", context)
+        context = {"account": account, "action": action, "last_letter": latest}
+        return render(request, "console/reset_confirm.html", _in_school(session, uai, context))
     validity = timedelta(days=settings_of(request).letter_validity_days)
     issued = issue_letter(session, now, passwords, account, uai, validity, reset=reset)
     context = _in_school(session, uai, {"account": account, "issued": issued, "reset": reset})

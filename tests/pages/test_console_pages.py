@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 from fastapi.testclient import TestClient
@@ -141,6 +142,38 @@ def test_letter_is_printable_and_opens_the_account(
     assert login.json()["step"] == "change_password"
     letters = ec.get("/api/v1/outbox", params={"channel": "letter"}, headers=ec_service).json()
     assert password.group(1) in letters[-1]["body"]
+
+
+def test_a_letter_form_sent_again_prints_no_second_letter(
+    ec: TestClient, ec_service: dict[str, str]
+) -> None:
+    """A reload of the printed letter (or « Retour ») posts its form again: that would print a
+    new password and void the letter just handed over. The form carries the latest letter it
+    knew of; sent again, it prints nothing and says so."""
+    results = school_data(ec, ec_service)
+    console_login(ec)
+    account = results[2]["account_id"]
+    page = ec.get(f"/console/comptes/{account}", headers={"accept": "text/html"}).text
+    known = re.search(r'name="dernier_courrier" value="(\d+)"', page)
+    assert known
+    form = {"dernier_courrier": known.group(1)}
+    printed = ec.post(f"/console/comptes/{account}/courrier", data=form)
+    assert 'id="letter-password"' in printed.text
+    letters = ec.get("/api/v1/outbox", params={"channel": "letter"}, headers=ec_service).json()
+    for path in ("courrier", "reinitialiser"):
+        again = ec.post(f"/console/comptes/{account}/{path}", data=form, follow_redirects=False)
+        assert again.status_code == 303, path
+        assert again.headers["location"] == f"/console/comptes/{account}"
+        shown = ec.get(again.headers["location"], headers={"accept": "text/html"}).text
+        assert "Aucun nouveau courrier : ce formulaire avait déjà servi" in html.unescape(shown)
+    after = ec.get("/api/v1/outbox", params={"channel": "letter"}, headers=ec_service).json()
+    assert after == letters  # nothing printed again, the password handed over still works
+    fresh = re.search(
+        r'name="dernier_courrier" value="(\d+)"',
+        ec.get(f"/console/comptes/{account}", headers={"accept": "text/html"}).text,
+    )
+    assert fresh
+    assert int(fresh.group(1)) > int(known.group(1))  # the page shown again allows a new one
 
 
 def test_reset_of_a_self_activated_account_asks_for_confirmation(
