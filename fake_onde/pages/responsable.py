@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from edusim_common.deps import DbSession, Now
 from edusim_common.problems import NotFound, Problem
+from edusim_common.text import fold_search
 from edusim_common.web.forms import FormErrors, confirmed, read_form, redirect
 from edusim_common.web.render import page
 from edusim_common.web.words_fr import accord, de
@@ -55,7 +56,11 @@ def _candidates(session: DbSession, school: School, pupil: Pupil) -> list[Respon
         link.responsable_id for link in responsable_service.links_of_pupil(session, pupil.id or 0)
     }
     known = list_responsables(session, ResponsableFilter(school_uai=school.uai), 0, MAX_CHOICES)
-    return [r for r in known if r.id not in linked]
+    # In alphabetical order, as a director looks a name up (they came in the order recorded)
+    return sorted(
+        (r for r in known if r.id not in linked),
+        key=lambda r: (fold_search(r.nom), fold_search(r.prenom), r.id or 0),
+    )
 
 
 def _chosen(session: DbSession, school: School, raw: str) -> Responsable | None:

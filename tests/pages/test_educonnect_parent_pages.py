@@ -312,6 +312,7 @@ def test_franceconnect_picker_code_then_direct_login(
     picker = ec.get("/franceconnect")
     assert "Sophie Marie MARTIN" in text_of(picker.text)
     assert "12/04/1985" in text_of(picker.text)
+    assert "06 12 34 56 78" in text_of(picker.text)  # as every other page writes it, not E.164
     unknown = ec.post("/franceconnect", data={"sub": "fc-inconnu"})
     assert 'id="fc-no-account"' in unknown.text
     assert "Contactez l'école" in text_of(unknown.text)

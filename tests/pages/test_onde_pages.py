@@ -485,8 +485,13 @@ def test_adding_an_existing_responsable_of_the_school(
     mother = add_parent(site, director, lea["id"])
     tom = admit_pupil(site, director, prenoms="Tom", sex="M", birth_date="2017-05-06")
     login(site)
+    father = add_parent(site, director, lea["id"], civility="M", nom="Durand", prenom="Paul")
+    zoe = add_parent(site, director, lea["id"], nom="Ébrard", prenom="Zoé", lien="autre")
     form_page = text(site.get(f"/eleves/{tom['id']}/responsables/ajouter", headers=HTML))
     assert f'<option value="{mother["id"]}">Mme Sophie Martin</option>' in form_page
+    # alphabetical, accents aside (they came in the order recorded)
+    offered = re.findall(r'<option value="(\d+)">(?:Mme|M\.) ', form_page)
+    assert offered == [str(father["id"]), str(zoe["id"]), str(mother["id"])]
     answer = site.post(
         f"/eleves/{tom['id']}/responsables/ajouter",
         data={"existant": str(mother["id"]), "lien": "mere", "autorite": "on"},
