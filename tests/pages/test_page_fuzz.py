@@ -158,6 +158,12 @@ def visits(
     return Visit(tuple(path), tuple(query + unknown), raw, draw(st.sampled_from(auths)))
 
 
+#: Files a page offers to save (the run report for a spreadsheet): a file when given, a French
+#: error page when refused.
+PAGE_DOWNLOADS = (".csv",)
+PAGE_DOWNLOADS_TYPE = "text/csv"
+
+
 @dataclass
 class RouteStats:
     statuses: Counter[int] = field(default_factory=Counter)
@@ -263,6 +269,10 @@ class Pages:
             else:  # the API's refusal, for a script as for a browser
                 assert content_type.startswith(PROBLEM_MEDIA_TYPE), where
             return
+        if route.path.endswith(PAGE_DOWNLOADS) and status < 300:  # a page's own file to save
+            assert content_type.split(";")[0] == PAGE_DOWNLOADS_TYPE, where
+            assert answer.headers["content-disposition"].startswith("attachment;"), where
+            return  # refused, it is a French error page like any page's
         if 300 <= status < 400:
             location = answer.headers.get("location", "")
             assert location, where

@@ -26,6 +26,10 @@ def test_home_shows_the_simulated_date_and_links_every_screen(sync: TestClient) 
     assert "Aucune synchronisation pour l'instant" in body
     for target in ("/console", "/outbox", "/runs", "/timeline"):
         assert target in body
+    # « Aller au contenu »: the keyboard's first stop, before the bar's and the menu's 11 links
+    first_link = body.index("<a ")
+    assert body[first_link:].startswith('<a class="skip-link" href="#contenu"')
+    assert body.index('id="contenu"') < body.index("<main>")
 
 
 def test_next_day_runs_the_night_and_comes_back_with_a_message(
