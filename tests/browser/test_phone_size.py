@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from tests.e2e.school import UAI, admit, open_school, parent_of
 from tests.e2e.stack import Stack
 
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def _phone(browser: Browser) -> Page:
