@@ -12,7 +12,6 @@ of failed and interrupted runs, so none is lost.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import threading
@@ -310,16 +309,6 @@ class _Tally:
     counts: Counter[str] = field(default_factory=Counter)
 
 
-@dataclass
-class _Shutdown:
-    """Shut a pool down without waiting for what it still runs (``contextlib.closing``)."""
-
-    pool: ThreadPoolExecutor
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
 class _Sender:
     """Sends items to EduConnect in batches, isolating invalid items, and records report lines."""
 
@@ -389,9 +378,7 @@ class _Sender:
         reconciliation commits there: no transaction stays open while EduConnect works).
         """
         pending = chain(batches, [None])  # None: the last answer is still to be read
-        # Left on an error, the batch in flight is not waited for: its thread ends on its own.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send")
-        with contextlib.closing(_Shutdown(pool)):
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-send") as pool:
             flying: tuple[list[dict[str, Any]], Future[bytes]] | None = None
             while True:
                 # One batch's work with the garbage collector paused (edusim_common.collector).
@@ -580,12 +567,11 @@ def _failed(item: dict[str, Any], reason: str) -> ImportResult:
 def _export_pages(ctx: SyncContext, entity: str, embed: str | None) -> Iterator[ExportPage]:
     """ONDE's export of ``entity`` page by page; the next page is read while this one is used.
 
-    Closed early (the run failed), it does not wait for the page being read: that thread ends on
-    its own.
+    Closed early (the run failed), it waits for the page being read: the run has rolled back
+    first, so no write lock is held meanwhile (``_full``).
     """
     size = ctx.settings.page_size
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-export")
-    try:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-export") as pool:
         coming = pool.submit(copy_context().run, ctx.onde.export, entity, 0, size, embed)
         while True:
             page = coming.result()
@@ -596,8 +582,6 @@ def _export_pages(ctx: SyncContext, entity: str, embed: str | None) -> Iterator[
             yield page
             if page.next_after is None:
                 return
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 #: The full reconciliation's first batch; each next one is twice as big, up to the batch size.
