@@ -26,10 +26,7 @@ def normalize_uai(value: str) -> str:
     candidate = value.strip().upper()
     if not _UAI.match(candidate):
         raise ValueError("a UAI is 7 digits followed by a key letter, e.g. 0021593W")
-    expected = uai_key(candidate[:7])
-    if candidate[7] != expected:
-        raise ValueError(f"wrong key letter: {candidate[:7]} takes '{expected}'")
-    return candidate
+    return _key_checked(candidate)
 
 
 def make_uai(number: int) -> str:
@@ -39,6 +36,7 @@ def make_uai(number: int) -> str:
 
 
 def _key_checked(value: str) -> str:
+    """A UAI of the right shape, if its key letter is right."""
     expected = uai_key(value[:7])
     if value[7] != expected:
         raise ValueError(f"wrong key letter: {value[:7]} takes '{expected}'")
