@@ -207,15 +207,19 @@ class LineFilters:
             limit=limit,
         )
 
-    def every_line(self, session: Session, run_id: int) -> Iterator[RunLine]:
-        """Every line these filters keep, read 5,000 at a time."""
+    def pages(self, session: Session, run_id: int) -> Iterator[list[RunLine]]:
+        """Every line these filters keep, 5,000 at a time."""
         after = 0
-        while True:
-            page = self.lines(session, run_id, after, 5000)
-            yield from page
+        while page := self.lines(session, run_id, after, 5000):
+            yield page
             if len(page) < 5000:
                 return
             after = page[-1].id or 0
+
+    def every_line(self, session: Session, run_id: int) -> Iterator[RunLine]:
+        """Every line these filters keep, one by one (read 5,000 at a time)."""
+        for page in self.pages(session, run_id):
+            yield from page
 
 
 Filters = Annotated[LineFilters, Depends()]

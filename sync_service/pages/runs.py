@@ -168,8 +168,7 @@ def report_spreadsheet(run_id: str, request: Request, session: DbSession) -> Res
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(SPREADSHEET_COLUMNS)
-    after = 0
-    while lines := filters.lines(session, run.id, after, 5000):
+    for lines in filters.pages(session, run.id):  # the names read a page at a time
         names = names_of(session, [line.source_id for line in lines])
         for line in lines:
             writer.writerow(
@@ -182,7 +181,6 @@ def report_spreadsheet(run_id: str, request: Request, session: DbSession) -> Res
                     reason_fr(line.reason),
                 )
             )
-        after = lines[-1].id or 0
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",
