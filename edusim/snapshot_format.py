@@ -190,12 +190,25 @@ def _clock(value: Any) -> dict[str, str] | None:
     if not isinstance(value, dict):
         raise _damaged("its clock is not an object")
     now = _aware(value.get("now"), "clock.now")
-    if not EARLIEST <= now < LATEST:
+    if _out_of_range(now):
         raise _damaged(f"clock.now {value['now']!r}: {RANGE}")
-    modes = [mode.value for mode in ClockMode]
-    if value.get("mode") not in modes:
-        raise _damaged(f"clock.mode {value.get('mode')!r:.40} is not one of {', '.join(modes)}")
+    if (wrong := _unknown_mode(value.get("mode"))) is not None:
+        raise _damaged(f"clock.mode {wrong}")
     return {"now": value["now"], "mode": value["mode"]}
+
+
+_MODES = tuple(mode.value for mode in ClockMode)
+
+
+def _unknown_mode(mode: Any) -> str | None:
+    """Why ``mode`` is no clock mode the services know (None: it is one)."""
+    return None if mode in _MODES else f"{mode!r:.40} is not one of {', '.join(_MODES)}"
+
+
+def _out_of_range(now: datetime) -> bool:
+    """Whether a clock time (UTC when naive, as the services store it) is outside the range."""
+    aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    return not EARLIEST <= aware < LATEST
 
 
 def _counts(value: Any, what: str) -> dict[str, int]:
@@ -303,16 +316,13 @@ def _check_clock_row(table: TableStart, row: dict[str, Any]) -> None:
     """A service's clock as restored: a mode the services know, a time within the clock's range
     (a service whose clock row is neither answers 500 to every request)."""
     where = f"damaged snapshot file: {table.database}.{table.name}"
-    modes = [mode.value for mode in ClockMode]
-    if "mode" in row and row["mode"] not in modes:
-        raise SnapshotError(f"{where}: mode {row['mode']!r:.40} is not one of {', '.join(modes)}")
+    if "mode" in row and (wrong := _unknown_mode(row["mode"])) is not None:
+        raise SnapshotError(f"{where}: mode {wrong}")
     now = row.get("sim_now")
     if "sim_now" in row and not isinstance(now, datetime):
         raise SnapshotError(f"{where}: sim_now {now!r:.60} is not a date and time")
-    if isinstance(now, datetime):
-        aware = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-        if not EARLIEST <= aware < LATEST:
-            raise SnapshotError(f"{where}: sim_now {now.isoformat()}: {RANGE}")
+    if isinstance(now, datetime) and _out_of_range(now):
+        raise SnapshotError(f"{where}: sim_now {now.isoformat()}: {RANGE}")
 
 
 def _table_start(info: SnapshotInfo, table: dict[str, Any]) -> TableStart:
